@@ -1,0 +1,23 @@
+"""Glue shared by the command lines in tools/: absl start-up and error reporting."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+
+from nlu_tf.errors import InputError  # noqa: E402
+
+
+def run(main):
+    """Runs an absl `main`, turning an `InputError` into one line on stderr and exit status 2."""
+
+    def guarded(argv):
+        try:
+            return main(argv)
+        except InputError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
+
+    app.run(guarded)

@@ -1,0 +1,168 @@
+"""A Keras BERT encoder that mirrors Hugging Face `BertModel` and exposes what distillation needs."""
+
+import json
+import os
+
+import keras
+from keras import ops
+
+from nlu_tf.errors import InputError
+from nlu_tf.models.transformer_layer import TransformerLayer
+
+# Hugging Face config.json key -> our constructor argument.
+HF_CONFIG_KEYS = {
+    "vocab_size": "vocab_size",
+    "hidden_size": "hidden_size",
+    "num_hidden_layers": "num_layers",
+    "num_attention_heads": "num_heads",
+    "intermediate_size": "intermediate_size",
+    "max_position_embeddings": "max_position_embeddings",
+    "type_vocab_size": "type_vocab_size",
+    "hidden_dropout_prob": "hidden_dropout",
+    "attention_probs_dropout_prob": "attention_dropout",
+    "layer_norm_eps": "layer_norm_eps",
+    "hidden_act": "activation",
+}
+
+
+@keras.saving.register_keras_serializable(package="nlu_tf")
+class BertEncoder(keras.Model):
+    """BERT with absolute positions, token types and post-layer-norm blocks.
+
+    Calling it on `{"input_ids", "attention_mask", "token_type_ids"}` (int32, (B, L)) returns
+    a dict with `sequence_output` (B, L, H), `pooled_output` (B, H) (tanh dense on [CLS]),
+    `hidden_states` (a list of num_layers + 1 tensors, the embedding output first) and
+    `attention_scores` (a list of num_layers tensors (B, heads, L, L), before the softmax
+    and before the padding mask).
+
+    Args:
+        vocab_size: int, WordPiece vocabulary size.
+        hidden_size: int, model width.
+        num_layers: int, transformer blocks.
+        num_heads: int, attention heads per block.
+        intermediate_size: int, feed-forward width.
+        max_position_embeddings: int, longest supported sequence.
+        type_vocab_size: int, token type (segment) vocabulary.
+        hidden_dropout: float, dropout on embeddings and block outputs.
+        attention_dropout: float, dropout on attention probabilities.
+        layer_norm_eps: float, layer norm epsilon (Hugging Face `layer_norm_eps`).
+        activation: str, Hugging Face `hidden_act` name.
+
+    Example:
+    >>> encoder = BertEncoder.from_pretrained("path/to/hf_bert_dir")
+    >>> out = encoder({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+    >>> out["sequence_output"].shape
+    """
+
+    def __init__(self, vocab_size, hidden_size=768, num_layers=12, num_heads=12,
+                 intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
+                 hidden_dropout=0.1, attention_dropout=0.1, layer_norm_eps=1e-12,
+                 activation="gelu", **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.intermediate_size = intermediate_size
+        self.max_position_embeddings = max_position_embeddings
+        self.type_vocab_size = type_vocab_size
+        self.hidden_dropout = hidden_dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_eps = layer_norm_eps
+        self.activation = activation
+        self.token_embedding = keras.layers.Embedding(vocab_size, hidden_size,
+                                                      name="token_embedding")
+        self.position_embedding = keras.layers.Embedding(max_position_embeddings, hidden_size,
+                                                         name="position_embedding")
+        self.segment_embedding = keras.layers.Embedding(type_vocab_size, hidden_size,
+                                                        name="segment_embedding")
+        self.embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_eps, name="embeddings_layer_norm")
+        self.embeddings_dropout = keras.layers.Dropout(hidden_dropout)
+        self.transformer_layers = [
+            TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_dropout,
+                             attention_dropout, layer_norm_eps, activation,
+                             name=f"transformer_layer_{i}")
+            for i in range(num_layers)
+        ]
+        self.pooler_dense = keras.layers.Dense(hidden_size, activation="tanh",
+                                               name="pooler_dense")
+
+    def build(self, input_shape=None):
+        for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):
+            embedding.build((None, None))
+        self.embeddings_layer_norm.build((None, None, self.hidden_size))
+        for layer in self.transformer_layers:
+            layer.build((None, None, self.hidden_size))
+        self.pooler_dense.build((None, self.hidden_size))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        input_ids = inputs["input_ids"]
+        attention_mask = inputs["attention_mask"]
+        token_type_ids = inputs.get("token_type_ids")
+        if token_type_ids is None:
+            token_type_ids = ops.zeros_like(input_ids)
+        positions = ops.arange(ops.shape(input_ids)[1], dtype="int32")
+        embedded = (self.token_embedding(input_ids)
+                    + self.position_embedding(positions)[None]
+                    + self.segment_embedding(token_type_ids))
+        hidden = self.embeddings_dropout(self.embeddings_layer_norm(embedded), training=training)
+        hidden_states, attention_scores = [hidden], []
+        for layer in self.transformer_layers:
+            hidden, scores = layer(hidden, attention_mask, training=training)
+            hidden_states.append(hidden)
+            attention_scores.append(scores)
+        return {
+            "sequence_output": hidden,
+            "pooled_output": self.pooler_dense(hidden[:, 0]),
+            "hidden_states": hidden_states,
+            "attention_scores": attention_scores,
+        }
+
+    def get_config(self):
+        return {
+            "name": self.name, "trainable": self.trainable,
+            "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers, "num_heads": self.num_heads,
+            "intermediate_size": self.intermediate_size,
+            "max_position_embeddings": self.max_position_embeddings,
+            "type_vocab_size": self.type_vocab_size, "hidden_dropout": self.hidden_dropout,
+            "attention_dropout": self.attention_dropout,
+            "layer_norm_eps": self.layer_norm_eps, "activation": self.activation,
+        }
+
+    @classmethod
+    def config_from_hf(cls, path):
+        """Reads a Hugging Face `config.json` (file or model directory) into constructor args."""
+        if os.path.isdir(path):
+            path = os.path.join(path, "config.json")
+        if not os.path.isfile(path):
+            raise InputError(path, "config.json not found")
+        try:
+            with open(path, encoding="utf-8") as f:
+                hf = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InputError(path, f"not valid JSON ({error})") from None
+        if hf.get("position_embedding_type", "absolute") != "absolute":
+            raise InputError(path, "only absolute position embeddings are supported")
+        required = [key for key in ("vocab_size", "hidden_size", "num_hidden_layers",
+                                    "num_attention_heads", "intermediate_size") if key not in hf]
+        if required:
+            raise InputError(path, f"missing keys: {', '.join(required)}")
+        return {ours: hf[theirs] for theirs, ours in HF_CONFIG_KEYS.items() if theirs in hf}
+
+    @classmethod
+    def from_pretrained(cls, model_dir, **overrides):
+        """Builds the encoder from a Hugging Face BERT directory and loads its weights.
+
+        Reads `config.json` and the first of `model.safetensors`, `tf_model.h5`,
+        `pytorch_model.bin` found in `model_dir`. Keyword arguments override config values
+        (for example dropout rates).
+        """
+        from nlu_tf.models.checkpoint import load_encoder_weights
+
+        encoder = cls(**{**cls.config_from_hf(model_dir), **overrides})
+        encoder.build()
+        load_encoder_weights(encoder, model_dir)
+        return encoder

@@ -1,0 +1,105 @@
+"""One post-layer-norm BERT transformer block that also returns its pre-softmax scores."""
+
+import math
+
+import keras
+from keras import ops
+
+from nlu_tf.models.activations import get_activation
+
+MASK_PENALTY = -10000.0
+
+
+@keras.saving.register_keras_serializable(package="nlu_tf")
+class TransformerLayer(keras.layers.Layer):
+    """A BERT encoder block: self-attention, add & norm, feed-forward, add & norm.
+
+    Mirrors Hugging Face `BertLayer` numerics. Besides the block's output it returns the
+    attention scores before the softmax and before the padding mask is added, which
+    TinyBERT and BERT-EMD distil.
+
+    Args:
+        hidden_size: int, width of the block's input and output.
+        num_heads: int, attention heads; must divide `hidden_size`.
+        intermediate_size: int, width of the feed-forward layer.
+        hidden_dropout: float, dropout after the attention output and the feed-forward output.
+        attention_dropout: float, dropout on the attention probabilities.
+        layer_norm_eps: float, epsilon of both layer norms.
+        activation: str, feed-forward activation ("gelu" is the exact erf form).
+
+    Example:
+    >>> layer = TransformerLayer(hidden_size=32, num_heads=4, intermediate_size=64)
+    >>> out, scores = layer(keras.random.normal((2, 5, 32)), keras.ops.ones((2, 5)))
+    """
+
+    def __init__(self, hidden_size, num_heads, intermediate_size, hidden_dropout=0.1,
+                 attention_dropout=0.1, layer_norm_eps=1e-12, activation="gelu", **kwargs):
+        super().__init__(**kwargs)
+        if hidden_size % num_heads:
+            raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
+        self.hidden_size = hidden_size
+        self.num_heads = num_heads
+        self.intermediate_size = intermediate_size
+        self.hidden_dropout = hidden_dropout
+        self.attention_dropout = attention_dropout
+        self.layer_norm_eps = layer_norm_eps
+        self.activation = activation
+        self.head_size = hidden_size // num_heads
+        self.query = keras.layers.Dense(hidden_size, name="query")
+        self.key = keras.layers.Dense(hidden_size, name="key")
+        self.value = keras.layers.Dense(hidden_size, name="value")
+        self.attention_output = keras.layers.Dense(hidden_size, name="attention_output")
+        self.attention_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
+                                                              name="attention_norm")
+        self.intermediate = keras.layers.Dense(intermediate_size, name="intermediate")
+        self.output_dense = keras.layers.Dense(hidden_size, name="output")
+        self.output_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
+                                                           name="output_norm")
+        self.dropout = keras.layers.Dropout(hidden_dropout)
+        self.attention_probs_dropout = keras.layers.Dropout(attention_dropout)
+        self._activation = get_activation(activation)
+
+    def build(self, input_shape):
+        batch_and_length = tuple(input_shape[:-1])
+        for dense in (self.query, self.key, self.value, self.attention_output):
+            dense.build(input_shape)
+        self.attention_norm.build(input_shape)
+        self.intermediate.build(input_shape)
+        self.output_dense.build(batch_and_length + (self.intermediate_size,))
+        self.output_norm.build(input_shape)
+        self.built = True
+
+    def _heads(self, x):
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (batch, length, self.num_heads, self.head_size))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def call(self, hidden, attention_mask, training=False):
+        """Returns `(output (B, L, H), scores (B, heads, L, L))` for `hidden (B, L, H)`.
+
+        `attention_mask` is (B, L) with 1 for real tokens and 0 for padding.
+        """
+        query, key, value = (self._heads(dense(hidden))
+                             for dense in (self.query, self.key, self.value))
+        scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
+        scores = scores / math.sqrt(self.head_size)
+        mask = ops.cast(attention_mask, scores.dtype)[:, None, None, :]
+        probs = ops.softmax(scores + (1.0 - mask) * MASK_PENALTY, axis=-1)
+        probs = self.attention_probs_dropout(probs, training=training)
+        context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))
+        batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
+        context = ops.reshape(context, (batch, length, self.hidden_size))
+        attended = self.dropout(self.attention_output(context), training=training)
+        attended = self.attention_norm(attended + hidden)
+        inner = self._activation(self.intermediate(attended))
+        output = self.dropout(self.output_dense(inner), training=training)
+        return self.output_norm(output + attended), scores
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(hidden_size=self.hidden_size, num_heads=self.num_heads,
+                      intermediate_size=self.intermediate_size,
+                      hidden_dropout=self.hidden_dropout,
+                      attention_dropout=self.attention_dropout,
+                      layer_norm_eps=self.layer_norm_eps, activation=self.activation)
+        return config

@@ -10,6 +10,14 @@ from absl import app  # noqa: E402
 from nlu_tf.errors import InputError  # noqa: E402
 
 
+def settings(build, values):
+    """Calls `build(values)`, turning a `ValueError` from settings validation into an `InputError`."""
+    try:
+        return build(values)
+    except ValueError as error:
+        raise InputError("command line", str(error)) from None
+
+
 def run(main):
     """Runs an absl `main`, turning an `InputError` into one line on stderr and exit status 2."""
 

@@ -1,0 +1,85 @@
+"""absl flag definitions of the training command lines and their conversion to `RunSettings`.
+
+The flags keep the names of the original PyTorch workflow so its command lines work
+unchanged. Only tools/ call `define_train_flags`; the library receives `RunSettings`.
+"""
+
+import dataclasses
+
+from absl import flags
+
+from nlu_tf.training.settings import (LAYER_MAPPINGS, STAGES, STRATEGIES, DataSettings,
+                                      DistillSettings, OptimizerSettings, RunSettings)
+
+_HELP = {
+    "stage": "2.0: fine-tune the teacher on gold labels; 2.1: intermediate-layer distillation "
+             "(embeddings, hidden states, pre-softmax attention; no labels); 2.2: prediction-"
+             "layer distillation. Stages 2.0 and 2.2 keep the best dev checkpoint, chosen by "
+             "sentence accuracy with ties broken by slot F1.",
+    "teacher_model": "Stage 2.0: a Hugging Face BERT directory (or an nlu_tf model directory) "
+                     "to fine-tune. Stages 2.1/2.2: the fine-tuned teacher (a stage 2.0 output).",
+    "student_model": "Stage 2.2: the stage 2.1 output to continue from.",
+    "tinybert": "Stage 2.1: a general TinyBERT checkpoint (Hugging Face layout) as the student; "
+                "empty: cut the student from the teacher (--student_num_layers).",
+    "output_dir": "Where the model directory is written (atomically, at the end).",
+}
+
+
+def define_train_flags():
+    """Defines the training flags (call once, from a tool's module level)."""
+    d = RunSettings()
+    flags.DEFINE_enum("stage", d.stage, list(STAGES), _HELP["stage"])
+    flags.DEFINE_bool("pred_distill", False, "Prediction-layer distillation (same as --stage 2.2).")
+    flags.DEFINE_string("teacher_model", d.teacher_model, _HELP["teacher_model"])
+    flags.DEFINE_string("student_model", d.student_model, _HELP["student_model"])
+    flags.DEFINE_string("tinybert", d.tinybert, _HELP["tinybert"])
+    flags.DEFINE_string("output_dir", d.output_dir, _HELP["output_dir"])
+    flags.DEFINE_string("data_dir", d.data.data_dir, "Dataset root (holds <task>/) or a dataset folder.")
+    flags.DEFINE_enum("task", d.data.task, ["snips", "atis"], "Dataset under --data_dir.")
+    flags.DEFINE_integer("max_seq_len", d.data.max_seq_len, "Longest token sequence, specials included.")
+    flags.DEFINE_integer("train_batch_size", d.data.train_batch_size, "Global training batch size.")
+    flags.DEFINE_integer("eval_batch_size", d.data.eval_batch_size, "Evaluation batch size.")
+    flags.DEFINE_integer("max_train_examples", 0, "Use only the first N training utterances (0: all).")
+    flags.DEFINE_float("num_train_epochs", d.num_train_epochs, "Training epochs (may be fractional).")
+    flags.DEFINE_integer("eval_step", d.eval_step, "Evaluate on dev every N steps (0: at epoch ends).")
+    flags.DEFINE_float("learning_rate", d.optimizer.learning_rate, "Peak AdamW learning rate.")
+    flags.DEFINE_float("warmup_proportion", d.optimizer.warmup_proportion, "Share of steps warming up.")
+    flags.DEFINE_float("weight_decay", d.optimizer.weight_decay, "AdamW weight decay.")
+    flags.DEFINE_float("max_grad_norm", d.optimizer.clip_norm, "Gradient clipping by global norm.")
+    flags.DEFINE_integer("seed", d.seed, "Random seed: same seed, same data, same metrics.")
+    flags.DEFINE_float("slot_loss_coef", d.slot_loss_coef, "Weight of the slot loss.")
+    flags.DEFINE_float("dropout_rate", d.head_dropout, "Dropout before the intent and slot heads.")
+    flags.DEFINE_float("temperature", d.distill.temperature, "Stage 2.2 softmax temperature.")
+    flags.DEFINE_float("alpha", d.distill.alpha, "Stage 2.2 weight of the gold-label loss (0: pure distillation).")
+    flags.DEFINE_enum("layer_mapping", d.distill.layer_mapping, list(LAYER_MAPPINGS),
+                      "Stage 2.1 layer mapping: TinyBERT's uniform g(m)=m*N/M, or BERT-EMD.")
+    flags.DEFINE_integer("student_num_layers", d.distill.student_num_layers,
+                         "Blocks of a student cut from the teacher (when --tinybert is empty).")
+    flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
+                      "tf.distribute strategy; the global batch is split across replicas.")
+    flags.DEFINE_bool("jit_compile", d.jit_compile, "Compile training and evaluation with XLA.")
+
+
+def settings_from_flags(values):
+    """Builds `RunSettings` from a dict of flag values (e.g. `FLAGS.flag_values_dict()`)."""
+    stage = "2.2" if values.get("pred_distill") else values["stage"]
+    data = dataclasses.replace(
+        DataSettings(), data_dir=values["data_dir"], task=values["task"],
+        max_seq_len=values["max_seq_len"], train_batch_size=values["train_batch_size"],
+        eval_batch_size=values["eval_batch_size"], max_train_examples=values["max_train_examples"])
+    optimizer = dataclasses.replace(
+        OptimizerSettings(), learning_rate=values["learning_rate"],
+        warmup_proportion=values["warmup_proportion"], weight_decay=values["weight_decay"],
+        clip_norm=values["max_grad_norm"])
+    distill = dataclasses.replace(
+        DistillSettings(), layer_mapping=values["layer_mapping"],
+        temperature=values["temperature"], alpha=values["alpha"],
+        student_num_layers=values["student_num_layers"])
+    return RunSettings(
+        stage=stage, output_dir=values["output_dir"], teacher_model=values["teacher_model"],
+        student_model=values["student_model"], tinybert=values["tinybert"],
+        num_train_epochs=values["num_train_epochs"], eval_step=values["eval_step"],
+        seed=values["seed"], slot_loss_coef=values["slot_loss_coef"],
+        head_dropout=values["dropout_rate"], jit_compile=values["jit_compile"],
+        distribution_strategy=values["distribution_strategy"],
+        data=data, optimizer=optimizer, distill=distill)

@@ -1,0 +1,156 @@
+"""tf.data pipelines over `Features`, padded per batch to few distinct lengths.
+
+XLA compiles one graph per input shape, so a batch is padded to its longest utterance
+rounded up to a multiple of `bucket_width` (never beyond the longest utterance of the
+features); a run then sees at most `max_len / bucket_width` shapes per batch size.
+
+Training batches group utterances of similar length: every epoch the examples are
+shuffled, cut into chunks of `CHUNK_BATCHES` batches, sorted by length inside each chunk,
+batched, and the batches shuffled. The plan of epoch `k` depends on `(seed, k)` only, so
+the same seed gives the same batches in the same order, and each epoch another order.
+Batches are assembled in numpy from that plan and fed through `from_generator`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from nlu_tf.data.features import IGNORE
+
+CHUNK_BATCHES = 50
+
+
+def num_batches(num_examples, batch_size, drop_remainder=False):
+    """Returns how many batches one epoch of `num_examples` gives."""
+    if drop_remainder:
+        return num_examples // batch_size
+    return -(-num_examples // batch_size)
+
+
+def padded_length(longest, bucket_width, cap):
+    """Rounds `longest` up to a multiple of `bucket_width`, without going beyond `cap`."""
+    return min(-(-longest // bucket_width) * bucket_width, cap)
+
+
+def train_batch_plan(lengths, batch_size, seed, epoch, shuffle=True, drop_remainder=False):
+    """Returns the example indices of every batch of one training epoch.
+
+    Args:
+        lengths: token length of every example.
+        batch_size: examples per batch.
+        seed: the run's seed.
+        epoch: the 0-based epoch; with `seed` it fixes the plan.
+        shuffle: shuffle the examples and the batches; else keep the input order, sorted
+            by length only inside each chunk.
+        drop_remainder: drop the one batch smaller than `batch_size`, if any.
+
+    Returns:
+        A list of int arrays, one per batch; together they hold every example once.
+    """
+    lengths = np.asarray(lengths)
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths)) if shuffle else np.arange(len(lengths))
+    chunk = batch_size * CHUNK_BATCHES
+    batches = []
+    for start in range(0, len(order), chunk):
+        indices = order[start:start + chunk]
+        indices = indices[np.argsort(lengths[indices], kind="stable")]
+        batches.extend(indices[i:i + batch_size] for i in range(0, len(indices), batch_size))
+    if drop_remainder:
+        batches = [batch for batch in batches if len(batch) == batch_size]
+    if shuffle:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def pad_batch(features, indices, bucket_width, cap):
+    """Stacks the examples `indices` into padded numpy arrays: (inputs, targets) or inputs."""
+    rows = [features.input_ids[i] for i in indices]
+    length = padded_length(max(len(row) for row in rows), bucket_width, cap)
+    input_ids = np.full((len(rows), length), features.pad_id, dtype=np.int32)
+    attention_mask = np.zeros((len(rows), length), dtype=np.int32)
+    for r, row in enumerate(rows):
+        input_ids[r, :len(row)] = row
+        attention_mask[r, :len(row)] = 1
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask,
+              "token_type_ids": np.zeros_like(input_ids)}
+    if not features.labelled:
+        return inputs
+    slots = np.full((len(rows), length), IGNORE, dtype=np.int32)
+    for r, i in enumerate(indices):
+        slots[r, :len(features.slot_labels[i])] = features.slot_labels[i]
+    targets = {"intent": features.intent[indices].astype(np.int32), "slots": slots}
+    return inputs, targets
+
+
+def _signature(labelled):
+    matrix = tf.TensorSpec((None, None), tf.int32)
+    inputs = {"input_ids": matrix, "attention_mask": matrix, "token_type_ids": matrix}
+    if not labelled:
+        return inputs
+    return inputs, {"intent": tf.TensorSpec((None,), tf.int32), "slots": matrix}
+
+
+def _from_plans(features, plan_fn, count, bucket_width):
+    """A dataset that, on its k-th iteration, yields the padded batches of `plan_fn(k)`."""
+    if bucket_width < 1:
+        raise ValueError(f"bucket_width must be positive, got {bucket_width}")
+    if not len(features):
+        raise ValueError("no examples to batch")
+    cap = int(features.lengths.max())
+    iterations = [0]
+
+    def generate():
+        epoch = iterations[0]
+        iterations[0] += 1
+        for indices in plan_fn(epoch):
+            yield pad_batch(features, indices, bucket_width, cap)
+
+    dataset = tf.data.Dataset.from_generator(
+        generate, output_signature=_signature(features.labelled))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
+                  drop_remainder=False):
+    """Training batches of similar lengths, in a new seeded order every epoch.
+
+    Args:
+        features: labelled `Features`.
+        batch_size: examples per batch.
+        seed: fixes the batches and their order, epoch after epoch.
+        shuffle: see `train_batch_plan`.
+        bucket_width: batch lengths are multiples of it (or the longest utterance).
+        drop_remainder: drop the one smaller batch of each epoch.
+
+    Returns:
+        A `tf.data.Dataset` of `(inputs, targets)`: `inputs` holds int32 (B, L)
+        `input_ids`, `attention_mask` and `token_type_ids`; `targets` holds int32 (B,)
+        `intent` and int32 (B, L) `slots`, `IGNORE` on padding. Iterating it again gives
+        the next epoch.
+    """
+    if not features.labelled:
+        raise ValueError("training needs labelled features")
+    lengths = features.lengths
+    count = num_batches(len(features), batch_size, drop_remainder)
+    return _from_plans(
+        features,
+        lambda epoch: train_batch_plan(lengths, batch_size, seed, epoch, shuffle, drop_remainder),
+        count, bucket_width)
+
+
+def eval_dataset(features, batch_size, bucket_width=8):
+    """Batches in the original order, each padded to its longest rounded up to `bucket_width`.
+
+    Args:
+        features: labelled or unlabelled `Features`.
+        batch_size: examples per batch.
+        bucket_width: batch lengths are multiples of it (or the longest utterance).
+
+    Returns:
+        A `tf.data.Dataset` of `(inputs, targets)` as in `train_dataset`, or of `inputs`
+        alone for unlabelled features.
+    """
+    plan = [np.arange(start, min(start + batch_size, len(features)))
+            for start in range(0, len(features), batch_size)]
+    return _from_plans(features, lambda epoch: plan, len(plan), bucket_width)

@@ -1,0 +1,319 @@
+"""BERT WordPiece tokenization of pre-split words, with first-sub-token alignment.
+
+One tokenizer serves training, evaluation, prediction and export, so every artefact sees
+the same ids. It reproduces the Hugging Face fast BERT tokenizer (`BertNormalizer`,
+`BertPreTokenizer`, `WordPiece`) in pure Python:
+
+1. clean: drop NUL, U+FFFD and control characters; every whitespace becomes a space;
+2. put spaces around CJK ideographs, so each one is a token of its own;
+3. when lower-casing: strip accents (NFD, drop non-spacing marks), then lower-case;
+4. split on whitespace and on punctuation (Unicode P* plus the ASCII symbol ranges);
+5. greedy longest-match-first WordPiece with `##` continuations; a token that cannot be
+   covered, or is longer than `max_chars_per_word`, becomes `[UNK]`.
+
+A dataset word can therefore give several pieces ("don't" -> don ' t), or none at all (a
+lone control character); a word without pieces has no token, and decoding tags it "O".
+"""
+
+import dataclasses
+import json
+import os
+import re
+import unicodedata
+
+from nlu_tf.errors import InputError
+
+CLS, SEP, PAD, UNK = "[CLS]", "[SEP]", "[PAD]", "[UNK]"
+CONTINUATION = "##"
+
+_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+_WORD = re.compile(r"\S+")
+
+
+def _is_whitespace(char):
+    """Space, tab, newline, carriage return, and the Unicode separators (Zs, Zl, Zp)."""
+    return char in " \t\n\r" or unicodedata.category(char) in ("Zs", "Zl", "Zp")
+
+
+def _is_control(char):
+    """Other (C*) characters, except tab, newline and carriage return (treated as space)."""
+    return char not in "\t\n\r" and unicodedata.category(char).startswith("C")
+
+
+def _is_punctuation(char):
+    """Unicode punctuation, plus every ASCII non-alphanumeric printable character ($, +, ^)."""
+    cp = ord(char)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(char).startswith("P")
+
+
+def _is_cjk(char):
+    cp = ord(char)
+    return any(low <= cp <= high for low, high in _CJK_RANGES)
+
+
+@dataclasses.dataclass(frozen=True)
+class Encoding:
+    """Token ids of one utterance and where each word's first sub-token sits.
+
+    Attributes:
+        input_ids: token ids, `[CLS] ... [SEP]`.
+        word_starts: per position, the index of the word whose first sub-token is there,
+            else -1 (later sub-tokens and the special tokens).
+        truncated: True if words had to be dropped to fit `max_seq_len`.
+        num_words: number of words in the input, dropped and piece-less ones included.
+        word_spans: for `encode_text`, the `(start, end)` character offsets of each word in
+            the original text; empty for `encode_words`.
+    """
+
+    input_ids: list
+    word_starts: list
+    truncated: bool
+    num_words: int
+    word_spans: tuple = ()
+
+    def __len__(self):
+        return len(self.input_ids)
+
+
+class WordPieceTokenizer:
+    """BERT basic tokenization followed by WordPiece, over words that are already split.
+
+    Args:
+        vocab: the tokens in id order (line order of `vocab.txt`); must hold `[CLS]`,
+            `[SEP]`, `[PAD]` and `[UNK]`.
+        lower_case: lower-case and strip accents (uncased checkpoints).
+        max_chars_per_word: longer tokens become `[UNK]` without being split.
+
+    Example:
+
+    >>> tokenizer = WordPieceTokenizer.from_model_dir("path/to/bert")
+    >>> encoding = tokenizer.encode_words(["play", "Café", "del", "Mar"], max_seq_len=16)
+    >>> encoding.input_ids, encoding.word_starts
+    """
+
+    def __init__(self, vocab, lower_case=True, max_chars_per_word=100):
+        self._vocab = list(vocab)
+        self._index = {token: i for i, token in enumerate(self._vocab)}
+        missing = [token for token in (CLS, SEP, PAD, UNK) if token not in self._index]
+        if missing:
+            raise ValueError(f"vocabulary lacks {', '.join(missing)}")
+        self._lower_case = bool(lower_case)
+        self._max_chars_per_word = int(max_chars_per_word)
+        self._cache = {}
+
+    @classmethod
+    def from_model_dir(cls, path, max_chars_per_word=100):
+        """Reads `vocab.txt` and the lower-casing setting of a model directory.
+
+        Lower-casing comes from `tokenizer_config.json` (`do_lower_case`) if it says so,
+        else from our own `config.json` (`lower_case`), else defaults to True.
+
+        Args:
+            path: a Hugging Face style model directory.
+            max_chars_per_word: see the class arguments.
+
+        Returns:
+            A `WordPieceTokenizer`.
+
+        Raises:
+            InputError: `vocab.txt` is missing or lacks a special token, or a JSON file is
+                malformed.
+        """
+        vocab_path = os.path.join(path, "vocab.txt")
+        if not os.path.isfile(vocab_path):
+            raise InputError(path, "no vocab.txt in the model directory")
+        with open(vocab_path, encoding="utf-8") as f:
+            vocab = [line.rstrip("\n").rstrip("\r") for line in f]
+        lower_case = True
+        sources = (("tokenizer_config.json", "do_lower_case"), ("config.json", "lower_case"))
+        for name, key in sources:
+            setting = _read_json(os.path.join(path, name)).get(key)
+            if setting is not None:
+                lower_case = bool(setting)
+                break
+        try:
+            return cls(vocab, lower_case=lower_case, max_chars_per_word=max_chars_per_word)
+        except ValueError as error:
+            raise InputError(vocab_path, str(error)) from None
+
+    @property
+    def vocab(self):
+        """The tokens in id order."""
+        return list(self._vocab)
+
+    @property
+    def vocab_size(self):
+        return len(self._vocab)
+
+    @property
+    def lower_case(self):
+        return self._lower_case
+
+    @property
+    def cls_id(self):
+        return self._index[CLS]
+
+    @property
+    def sep_id(self):
+        return self._index[SEP]
+
+    @property
+    def pad_id(self):
+        return self._index[PAD]
+
+    @property
+    def unk_id(self):
+        return self._index[UNK]
+
+    def token_to_id(self, token):
+        """Returns the id of `token`, or the `[UNK]` id if it is not in the vocabulary."""
+        return self._index.get(token, self.unk_id)
+
+    def id_to_token(self, token_id):
+        """Returns the token with id `token_id`."""
+        return self._vocab[token_id]
+
+    def basic_tokens(self, text):
+        """Cleans, normalises and splits `text` on whitespace and punctuation.
+
+        Args:
+            text: any string.
+
+        Returns:
+            The list of basic tokens, before WordPiece.
+        """
+        chars = []
+        for char in text:
+            if char in ("\x00", "\ufffd") or _is_control(char):
+                continue
+            if _is_whitespace(char):
+                chars.append(" ")
+            elif _is_cjk(char):
+                chars.extend((" ", char, " "))
+            else:
+                chars.append(char)
+        text = "".join(chars)
+        if self._lower_case:
+            text = unicodedata.normalize("NFD", text)
+            # Per character, as the fast tokenizer does (no context-dependent final sigma).
+            text = "".join(char.lower() for char in text if unicodedata.category(char) != "Mn")
+        tokens = []
+        for token in text.split():
+            start = 0
+            for i, char in enumerate(token):
+                if _is_punctuation(char):
+                    if start < i:
+                        tokens.append(token[start:i])
+                    tokens.append(char)
+                    start = i + 1
+            if start < len(token):
+                tokens.append(token[start:])
+        return tokens
+
+    def _wordpiece(self, token):
+        """Greedy longest-match-first WordPiece of one basic token."""
+        if len(token) > self._max_chars_per_word:
+            return [UNK]
+        pieces, start = [], 0
+        while start < len(token):
+            end = len(token)
+            while end > start:
+                piece = token[start:end] if start == 0 else CONTINUATION + token[start:end]
+                if piece in self._index:
+                    pieces.append(piece)
+                    break
+                end -= 1
+            else:
+                return [UNK]
+            start = end
+        return pieces
+
+    def word_pieces(self, word):
+        """Returns the WordPiece tokens of one word (possibly none), cached per word.
+
+        Args:
+            word: one whitespace-free word; whitespace inside is treated as a separator.
+
+        Returns:
+            The list of pieces; empty if nothing is left after cleaning.
+        """
+        pieces = self._cache.get(word)
+        if pieces is None:
+            pieces = tuple(piece for token in self.basic_tokens(word)
+                           for piece in self._wordpiece(token))
+            self._cache[word] = pieces
+        return list(pieces)
+
+    def encode_words(self, words, max_seq_len=None):
+        """Encodes pre-split words as `[CLS] pieces... [SEP]`.
+
+        When the pieces do not fit, whole words are dropped from the end (a word is never
+        cut in the middle), and `truncated` is set. Dropped and piece-less words have no
+        first sub-token; their tags are predicted as "O".
+
+        Args:
+            words: the words of one utterance.
+            max_seq_len: the longest allowed length, the two special tokens included; None
+                for no limit.
+
+        Returns:
+            An `Encoding`.
+        """
+        if max_seq_len is not None and max_seq_len < 2:
+            raise ValueError(f"max_seq_len must be at least 2, got {max_seq_len}")
+        budget = None if max_seq_len is None else max_seq_len - 2
+        input_ids, word_starts, truncated = [self.cls_id], [-1], False
+        for index, word in enumerate(words):
+            pieces = self._cache.get(word)
+            if pieces is None:
+                self.word_pieces(word)
+                pieces = self._cache[word]
+            if not pieces:
+                continue
+            if budget is not None and len(input_ids) - 1 + len(pieces) > budget:
+                truncated = True
+                break
+            input_ids.extend(self._index[piece] for piece in pieces)
+            word_starts.append(index)
+            word_starts.extend([-1] * (len(pieces) - 1))
+        input_ids.append(self.sep_id)
+        word_starts.append(-1)
+        return Encoding(input_ids, word_starts, truncated, len(words))
+
+    def encode_text(self, text, max_seq_len=None):
+        """Splits raw text on whitespace, then encodes it like `encode_words`.
+
+        Args:
+            text: one raw query.
+            max_seq_len: see `encode_words`.
+
+        Returns:
+            An `Encoding` whose `word_spans` hold the character offsets `(start, end)` of
+            every word in `text`.
+        """
+        matches = list(_WORD.finditer(text))
+        encoding = self.encode_words([match.group() for match in matches], max_seq_len)
+        spans = tuple(match.span() for match in matches)
+        return dataclasses.replace(encoding, word_spans=spans)
+
+    @staticmethod
+    def split_text(text):
+        """Returns the whitespace-separated words of `text`, as `encode_text` sees them."""
+        return _WORD.findall(text)
+
+
+def _read_json(path):
+    """Returns the object in a JSON file, or {} if there is no such file."""
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(path, f"malformed JSON ({error})") from None
+    if not isinstance(content, dict):
+        raise InputError(path, "expected a JSON object")
+    return content

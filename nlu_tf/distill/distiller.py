@@ -1,0 +1,78 @@
+"""The one training model: a student, an optional frozen teacher and an objective.
+
+Stage 2.0 (fine-tuning) is the case without a teacher; stages 2.1, 2.2 and BERT-EMD differ
+only in their objective. `train_step` and `test_step` are the Keras "customizing fit()"
+overrides; every loss component is a tracked `keras.metrics.Mean` shown by the progress bar.
+"""
+
+import keras
+import tensorflow as tf
+
+
+class Distiller(keras.Model):
+    """Trains `student` on `objective`, reading a frozen `teacher` when the objective needs one.
+
+    Args:
+        student: keras.Model returning a dict of outputs (a `JointNLUModel`).
+        objective: keras.layers.Layer with `loss_names` and
+            `call(student_out, teacher_out, inputs, targets) -> dict of losses`; optional
+            `after_step(student_out, teacher_out, inputs, losses)` for non-gradient updates.
+        teacher: keras.Model or None; frozen (never updated).
+        clip_norm: float, gradient clipping by global norm (after the cross-replica sum).
+    """
+
+    def __init__(self, student, objective, teacher=None, clip_norm=1.0, **kwargs):
+        super().__init__(**kwargs)
+        if objective.uses_teacher and teacher is None:
+            raise ValueError(f"{type(objective).__name__} needs a teacher")
+        self.student = student
+        self.objective = objective
+        self.teacher = teacher
+        if teacher is not None:
+            teacher.trainable = False
+        self.clip_norm = clip_norm
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in objective.loss_names}
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def call(self, inputs, training=False):
+        return self.student(inputs, training=training)
+
+    def _forward(self, inputs, targets, training):
+        teacher_out = self.teacher(inputs, training=False) if self.teacher is not None else None
+        student_out = self.student(inputs, training=training)
+        return student_out, teacher_out, self.objective(student_out, teacher_out, inputs, targets)
+
+    def _clipped(self, grads):
+        context = tf.distribute.get_replica_context()
+        replicas = context.num_replicas_in_sync if context is not None else 1
+        if replicas > 1:
+            # Keras clips before its cross-replica sum; clip the global gradient instead.
+            grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+        if self.clip_norm:
+            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
+        return [g / replicas for g in grads] if replicas > 1 else grads
+
+    def train_step(self, data):
+        inputs, targets = data
+        variables = self.student.trainable_variables + self.objective.trainable_variables
+        with tf.GradientTape() as tape:
+            student_out, teacher_out, losses = self._forward(inputs, targets, training=True)
+        grads = tape.gradient(losses["loss"], variables)
+        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        self.optimizer.apply(self._clipped(grads), variables)
+        if hasattr(self.objective, "after_step"):
+            self.objective.after_step(losses)
+        return self._track(losses)
+
+    def test_step(self, data):
+        inputs, targets = data
+        _, _, losses = self._forward(inputs, targets, training=False)
+        return self._track(losses)
+
+    def _track(self, losses):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -1,0 +1,90 @@
+"""One decoding path from logits to (intent, per-word tags), shared by every artefact.
+
+A *logits function* takes a padded numpy batch (`input_ids`, `attention_mask`,
+`token_type_ids`, int32 (B, L)) and returns numpy `(intent_logits (B, I), slot_logits
+(B, L, S))`. The Keras model, the SavedModel and the TFLite interpreter each provide one,
+so every artefact is scored by the same code on the same batches.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from nlu_tf.data.dataset import pad_batch
+from nlu_tf.data.reader import PAD, UNK
+from nlu_tf.metrics import compute_metrics
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """The decoded output for one utterance."""
+
+    intent: str
+    intent_prob: float
+    tags: tuple
+
+
+def keras_logits_fn(model, jit_compile=True):
+    """A logits function running a Keras joint model (one compiled graph per batch shape)."""
+
+    @tf.function(jit_compile=jit_compile, reduce_retracing=True)
+    def forward(inputs):
+        outputs = model(inputs, training=False)
+        return outputs["intent_logits"], outputs["slot_logits"]
+
+    def run(batch):
+        intent, slots = forward({key: tf.constant(value) for key, value in batch.items()})
+        return intent.numpy(), slots.numpy()
+
+    return run
+
+
+def _softmax(logits):
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def decode(intent_logits, slot_logits, word_starts, num_words, labels):
+    """Turns the logits of one batch into `Prediction`s.
+
+    Each word takes the tag predicted at its first sub-token; a word without a token
+    (truncated away, or nothing left after tokenization) is tagged "O". PAD and UNK are
+    never predicted as tags.
+    """
+    probs = _softmax(intent_logits.astype(np.float64))
+    blocked = [labels.slots.index(name) for name in (PAD, UNK) if name in labels.slots]
+    slot_logits = slot_logits.copy()
+    slot_logits[..., blocked] = -np.inf
+    slot_ids = slot_logits.argmax(axis=-1)
+    predictions = []
+    for row, (starts, words) in enumerate(zip(word_starts, num_words)):
+        tags = ["O"] * int(words)
+        for position, word in enumerate(starts):
+            if word >= 0:
+                tags[word] = labels.slots[slot_ids[row, position]]
+        best = int(probs[row].argmax())
+        predictions.append(Prediction(labels.intents[best], float(probs[row, best]), tuple(tags)))
+    return predictions
+
+
+def predict(logits_fn, features, labels, batch_size=64, bucket_width=8):
+    """Runs `logits_fn` over `features` in order and decodes every utterance."""
+    predictions = []
+    cap = int(features.lengths.max()) if len(features) else 0
+    for start in range(0, len(features), batch_size):
+        indices = np.arange(start, min(start + batch_size, len(features)))
+        batch = pad_batch(features, indices, bucket_width, cap)
+        inputs = batch[0] if features.labelled else batch
+        intent_logits, slot_logits = logits_fn(inputs)
+        predictions.extend(decode(intent_logits, slot_logits,
+                                  [features.word_starts[i] for i in indices],
+                                  features.num_words[indices], labels))
+    return predictions
+
+
+def score(examples, predictions, breakdown=False):
+    """Metrics of `predictions` against the gold strings of `examples`."""
+    return compute_metrics([e.intent for e in examples], [p.intent for p in predictions],
+                           [list(e.tags) for e in examples], [list(p.tags) for p in predictions],
+                           breakdown=breakdown)

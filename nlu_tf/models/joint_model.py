@@ -1,0 +1,59 @@
+"""Joint intent classification + slot filling on top of a `BertEncoder`."""
+
+import keras
+
+from nlu_tf.models.bert_encoder import BertEncoder
+
+
+@keras.saving.register_keras_serializable(package="nlu_tf")
+class JointNLUModel(keras.Model):
+    """BERT encoder, an intent head on the pooled output and a slot head on every token.
+
+    Returns a dict: `intent_logits` (B, num_intents), `slot_logits` (B, L, num_slots), and
+    the encoder's `hidden_states` and `attention_scores`, which distillation reads (unused
+    outputs are pruned from compiled and exported graphs).
+
+    Args:
+        encoder_config: dict, `BertEncoder` constructor arguments.
+        num_intents: int, size of the intent vocabulary.
+        num_slots: int, size of the slot tag vocabulary.
+        head_dropout: float, dropout before both heads.
+
+    Example:
+    >>> model = JointNLUModel(encoder_config, num_intents=8, num_slots=74)
+    >>> logits = model(inputs)["intent_logits"]
+    """
+
+    def __init__(self, encoder_config, num_intents, num_slots, head_dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder_config = dict(encoder_config)
+        self.num_intents = num_intents
+        self.num_slots = num_slots
+        self.head_dropout = head_dropout
+        self.encoder = BertEncoder(**self.encoder_config, name="encoder")
+        self.dropout = keras.layers.Dropout(head_dropout)
+        self.intent_head = keras.layers.Dense(num_intents, name="intent_head")
+        self.slot_head = keras.layers.Dense(num_slots, name="slot_head")
+
+    def build(self, input_shape=None):
+        self.encoder.build()
+        hidden = self.encoder.hidden_size
+        self.intent_head.build((None, hidden))
+        self.slot_head.build((None, None, hidden))
+        self.built = True
+
+    def call(self, inputs, training=False):
+        encoded = self.encoder(inputs, training=training)
+        pooled = self.dropout(encoded["pooled_output"], training=training)
+        tokens = self.dropout(encoded["sequence_output"], training=training)
+        return {
+            "intent_logits": self.intent_head(pooled),
+            "slot_logits": self.slot_head(tokens),
+            "hidden_states": encoded["hidden_states"],
+            "attention_scores": encoded["attention_scores"],
+        }
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "encoder_config": self.encoder_config, "num_intents": self.num_intents,
+                "num_slots": self.num_slots, "head_dropout": self.head_dropout}

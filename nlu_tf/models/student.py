@@ -1,0 +1,37 @@
+"""Students: cut from the teacher (offline default) or a general TinyBERT checkpoint."""
+
+from nlu_tf.models.joint_model import JointNLUModel
+from nlu_tf.models.model_dir import ModelBundle, from_pretrained
+
+
+def evenly_spaced_layers(num_student, num_teacher):
+    """Teacher block indices (0-based) kept by a student of `num_student` blocks, last one included."""
+    if not 0 < num_student <= num_teacher:
+        raise ValueError(f"a student needs 1..{num_teacher} layers, got {num_student}")
+    return [round((m + 1) * num_teacher / num_student) - 1 for m in range(num_student)]
+
+
+def cut_from_teacher(teacher, num_layers):
+    """A student with `num_layers` evenly spaced blocks of `teacher`, embeddings, pooler and heads copied."""
+    model = teacher.model
+    config = {**model.encoder_config, "num_layers": num_layers}
+    student = JointNLUModel(config, model.num_intents, model.num_slots, model.head_dropout)
+    student.build()
+    kept = evenly_spaced_layers(num_layers, model.encoder.num_layers)
+    pairs = [(student.encoder.token_embedding, model.encoder.token_embedding),
+             (student.encoder.position_embedding, model.encoder.position_embedding),
+             (student.encoder.segment_embedding, model.encoder.segment_embedding),
+             (student.encoder.embeddings_layer_norm, model.encoder.embeddings_layer_norm),
+             (student.encoder.pooler_dense, model.encoder.pooler_dense),
+             (student.intent_head, model.intent_head), (student.slot_head, model.slot_head)]
+    pairs += [(student.encoder.transformer_layers[m], model.encoder.transformer_layers[t])
+              for m, t in enumerate(kept)]
+    for target, source in pairs:
+        for variable, value in zip(target.weights, source.weights):
+            variable.assign(value)
+    return ModelBundle(student, teacher.tokenizer, teacher.labels, teacher.max_seq_len)
+
+
+def from_tinybert(path, teacher, head_dropout=0.1):
+    """A student on a general TinyBERT checkpoint (Hugging Face layout), teacher's labels."""
+    return from_pretrained(path, teacher.labels, teacher.max_seq_len, head_dropout)

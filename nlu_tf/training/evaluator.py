@@ -1,0 +1,72 @@
+"""Dev-set evaluation during training and best-checkpoint selection."""
+
+import logging
+
+import keras
+
+from nlu_tf.inference import keras_logits_fn, predict, score
+from nlu_tf.metrics import is_better
+
+logger = logging.getLogger(__name__)
+
+
+class DevEvaluator(keras.callbacks.Callback):
+    """Scores the student on dev every `eval_step` steps and at each epoch end; keeps the best.
+
+    The best weights (highest sentence accuracy, ties by slot F1) are held in memory as
+    numpy arrays; `history` lists `(step, metrics)` for plots.
+
+    Args:
+        student: the model being trained.
+        examples: dev `Example`s (gold strings).
+        features: their `Features`.
+        labels: the model's `LabelMaps`.
+        eval_step: evaluate every this many steps (0: at epoch ends only).
+        batch_size: evaluation batch size.
+        jit_compile: compile the evaluation graph with XLA.
+    """
+
+    def __init__(self, student, examples, features, labels, eval_step=0, batch_size=64,
+                 jit_compile=True):
+        super().__init__()
+        self.student = student
+        self.examples = examples
+        self.features = features
+        self.labels = labels
+        self.eval_step = eval_step
+        self.batch_size = batch_size
+        self.logits_fn = keras_logits_fn(student, jit_compile)
+        self.step = 0
+        self.best = None
+        self.best_step = None
+        self.best_weights = None
+        self.history = []
+
+    def evaluate(self):
+        """Scores the current weights on dev and records them if they are the best so far."""
+        metrics = score(self.examples, predict(self.logits_fn, self.features, self.labels,
+                                               self.batch_size))
+        self.history.append((self.step, metrics))
+        improved = is_better(metrics, self.best)
+        if improved:
+            self.best, self.best_step = metrics, self.step
+            self.best_weights = [w.numpy() for w in self.student.weights]
+        print(f"\ndev @ step {self.step}: intent_acc {metrics['intent_acc']:.4f}  "
+              f"slot_f1 {metrics['slot_f1']:.4f}  sentence_acc {metrics['sentence_acc']:.4f}"
+              + ("  (best)" if improved else ""), flush=True)
+        return metrics
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.eval_step and self.step % self.eval_step == 0:
+            self.evaluate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.history or self.history[-1][0] != self.step:
+            self.evaluate()
+
+    def restore_best(self):
+        """Loads the best weights seen into the student."""
+        if self.best_weights is not None:
+            for variable, value in zip(self.student.weights, self.best_weights):
+                variable.assign(value)

@@ -1,0 +1,115 @@
+"""Runs one training stage (2.0, 2.1, 2.2, or BERT-EMD) end to end from `RunSettings`."""
+
+import logging
+import math
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from nlu_tf.data.dataset import train_dataset
+from nlu_tf.data.features import encode_examples
+from nlu_tf.data.reader import LabelMaps, read_split, resolve_data_dir
+from nlu_tf.distill.distiller import Distiller
+from nlu_tf.errors import InputError
+from nlu_tf.inference import keras_logits_fn, predict, score
+from nlu_tf.models import model_dir as model_dirs
+from nlu_tf.models.student import cut_from_teacher, from_tinybert
+from nlu_tf.training.evaluator import DevEvaluator
+from nlu_tf.training.objective_factory import make_objective
+from nlu_tf.training.schedule import WarmupLinearDecay
+from nlu_tf.training.strategy import make_strategy
+
+logger = logging.getLogger(__name__)
+
+
+def _models(settings, data_dir):
+    """Returns (student bundle, teacher bundle or None) for the stage."""
+    if settings.stage == "2.0":
+        if not settings.teacher_model:
+            raise InputError("--teacher_model", "stage 2.0 needs a BERT checkpoint to fine-tune")
+        labels = LabelMaps.from_dir(data_dir)
+        student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len)
+        return student, None
+    if not settings.teacher_model or not model_dirs.is_model_dir(settings.teacher_model):
+        raise InputError(settings.teacher_model or "--teacher_model",
+                         f"stage {settings.stage} needs a fine-tuned teacher (a stage 2.0 output)")
+    teacher = model_dirs.load_model_dir(settings.teacher_model)
+    if settings.student_model:
+        student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len)
+    elif settings.tinybert:
+        student = from_tinybert(settings.tinybert, teacher, settings.head_dropout)
+    else:
+        student = cut_from_teacher(teacher, settings.distill.student_num_layers)
+    return student, teacher
+
+
+def _features(bundle, data_dir, split, settings):
+    examples = read_split(data_dir, split)
+    if split == "train" and settings.data.max_train_examples:
+        examples = examples[:settings.data.max_train_examples]
+    source = f"{os.path.basename(os.path.normpath(data_dir))}/{split}"
+    features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len,
+                               source)
+    return examples, features
+
+
+def _optimizer(settings, total_steps):
+    o = settings.optimizer
+    schedule = WarmupLinearDecay(o.learning_rate, total_steps,
+                                 int(total_steps * o.warmup_proportion))
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=o.weight_decay,
+                                       epsilon=o.adam_epsilon)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def run_stage(settings):
+    """Trains one stage and writes its model directory atomically; returns its metrics dict."""
+    keras.utils.set_random_seed(settings.seed)
+    data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
+    strategy = make_strategy(settings.distribution_strategy)
+    with strategy.scope():
+        student, teacher = _models(settings, data_dir)
+    train_examples, train_features = _features(student, data_dir, "train", settings)
+    dev_examples, dev_features = _features(student, data_dir, "dev", settings)
+    batch = settings.data.train_batch_size
+    steps_per_epoch = math.ceil(len(train_features) / batch)
+    epochs = math.ceil(settings.num_train_epochs)
+    total_steps = int(steps_per_epoch * settings.num_train_epochs)
+    dataset = train_dataset(train_features, batch, settings.seed,
+                            bucket_width=settings.data.bucket_width)
+    with strategy.scope():
+        objective = make_objective(settings, student, teacher)
+        distiller = Distiller(student.model, objective, teacher.model if teacher else None,
+                              clip_norm=settings.optimizer.clip_norm)
+        distiller.compile(optimizer=_optimizer(settings, total_steps),
+                          jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
+    predicts = settings.stage != "2.1"
+    evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
+                             settings.eval_step if predicts else 0, settings.data.eval_batch_size,
+                             settings.jit_compile)
+    callbacks = [evaluator] if predicts else []
+    started = time.time()
+    distiller.fit(dataset, epochs=epochs, steps_per_epoch=None if epochs == settings.num_train_epochs
+                  else steps_per_epoch, callbacks=callbacks, verbose=settings.verbose)
+    train_seconds = time.time() - started
+    if predicts:
+        evaluator.restore_best()
+    metrics = {"stage": settings.stage, "train_seconds": round(train_seconds, 1),
+               "train_examples": len(train_features), "steps": total_steps}
+    logits_fn = keras_logits_fn(student.model, settings.jit_compile)
+    for split in ("dev", "test"):
+        examples, features = (dev_examples, dev_features) if split == "dev" else \
+            _features(student, data_dir, "test", settings)
+        metrics[split] = score(examples, predict(logits_fn, features, student.labels,
+                                                 settings.data.eval_batch_size), breakdown=True)
+    if predicts:
+        metrics["best_step"] = evaluator.best_step
+        metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
+                                                                  "sentence_acc")}}
+                                  for s, m in evaluator.history]
+    model_dirs.save_model_dir(student, settings.output_dir, settings=settings.to_dict(),
+                              metrics=metrics)
+    return metrics

@@ -1,0 +1,85 @@
+"""Run settings as frozen dataclasses; the resolved settings are written next to the outputs."""
+
+import dataclasses
+
+STAGES = ("2.0", "2.1", "2.2")
+LAYER_MAPPINGS = ("uniform", "emd")
+STRATEGIES = ("default", "mirrored", "multi_worker")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSettings:
+    """Where the dataset is and how it is cut into batches."""
+
+    data_dir: str = "data"
+    task: str = "snips"
+    max_seq_len: int = 50
+    train_batch_size: int = 32
+    eval_batch_size: int = 64
+    bucket_width: int = 8
+    max_train_examples: int = 0  # 0: all; a small budget for demos and tests
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerSettings:
+    """AdamW with linear warm-up and decay, clipped by global norm."""
+
+    learning_rate: float = 5e-5
+    warmup_proportion: float = 0.1
+    weight_decay: float = 0.01
+    adam_epsilon: float = 1e-8
+    clip_norm: float = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DistillSettings:
+    """Stage 2.1 / 2.2 / BERT-EMD options."""
+
+    layer_mapping: str = "uniform"
+    temperature: float = 1.0
+    alpha: float = 0.0
+    beta: float = 1.0
+    theta: float = 1.0
+    T_emd: float = 1.0
+    emd_weight_update: str = "softmax"
+    separate: bool = False
+    student_num_layers: int = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+    """Everything one training stage needs."""
+
+    stage: str = "2.0"
+    output_dir: str = "outputs/teacher"
+    teacher_model: str = ""
+    student_model: str = ""
+    tinybert: str = ""
+    num_train_epochs: float = 20.0
+    eval_step: int = 0  # 0: evaluate at the end of each epoch only
+    seed: int = 42
+    slot_loss_coef: float = 1.0
+    head_dropout: float = 0.1
+    jit_compile: bool = True
+    distribution_strategy: str = "default"
+    checkpoint_every: int = 200
+    verbose: int = 1
+    data: DataSettings = DataSettings()
+    optimizer: OptimizerSettings = OptimizerSettings()
+    distill: DistillSettings = DistillSettings()
+
+    def __post_init__(self):
+        checks = [(self.stage in STAGES, f"stage must be one of {STAGES}"),
+                  (self.distill.layer_mapping in LAYER_MAPPINGS,
+                   f"layer_mapping must be one of {LAYER_MAPPINGS}"),
+                  (self.distribution_strategy in STRATEGIES,
+                   f"distribution_strategy must be one of {STRATEGIES}"),
+                  (self.num_train_epochs > 0, "num_train_epochs must be positive"),
+                  (self.data.max_seq_len >= 3, "max_seq_len must be at least 3"),
+                  (self.data.train_batch_size > 0, "train_batch_size must be positive")]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)

@@ -6,7 +6,7 @@ import tensorflow as tf
 from scipy.optimize import linprog
 
 from nlu_tf.distill.emd import emd_cost_matrix, emd_loss, update_layer_weights
-from nlu_tf.distill.transport import solve_transport
+from nlu_tf.distill.transport import _solve, solve_transport
 
 _SPEC = [tf.TensorSpec([None], tf.float64)] * 2 + [tf.TensorSpec([None, None], tf.float64)]
 _solve_graph = tf.function(solve_transport, input_signature=_SPEC)
@@ -76,6 +76,22 @@ def test_matches_linprog_under_xla(shape):
         flow = _solve_xla(a32, b32, cost32).numpy()
         a, b = a32 / a32.astype(np.float64).sum(), b32 / b32.astype(np.float64).sum()
         _check(flow, a, b, cost32.astype(np.float64))
+
+
+def test_augmentations_stay_well_inside_the_bound():
+    solve = tf.function(_solve, input_signature=_SPEC)
+    rng = np.random.default_rng(99)
+    for _ in range(30):
+        m, n = int(rng.integers(2, 13)), int(rng.integers(2, 25))
+        _, iterations, paths_ok = solve(*_random_problem(rng, m, n))
+        assert paths_ok and int(iterations) <= 3 * (m + n)
+
+
+def test_shape_errors():
+    with pytest.raises(ValueError):
+        solve_transport([0.5, 0.5], [1.0], np.ones((3, 1)))
+    with pytest.raises(ValueError):
+        solve_transport([1.0], [1.0], np.ones(1))
 
 
 def test_matches_linprog_eagerly():

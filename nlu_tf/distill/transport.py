@@ -148,7 +148,7 @@ def solve_transport(
         cost: (M, N) finite transport costs; non-finite entries are treated as the
             most expensive.
         max_augmentations: Safety bound on augmenting paths; defaults to
-            M * N + M + N (real problems need roughly M + N).
+            M * N + M + N (random problems take at most about 2 * (M + N)).
 
     Returns:
         The (M, N) optimal flow, float64.
@@ -160,7 +160,13 @@ def _solve(supply, demand, cost, max_augmentations=None):
     """Like `solve_transport`, also returning (augmentations used, all paths valid)."""
     supply = _normalise(tf.reshape(tf.cast(supply, tf.float64), [-1]))
     demand = _normalise(tf.reshape(tf.cast(demand, tf.float64), [-1]))
-    cost = _rescale_costs(tf.cast(cost, tf.float64))
+    cost = tf.cast(cost, tf.float64)
+    if cost.shape.rank != 2:
+        raise ValueError(f"cost must be a matrix, got shape {cost.shape}")
+    for name, vec, size in (("supply", supply, cost.shape[0]), ("demand", demand, cost.shape[1])):
+        if vec.shape[0] is not None and size is not None and vec.shape[0] != size:
+            raise ValueError(f"{name} has {vec.shape[0]} entries, cost has {size}")
+    cost = _rescale_costs(cost)
     m, n = _dim(cost, 0), _dim(cost, 1)
     max_rounds = tf.minimum(m, n) + 2
     if max_augmentations is None:

@@ -45,10 +45,15 @@ def _models(settings, data_dir):
     return student, teacher
 
 
-def _features(bundle, data_dir, split, settings):
-    examples = read_split(data_dir, split)
-    if split == "train" and settings.data.max_train_examples:
-        examples = examples[:settings.data.max_train_examples]
+def read_dataset(data_dir, settings):
+    """Reads and validates every split before anything is built or written."""
+    splits = {split: read_split(data_dir, split) for split in ("train", "dev", "test")}
+    if settings.data.max_train_examples:
+        splits["train"] = splits["train"][:settings.data.max_train_examples]
+    return splits
+
+
+def _features(bundle, data_dir, split, examples):
     source = f"{os.path.basename(os.path.normpath(data_dir))}/{split}"
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len,
                                source)
@@ -69,11 +74,12 @@ def run_stage(settings):
     """Trains one stage and writes its model directory atomically; returns its metrics dict."""
     keras.utils.set_random_seed(settings.seed)
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
+    splits = read_dataset(data_dir, settings)
     strategy = make_strategy(settings.distribution_strategy)
     with strategy.scope():
         student, teacher = _models(settings, data_dir)
-    train_examples, train_features = _features(student, data_dir, "train", settings)
-    dev_examples, dev_features = _features(student, data_dir, "dev", settings)
+    train_examples, train_features = _features(student, data_dir, "train", splits["train"])
+    dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
     batch = settings.data.train_batch_size
     steps_per_epoch = math.ceil(len(train_features) / batch)
     epochs = math.ceil(settings.num_train_epochs)
@@ -92,17 +98,18 @@ def run_stage(settings):
                              settings.jit_compile)
     callbacks = [evaluator] if predicts else []
     started = time.time()
-    distiller.fit(dataset, epochs=epochs, steps_per_epoch=None if epochs == settings.num_train_epochs
-                  else steps_per_epoch, callbacks=callbacks, verbose=settings.verbose)
+    history = distiller.fit(dataset, epochs=epochs, steps_per_epoch=None if epochs == settings.num_train_epochs
+                  else steps_per_epoch, callbacks=callbacks, verbose=settings.verbose, shuffle=False)
     train_seconds = time.time() - started
     if predicts:
         evaluator.restore_best()
     metrics = {"stage": settings.stage, "train_seconds": round(train_seconds, 1),
-               "train_examples": len(train_features), "steps": total_steps}
+               "train_examples": len(train_features), "steps": total_steps,
+               "loss_history": [float(v) for v in history.history["loss"]]}
     logits_fn = keras_logits_fn(student.model, settings.jit_compile)
     for split in ("dev", "test"):
         examples, features = (dev_examples, dev_features) if split == "dev" else \
-            _features(student, data_dir, "test", settings)
+            _features(student, data_dir, "test", splits["test"])
         metrics[split] = score(examples, predict(logits_fn, features, student.labels,
                                                  settings.data.eval_batch_size), breakdown=True)
     if predicts:

@@ -53,6 +53,15 @@ def define_train_flags():
     flags.DEFINE_float("alpha", d.distill.alpha, "Stage 2.2 weight of the gold-label loss (0: pure distillation).")
     flags.DEFINE_enum("layer_mapping", d.distill.layer_mapping, list(LAYER_MAPPINGS),
                       "Stage 2.1 layer mapping: TinyBERT's uniform g(m)=m*N/M, or BERT-EMD.")
+    flags.DEFINE_float("beta", d.distill.beta, "BERT-EMD one-step: weight of the intermediate terms.")
+    flags.DEFINE_float("theta", d.distill.theta, "BERT-EMD one-step: weight of the EMD terms vs embeddings.")
+    flags.DEFINE_float("T_emd", d.distill.T_emd, "BERT-EMD: temperature of the softmax weight update.")
+    flags.DEFINE_enum("emd_weight_update", d.distill.emd_weight_update, ["softmax", "sum"],
+                      "BERT-EMD layer-weight update: softmax with --T_emd (paper) or sum-normalisation.")
+    flags.DEFINE_bool("separate", d.distill.separate,
+                      "BERT-EMD: keep attention and hidden-state layer weights apart (else averaged).")
+    flags.DEFINE_bool("emd_one_step", d.distill.one_step,
+                      "BERT-EMD one-step objective: beta*(theta*(L_att+L_hid)+L_emb) + L_pred.")
     flags.DEFINE_integer("student_num_layers", d.distill.student_num_layers,
                          "Blocks of a student cut from the teacher (when --tinybert is empty).")
     flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
@@ -73,8 +82,10 @@ def settings_from_flags(values):
         clip_norm=values["max_grad_norm"])
     distill = dataclasses.replace(
         DistillSettings(), layer_mapping=values["layer_mapping"],
-        temperature=values["temperature"], alpha=values["alpha"],
-        student_num_layers=values["student_num_layers"])
+        temperature=values["temperature"], alpha=values["alpha"], beta=values["beta"],
+        theta=values["theta"], T_emd=values["T_emd"],
+        emd_weight_update=values["emd_weight_update"], separate=values["separate"],
+        one_step=values["emd_one_step"], student_num_layers=values["student_num_layers"])
     return RunSettings(
         stage=stage, output_dir=values["output_dir"], teacher_model=values["teacher_model"],
         student_model=values["student_model"], tinybert=values["tinybert"],

@@ -5,6 +5,8 @@ import json
 import os
 import shutil
 
+from nlu_tf.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_dir(path):
@@ -42,3 +44,18 @@ def write_text_atomic(path, text):
 def write_json(path, data):
     """Writes `data` as indented JSON, atomically."""
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def prepare_output_file(path):
+    """Checks that a file can be written at `path` and creates its parent folders.
+
+    Raises:
+        InputError: `path` is an existing directory, or its parent cannot be created.
+    """
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory, expected an output file path")
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as error:
+        raise InputError(parent, f"cannot create the output folder ({error.strerror})") from None

@@ -32,6 +32,13 @@ class Distiller(keras.Model):
             teacher.trainable = False
         self.clip_norm = clip_norm
         self.trackers = {name: keras.metrics.Mean(name=name) for name in objective.loss_names}
+        self.build()
+
+    def build(self, input_shape=None):
+        for part in (self.student, self.teacher, self.objective):
+            if part is not None and not part.built:
+                part.build(None)
+        self.built = True
 
     @property
     def metrics(self):

@@ -92,7 +92,7 @@ def run_stage(settings):
                               clip_norm=settings.optimizer.clip_norm)
         distiller.compile(optimizer=_optimizer(settings, total_steps),
                           jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
-    predicts = settings.stage != "2.1"
+    predicts = settings.stage != "2.1" or settings.distill.one_step
     evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
                              settings.eval_step if predicts else 0, settings.data.eval_batch_size,
                              settings.jit_compile)
@@ -117,6 +117,8 @@ def run_stage(settings):
         metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
                                                                   "sentence_acc")}}
                                   for s, m in evaluator.history]
+    if hasattr(objective, "weights_dict"):
+        metrics["emd_layer_weights"] = objective.weights_dict()
     model_dirs.save_model_dir(student, settings.output_dir, settings=settings.to_dict(),
                               metrics=metrics)
     return metrics

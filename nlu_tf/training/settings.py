@@ -43,6 +43,7 @@ class DistillSettings:
     T_emd: float = 1.0
     emd_weight_update: str = "softmax"
     separate: bool = False
+    one_step: bool = False
     student_num_layers: int = 4
 
 

@@ -1,0 +1,93 @@
+"""Scores a `Runner` on a labelled split and formats the result as JSON-ready dict and tables.
+
+The examples are encoded and decoded exactly as during training (`encode_examples` with the
+runner's `max_seq_len`, `inference.predict`, `inference.score`), so a model directory
+evaluated here on its own test split reproduces the `test` block of its `metrics.json`.
+"""
+
+import os
+
+from nlu_tf.data.features import encode_examples
+from nlu_tf.data.reader import read_split, resolve_data_dir
+from nlu_tf.inference import predict, score
+
+SUMMARY_KEYS = ("intent_acc", "slot_f1", "slot_precision", "slot_recall", "sentence_acc")
+
+
+def evaluate_examples(runner, examples, batch_size=64, source=""):
+    """Predicts `examples` with `runner` and scores the predictions against their gold labels.
+
+    Args:
+        runner: a `nlu_tf.runners.Runner`.
+        examples: labelled `Example`s (`nlu_tf.data.reader.read_split`).
+        batch_size: utterances per forward pass.
+        source: a name for the examples used in warnings (e.g. "snips/test").
+
+    Returns:
+        The dict of `nlu_tf.metrics.compute_metrics` with `breakdown=True`: `examples`,
+        `intent_acc`, `slot_f1`, `slot_precision`, `slot_recall`, `sentence_acc` (in [0, 1]),
+        `per_intent` and `per_slot`.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    features = encode_examples(examples, runner.tokenizer, runner.labels, runner.max_seq_len,
+                               source)
+    predictions = predict(runner.logits_fn, features, runner.labels, batch_size)
+    return score(examples, predictions, breakdown=True)
+
+
+def evaluate_split(runner, data_dir, split, task=None, batch_size=64):
+    """Reads one split of a dataset and scores `runner` on it.
+
+    Args:
+        runner: a `nlu_tf.runners.Runner`.
+        data_dir: a dataset folder, or a root holding `<task>/`.
+        split: "train", "dev" or "test".
+        task: the dataset under `data_dir` ("snips", "atis"), if `data_dir` is a root.
+        batch_size: utterances per forward pass.
+
+    Returns:
+        The metrics dict of `evaluate_examples`.
+
+    Raises:
+        InputError: the data directory, the split or one of its files is missing or invalid.
+    """
+    folder = resolve_data_dir(data_dir, task)
+    examples = read_split(folder, split)
+    return evaluate_examples(runner, examples, batch_size, split_name(folder, split))
+
+
+def split_name(folder, split):
+    """A short name of a split for messages: `<dataset folder name>/<split>`."""
+    return f"{os.path.basename(os.path.normpath(folder))}/{split}"
+
+
+def format_report(metrics, title=""):
+    """Formats metrics as readable text: the summary, then per-intent and per-slot tables.
+
+    Args:
+        metrics: a dict from `evaluate_examples` (the tables need `per_intent` / `per_slot`).
+        title: an optional first line (e.g. the model and the split).
+
+    Returns:
+        Multi-line text; rates as fractions with four decimals.
+    """
+    lines = [title] if title else []
+    width = max(len(key) for key in SUMMARY_KEYS)
+    lines += [f"{key:<{width}}  {metrics[key]:.4f}" for key in SUMMARY_KEYS]
+    lines.append(f"{'examples':<{width}}  {metrics['examples']}")
+    for heading, key in (("intent", "per_intent"), ("slot", "per_slot")):
+        if key in metrics:
+            lines += ["", *_table(heading, metrics[key])]
+    return "\n".join(lines)
+
+
+def _table(heading, rows):
+    """One breakdown table: name, precision, recall, f1, support; one row per label."""
+    width = max([len(heading)] + [len(name) for name in rows])
+    lines = [f"{heading:<{width}}  precision  recall      f1  support"]
+    for name in sorted(rows):
+        row = rows[name]
+        lines.append(f"{name:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
+                     f"{row['f1']:6.4f}  {row['support']:7d}")
+    return lines

@@ -1,0 +1,170 @@
+"""Prediction on raw text lines: batched inference, slot spans, text and JSON output lines.
+
+Every input line gives exactly one output line, so outputs stay aligned with inputs.
+
+A line is split on whitespace into words (`WordPieceTokenizer.encode_text`); each word gets
+the tag predicted at its first sub-token. Words that do not fit in `max_seq_len` tokens are
+tagged "O" and counted in one warning. A line without any word (empty, or whitespace
+only) is not sent to the model: it gives an empty text line, or a JSON object with
+`intent` and `intent_prob` null and no slots or tags.
+
+Text format (as the original JointBERT `predict.py`): the intent in angle brackets, then
+the words separated by single spaces, each tagged word written `[TAG:word]`:
+
+    <PlayMusic> -> play [B-artist:Björk] [B-music_item:song]
+
+JSON format: one object per line,
+
+    {"text": ..., "intent": ..., "intent_prob": ..., "truncated": false,
+     "slots": [{"slot": "artist", "text": "Björk", "start": 5, "end": 10}],
+     "tags": ["O", "B-artist", ...]}
+
+`tags` holds one BIO tag per word. `slots` merges tags into spans the way conlleval (and
+the slot F1) does: a span starts at `B-x`, or at an `I-x` not continuing an `x` span, and
+extends over the following `I-x`. `start` / `end` are character offsets (Python string
+indices, i.e. Unicode code points) into `text`, the input line without its line ending,
+so `text[start:end]` is the span's text, inner whitespace included.
+"""
+
+import dataclasses
+import json
+import logging
+
+from nlu_tf.data.features import features_from_encodings
+from nlu_tf.data.reader import read_lines
+from nlu_tf.inference import predict
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("text", "json")
+
+
+@dataclasses.dataclass(frozen=True)
+class LinePrediction:
+    """The prediction for one input line.
+
+    Attributes:
+        text: the line as read (without line ending).
+        words: the whitespace-separated words of `text`.
+        word_spans: `(start, end)` character offsets of every word in `text`.
+        intent: the predicted intent; None for a line without words.
+        intent_prob: the softmax probability of `intent`; None for a line without words.
+        tags: one BIO tag per word.
+        truncated: True if words beyond `max_seq_len` tokens were tagged "O" unseen.
+    """
+
+    text: str
+    words: tuple
+    word_spans: tuple
+    intent: str = None
+    intent_prob: float = None
+    tags: tuple = ()
+    truncated: bool = False
+
+
+def read_queries(path):
+    """Reads the queries of an input file: one per line, UTF-8, LF or CRLF endings.
+
+    Args:
+        path: the input file.
+
+    Returns:
+        The lines, without line endings (empty lines kept, so outputs stay aligned).
+
+    Raises:
+        InputError: the file is missing or not UTF-8.
+    """
+    return read_lines(path)
+
+
+def predict_lines(runner, lines, batch_size=64):
+    """Predicts intent and tags for raw text lines, in batches of similar length.
+
+    Logs one warning counting the lines that were truncated to `runner.max_seq_len`.
+
+    Args:
+        runner: a `nlu_tf.runners.Runner`.
+        lines: the input lines (str).
+        batch_size: lines per forward pass.
+
+    Returns:
+        One `LinePrediction` per line, in input order.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    encodings = [runner.tokenizer.encode_text(line, runner.max_seq_len) for line in lines]
+    results = [LinePrediction(line, tuple(line[s:e] for s, e in enc.word_spans), enc.word_spans)
+               for line, enc in zip(lines, encodings)]
+    todo = [i for i, enc in enumerate(encodings) if enc.num_words]
+    # Sorted by length so that each batch is padded little; results go back to input order.
+    todo.sort(key=lambda i: len(encodings[i]))
+    features = features_from_encodings([encodings[i] for i in todo], runner.tokenizer.pad_id)
+    predictions = predict(runner.logits_fn, features, runner.labels, batch_size) if todo else []
+    for i, prediction in zip(todo, predictions):
+        results[i] = dataclasses.replace(results[i], intent=prediction.intent,
+                                         intent_prob=prediction.intent_prob,
+                                         tags=prediction.tags, truncated=encodings[i].truncated)
+    truncated = sum(result.truncated for result in results)
+    if truncated:
+        logger.warning("%d of %d line(s) longer than max_seq_len=%d tokens were truncated; "
+                       "their words beyond the limit are tagged 'O'", truncated, len(lines),
+                       runner.max_seq_len)
+    return results
+
+
+def slot_spans(result):
+    """Merges the BIO tags of a `LinePrediction` into slot spans (conlleval chunking).
+
+    Args:
+        result: a `LinePrediction`.
+
+    Returns:
+        A list of dicts `{"slot", "text", "start", "end"}`; offsets index `result.text`.
+    """
+    spans, current, first, last = [], None, 0, 0
+    for index, tag in enumerate(list(result.tags) + ["O"]):
+        prefix, _, name = tag.partition("-")
+        continues = prefix == "I" and name == current
+        if current is not None and not continues:
+            start, end = result.word_spans[first][0], result.word_spans[last][1]
+            spans.append({"slot": current, "text": result.text[start:end], "start": start,
+                          "end": end})
+            current = None
+        if prefix in ("B", "I") and not continues:
+            current, first = name, index
+        last = index
+    return spans
+
+
+def format_text(result):
+    """The text output line: `<intent> -> word [TAG:word] ...`; empty for a line without words."""
+    if result.intent is None:
+        return ""
+    words = [word if tag == "O" else f"[{tag}:{word}]"
+             for word, tag in zip(result.words, result.tags)]
+    return f"<{result.intent}> -> {' '.join(words)}"
+
+
+def format_json(result):
+    """The JSON output line (one object, non-ASCII characters kept as they are)."""
+    prob = None if result.intent_prob is None else round(float(result.intent_prob), 6)
+    record = {"text": result.text, "intent": result.intent, "intent_prob": prob,
+              "truncated": bool(result.truncated), "slots": slot_spans(result),
+              "tags": list(result.tags)}
+    return json.dumps(record, ensure_ascii=False)
+
+
+def format_lines(results, output_format="text"):
+    """Formats `LinePrediction`s as output text: one line per result, each ending in a newline.
+
+    Args:
+        results: `LinePrediction`s.
+        output_format: "text" or "json" (see the module docstring).
+
+    Returns:
+        The output text.
+    """
+    if output_format not in FORMATS:
+        raise ValueError(f"output_format must be one of {FORMATS}, got {output_format!r}")
+    formatter = format_text if output_format == "text" else format_json
+    return "".join(formatter(result) + "\n" for result in results)

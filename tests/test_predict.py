@@ -1,0 +1,145 @@
+"""Tests of nlu_tf.prediction and tools/predict.py."""
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from seqeval.metrics.sequence_labeling import get_entities
+
+from nlu_tf.prediction import (LinePrediction, format_json, format_lines, format_text,
+                               predict_lines, slot_spans)
+from nlu_tf.runners import load_runner
+from tests.tiny import REPO
+
+TOOL = os.path.join(REPO, "tools", "predict.py")
+LONG = " ".join(["play"] * 30 + ["some", "music"] * 15)  # 60 words > max_seq_len 32
+
+
+def by_hand(text, tags, intent="PlayMusic", prob=0.9):
+    """A `LinePrediction` with given tags for the whitespace-separated words of `text`."""
+    spans = tuple(m.span() for m in re.finditer(r"\S+", text))
+    return LinePrediction(text, tuple(text[s:e] for s, e in spans), spans, intent, prob,
+                          tuple(tags))
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=REPO, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def runner(tiny_model_dir):
+    return load_runner(tiny_model_dir, jit_compile=False)
+
+
+def test_spans_offsets_and_text_format_by_hand():
+    text = "play  the   Café del  Mar ✨ by Björk "
+    result = by_hand(text, ["O", "B-album", "I-album", "I-album", "I-album", "I-genre", "O",
+                            "B-artist"])
+    spans = slot_spans(result)
+    assert spans == [
+        {"slot": "album", "text": "the   Café del  Mar", "start": 6, "end": 25},
+        {"slot": "genre", "text": "✨", "start": 26, "end": 27},
+        {"slot": "artist", "text": "Björk", "start": 31, "end": 36},
+    ]
+    for span in spans:
+        assert text[span["start"]:span["end"]] == span["text"]
+    assert format_text(result) == ("<PlayMusic> -> play [B-album:the] [I-album:Café] "
+                                   "[I-album:del] [I-album:Mar] [I-genre:✨] by [B-artist:Björk]")
+    record = json.loads(format_json(result))
+    assert record == {"text": text, "intent": "PlayMusic", "intent_prob": 0.9, "truncated": False,
+                      "slots": spans, "tags": list(result.tags)}
+    assert "✨" in format_json(result)  # kept as is, not \u-escaped
+
+
+@pytest.mark.parametrize("tags", [
+    ["I-a", "I-a", "B-a", "I-b", "O", "I-b"],
+    ["B-a", "B-a", "I-a", "O", "B-b", "I-a"],
+    ["O", "I-a", "B-b", "I-b", "I-b", "I-c"],
+])
+def test_spans_chunk_like_conlleval(tags):
+    result = by_hand(" ".join(f"w{i}" for i in range(len(tags))), tags)
+    spans = [(s["slot"], s["text"]) for s in slot_spans(result)]
+    expected = [(kind, " ".join(f"w{i}" for i in range(first, last + 1)))
+                for kind, first, last in get_entities(tags)]
+    assert spans == expected
+
+
+def test_empty_lines_keep_alignment_and_give_neutral_output(runner):
+    lines = ["play the song by  Björk", "", "   ", "add 🎵 to my   playlist", "\u200b"]
+    results = predict_lines(runner, lines, batch_size=2)
+    assert [r.text for r in results] == lines
+    for empty in (results[1], results[2]):
+        assert (empty.intent, empty.intent_prob, empty.tags) == (None, None, ())
+    assert format_lines(results, "text").split("\n")[1:3] == ["", ""]
+    record = json.loads(format_lines(results, "json").splitlines()[2])
+    assert record == {"text": "   ", "intent": None, "intent_prob": None, "truncated": False,
+                      "slots": [], "tags": []}
+    # A zero-width space is a word without any token: tagged O, no crash.
+    assert results[4].intent in runner.labels.intents and results[4].tags == ("O",)
+    for result, words in zip(results, (5, 0, 0, 5, 1)):
+        assert len(result.tags) == words
+        if result.intent is not None:
+            assert 0.0 < result.intent_prob <= 1.0
+        for span in slot_spans(result):
+            assert result.text[span["start"]:span["end"]] == span["text"]
+    # Batching by length and restoring the order gives what one line alone gives.
+    for line, result in zip(lines, results):
+        alone = predict_lines(runner, [line])[0]
+        assert (alone.intent, alone.tags) == (result.intent, result.tags)
+        assert alone.intent_prob == pytest.approx(result.intent_prob, abs=1e-5)
+
+
+def test_overlong_line_is_truncated_with_one_counted_warning(runner, caplog):
+    with caplog.at_level(logging.WARNING, logger="nlu_tf.prediction"):
+        results = predict_lines(runner, [LONG, "play music", LONG + " again"])
+    warnings = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("2 of 3 line(s)"), warnings
+    assert [r.truncated for r in results] == [True, False, True]
+    assert len(results[0].tags) == 60
+    assert set(results[0].tags[40:]) == {"O"}  # far beyond 30 word pieces
+
+
+def test_cli_file_to_json(runner, tiny_model_dir, tmp_path):
+    lines = ["play  Björk's   song", "", "party time 🎉🎉 now", LONG]
+    source, output = tmp_path / "queries.txt", tmp_path / "out" / "preds.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_tool("--model_dir", tiny_model_dir, "--input_file", str(source),
+                      "--output_file", str(output), "--format", "json", "--nojit_compile")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"4 prediction(s) written to {output}"
+    assert result.stderr.count("truncated") == 1
+    written = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    expected = [json.loads(line) for line in
+                format_lines(predict_lines(runner, lines), "json").splitlines()]
+    assert len(written) == len(lines)
+    for got, want in zip(written, expected):
+        assert got.pop("intent_prob") == pytest.approx(want.pop("intent_prob"), abs=1e-5)
+        assert got == want
+    assert written[1]["intent"] is None and written[3]["truncated"]
+
+
+def test_cli_query_to_stdout_as_text(runner, tiny_model_dir):
+    query = "add  Café  del Mar to my playlist"
+    result = run_tool("--model_dir", tiny_model_dir, "--input_query", query,
+                      "--nojit_compile")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [format_text(predict_lines(runner, [query])[0])]
+
+
+def test_cli_input_errors_exit_2_with_one_line_and_no_output(tmp_path):
+    output = tmp_path / "preds.txt"
+    missing = run_tool("--model_dir", str(tmp_path), "--input_file", str(tmp_path / "nope.txt"),
+                       "--output_file", str(output))
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines() == [f"error: {tmp_path / 'nope.txt'}: file not found"]
+    assert not os.listdir(tmp_path)
+    for args in (["--input_file", "q.txt", "--input_query", "play jazz"], []):
+        result = run_tool("--model_dir", str(tmp_path), *args)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "error: command line: give exactly one of --input_file and --input_query"]

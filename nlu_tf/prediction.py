@@ -1,6 +1,7 @@
 """Prediction on raw text lines: batched inference, slot spans, text and JSON output lines.
 
-Every input line gives exactly one output line, so outputs stay aligned with inputs.
+Every input line gives exactly one output line, so outputs stay aligned with inputs. Input
+files are read with `nlu_tf.data.reader.read_lines` (UTF-8, LF or CRLF, empty lines kept).
 
 A line is split on whitespace into words (`WordPieceTokenizer.encode_text`); each word gets
 the tag predicted at its first sub-token. Words that do not fit in `max_seq_len` tokens are
@@ -31,7 +32,6 @@ import json
 import logging
 
 from nlu_tf.data.features import features_from_encodings
-from nlu_tf.data.reader import read_lines
 from nlu_tf.inference import predict
 
 logger = logging.getLogger(__name__)
@@ -60,21 +60,6 @@ class LinePrediction:
     intent_prob: float = None
     tags: tuple = ()
     truncated: bool = False
-
-
-def read_queries(path):
-    """Reads the queries of an input file: one per line, UTF-8, LF or CRLF endings.
-
-    Args:
-        path: the input file.
-
-    Returns:
-        The lines, without line endings (empty lines kept, so outputs stay aligned).
-
-    Raises:
-        InputError: the file is missing or not UTF-8.
-    """
-    return read_lines(path)
 
 
 def predict_lines(runner, lines, batch_size=64):

@@ -147,3 +147,16 @@ class LabelMaps:
             logger.warning("%s: %d utterance(s) with a slot tag outside the vocabulary, mapped to "
                            "UNK (they count as errors)", source or "data", unknown)
         return ids
+
+
+def read_dataset(data_dir, max_train_examples=0):
+    """Reads and validates a whole dataset: its vocabularies and every split.
+
+    Returns `(labels, {"train": [...], "dev": [...], "test": [...]})`; with
+    `max_train_examples` only the first utterances of train are kept.
+    """
+    labels = LabelMaps.from_dir(data_dir)
+    splits = {split: read_split(data_dir, split) for split in SPLITS}
+    if max_train_examples:
+        splits["train"] = splits["train"][:max_train_examples]
+    return labels, splits

@@ -7,7 +7,7 @@ WordPiece per word, whole words dropped from the end past `max_seq_len`, `[CLS] 
 
 Known differences from the Python tokenizer, all outside normal text: words longer than
 `max_chars_per_word` *bytes* (not characters) become `[UNK]`; unassigned code points (Cn)
-are kept instead of dropped; lower-casing is ICU's per-character mapping.
+are kept instead of dropped.
 """
 
 import tensorflow as tf
@@ -21,6 +21,8 @@ WHITESPACE = (r"[\t-\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}
 # Dropped before tokenization, as `WordPieceTokenizer.basic_tokens` does.
 CONTROL = r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\x{FFFD}]"
 ACCENT = r"\p{Mn}"
+# The one context-dependent lower-casing rule (final sigma); Python lower-cases per character.
+CAPITAL_SIGMA, SMALL_SIGMA = "\u03a3", "\u03c3"
 
 
 class GraphTokenizer(tf.Module):
@@ -60,6 +62,7 @@ class GraphTokenizer(tf.Module):
         if self._lower_case:
             words = text.normalize_utf8(words, "NFD")
             words = tf.strings.regex_replace(words, ACCENT, "")
+            words = tf.strings.regex_replace(words, CAPITAL_SIGMA, SMALL_SIGMA)
             words = tf.strings.lower(words, encoding="utf-8")
         return words
 

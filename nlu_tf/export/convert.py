@@ -1,0 +1,127 @@
+"""Turns a model directory into a SavedModel folder and one TFLite folder per quantization.
+
+Layout of the convert directory:
+
+    saved_model/      SavedModel (raw-string `serving_default`, id-based `logits`) + files
+    tflite_<mode>/    model.tflite, vocab.txt, intent_label.txt, slot_label.txt,
+                      model_info.json; one per quantization mode
+
+Every input is checked before anything is written, and every TFLite model is converted
+(in memory) before the first folder is written: a bad model directory, missing data or a
+model that needs TF Select ops leaves the convert directory untouched. Each folder is
+then written atomically. TensorFlow is imported only once the inputs are known good.
+"""
+
+import logging
+import os
+import tempfile
+
+from nlu_tf.data.reader import read_split, resolve_data_dir
+from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import QUANTIZATIONS
+
+logger = logging.getLogger(__name__)
+
+# The files `nlu_tf.models.model_dir.REQUIRED_FILES` lists, repeated here so that the check
+# runs before TensorFlow is imported (tests/test_export.py keeps the two equal).
+MODEL_FILES = ("config.json", "vocab.txt", "intent_label.txt", "slot_label.txt",
+               "model.weights.h5")
+SAVED_MODEL_FOLDER = "saved_model"
+QUANTIZATION_CHOICES = QUANTIZATIONS + ("all",)
+
+
+def tflite_folder(quantization):
+    """The folder name of a TFLite export, e.g. `tflite_int8`."""
+    return f"tflite_{quantization}"
+
+
+def resolve_quantizations(value):
+    """Maps a `--quantization` value to the modes to convert ("all": every mode)."""
+    if value == "all":
+        return QUANTIZATIONS
+    if value not in QUANTIZATIONS:
+        raise InputError("command line", f"unknown quantization {value!r} "
+                                         f"(one of {', '.join(QUANTIZATION_CHOICES)})")
+    return (value,)
+
+
+def check_model_dir(path):
+    """Raises `InputError` unless `path` holds every file of a model directory."""
+    if not os.path.isdir(path):
+        raise InputError(path, "model directory not found")
+    for name in MODEL_FILES:
+        if not os.path.isfile(os.path.join(path, name)):
+            raise InputError(os.path.join(path, name),
+                             "missing (not a complete nlu_tf model directory)")
+
+
+def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_dir="",
+                      task="", representative_size=300, seed=0, saved_model=True):
+    """Exports the model directory `model_dir` into `convert_dir`.
+
+    Args:
+        model_dir: an nlu_tf model directory (`tools/train.py` output).
+        convert_dir: where the export folders go (created if needed; existing export
+            folders of the same names are replaced).
+        quantizations: TFLite modes, a subset of `QUANTIZATIONS`.
+        data_dir: dataset root or folder; only int8 reads it (its training split).
+        task: dataset name under `data_dir` (e.g. "snips").
+        representative_size: int8 calibration inputs drawn from the training split.
+        seed: fixes the calibration sample.
+        saved_model: also write the SavedModel folder.
+
+    Returns:
+        A dict: export folder -> its model info.
+
+    Raises:
+        InputError: a missing or incomplete model directory, missing data for int8, or a
+            model the stock TFLite runtime cannot run (`ConversionError`).
+    """
+    quantizations = tuple(quantizations)
+    unknown = [mode for mode in quantizations if mode not in QUANTIZATIONS]
+    if unknown:
+        raise InputError("command line", f"unknown quantization(s) {', '.join(unknown)}")
+    if representative_size < 1:
+        raise InputError("command line", "representative_size must be positive")
+    check_model_dir(model_dir)
+    train_examples, data_folder = None, None
+    if "int8" in quantizations:
+        if not data_dir:
+            raise InputError("command line", "int8 quantization needs --data_dir (its "
+                                             "training split is the calibration set)")
+        data_folder = resolve_data_dir(data_dir, task)
+        train_examples = read_split(data_folder, "train")
+
+    from nlu_tf.data.features import encode_examples
+    from nlu_tf.export.savedmodel import export_saved_model
+    from nlu_tf.export.tflite import (convert_saved_model, representative_inputs,
+                                      write_tflite_folder, write_tflite_source)
+    from nlu_tf.models.model_dir import load_model_dir
+
+    bundle = load_model_dir(model_dir)
+    source = os.path.normpath(model_dir)
+    representative, calibration = None, None
+    if train_examples is not None:
+        features = encode_examples(train_examples, bundle.tokenizer, bundle.labels,
+                                   bundle.max_seq_len, source=f"{data_folder}/train")
+        representative = representative_inputs(features, representative_size, seed)
+        calibration = {"data": os.path.normpath(data_folder), "split": "train",
+                       "inputs": len(representative),
+                       "length": int(representative[0]["input_ids"].shape[1]), "seed": seed}
+
+    converted = {}
+    with tempfile.TemporaryDirectory(prefix="nlu_tf_convert_") as tmp:
+        tflite_source = write_tflite_source(bundle.model, os.path.join(tmp, "saved_model"))
+        for mode in quantizations:
+            logger.info("converting %s to TFLite (%s)", source, mode)
+            converted[mode] = convert_saved_model(tflite_source, mode, representative, source)
+
+    written = {}
+    if saved_model:
+        path = os.path.join(convert_dir, SAVED_MODEL_FOLDER)
+        written[path] = export_saved_model(bundle, path, source)
+    for mode, (content, report) in converted.items():
+        path = os.path.join(convert_dir, tflite_folder(mode))
+        written[path] = write_tflite_folder(bundle, path, mode, content, report, source,
+                                            calibration if mode == "int8" else None)
+    return written

@@ -1,0 +1,124 @@
+"""The files that travel with every exported model, and `model_info.json` that describes it.
+
+An export folder (a SavedModel or a TFLite one) holds, besides the model, `vocab.txt`,
+`intent_label.txt`, `slot_label.txt` and `model_info.json`: everything an app or a server
+needs to tokenize, and to turn logit indices into labels. This module imports no
+TensorFlow.
+"""
+
+import dataclasses
+import json
+import os
+
+from nlu_tf.data.reader import LabelMaps
+from nlu_tf.data.tokenizer import CLS, PAD, SEP, UNK, WordPieceTokenizer
+from nlu_tf.errors import InputError
+from nlu_tf.io_utils import write_json
+
+MODEL_INFO = "model_info.json"
+QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
+ID_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+LOGITS_OUTPUTS = ("intent_logits", "slot_logits")
+LABEL_FILES = ("intent_label.txt", "slot_label.txt")
+TOKENIZATION = ("Split the text on whitespace into words; per word: drop control characters, "
+                "and if lower_case: NFD, drop accents (Mn), lower-case; split on punctuation "
+                "and around CJK characters; greedy longest-match WordPiece with '##' "
+                "continuations, [UNK] for a token that cannot be covered. Input is [CLS] "
+                "pieces [SEP]; whole words are dropped from the end to fit max_seq_len. A "
+                "word's slot tag is read at its first sub-token; a word without a token is O.")
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtefactInfo:
+    """What a runner needs besides its logits function, read back from an export folder.
+
+    Attributes:
+        tokenizer: the `WordPieceTokenizer` of `vocab.txt` and `lower_case`.
+        labels: the `LabelMaps` of the label files.
+        max_seq_len: the longest token sequence, specials included.
+        name: a short description, e.g. `tflite-int8:out/convert/tflite_int8`.
+        info: the whole `model_info.json`.
+    """
+
+    tokenizer: WordPieceTokenizer
+    labels: LabelMaps
+    max_seq_len: int
+    name: str
+    info: dict
+
+
+def write_support_files(bundle, folder):
+    """Writes `vocab.txt` and the two label files of `bundle` into `folder`."""
+    with open(os.path.join(folder, "vocab.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(bundle.tokenizer.vocab) + "\n")
+    for name, labels in zip(LABEL_FILES, (bundle.labels.intents, bundle.labels.slots)):
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+            f.write("\n".join(labels) + "\n")
+
+
+def base_info(bundle, kind, source):
+    """The `model_info.json` fields every export shares."""
+    tokenizer = bundle.tokenizer
+    return {
+        "format": f"nlu_tf.{kind}", "version": 1, "source_model": source,
+        "max_seq_len": bundle.max_seq_len, "lower_case": tokenizer.lower_case,
+        "vocab_size": tokenizer.vocab_size,
+        "num_intents": len(bundle.labels.intents), "num_slots": len(bundle.labels.slots),
+        "special_tokens": {token: tokenizer.token_to_id(token) for token in (CLS, SEP, PAD, UNK)},
+        "tokenization": TOKENIZATION,
+    }
+
+
+def read_model_info(folder):
+    """Returns the parsed `model_info.json` of an export folder."""
+    path = os.path.join(folder, MODEL_INFO)
+    if not os.path.isfile(path):
+        raise InputError(path, "missing (not an nlu_tf export folder)")
+    try:
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(path, f"malformed JSON ({error})") from None
+    if not isinstance(info, dict) or not str(info.get("format", "")).startswith("nlu_tf."):
+        raise InputError(path, "not an nlu_tf model_info.json")
+    return info
+
+
+def record_metrics(folder, metrics):
+    """Adds measured metrics to `model_info.json` under `metrics` (merged, key by key).
+
+    Args:
+        folder: an export folder (SavedModel or TFLite).
+        metrics: a JSON-serializable dict, e.g. `{"test": {"intent_acc": ...}}`.
+
+    Returns:
+        The updated model info.
+    """
+    info = read_model_info(folder)
+    info.setdefault("metrics", {}).update(metrics)
+    write_json(os.path.join(folder, MODEL_INFO), info)
+    return info
+
+
+def artefact_name(info, folder):
+    """A short description of an export, e.g. `tflite-int8:out/convert/tflite_int8`."""
+    kind = info["format"].removeprefix("nlu_tf.")
+    if info.get("quantization"):
+        kind = f"{kind}-{info['quantization']}"
+    return f"{kind}:{os.path.normpath(folder)}"
+
+
+def load_artefact_info(folder):
+    """Reads the tokenizer, labels and limits of an export folder into an `ArtefactInfo`."""
+    info = read_model_info(folder)
+    vocab_path = os.path.join(folder, "vocab.txt")
+    if not os.path.isfile(vocab_path):
+        raise InputError(vocab_path, "missing (not a complete nlu_tf export folder)")
+    with open(vocab_path, encoding="utf-8") as f:
+        vocab = [line.rstrip("\n").rstrip("\r") for line in f]
+    try:
+        tokenizer = WordPieceTokenizer(vocab, lower_case=info["lower_case"])
+    except ValueError as error:
+        raise InputError(vocab_path, str(error)) from None
+    return ArtefactInfo(tokenizer, LabelMaps.from_dir(folder), int(info["max_seq_len"]),
+                        artefact_name(info, folder), info)

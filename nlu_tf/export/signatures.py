@@ -1,0 +1,93 @@
+"""The exported functions: token ids -> logits, and raw strings -> decoded predictions.
+
+Both modules track the model's weights as plain `tf.Variable`s and reach the Keras model
+through a closure. Tracking the Keras model itself saves a second, aliased copy of every
+variable, which the TFLite converter then keeps as a mutable resource variable instead of
+freezing it into a constant (and quantization never sees the weights).
+"""
+
+import tensorflow as tf
+
+from nlu_tf.data.reader import PAD, UNK
+from nlu_tf.export.graph_tokenizer import GraphTokenizer
+from nlu_tf.export.metadata import ID_INPUTS, LOGITS_OUTPUTS
+
+
+def id_signature(batch_size=None):
+    """`TensorSpec`s of the id inputs: int32, (batch_size, None)."""
+    return {name: tf.TensorSpec((batch_size, None), tf.int32, name=name) for name in ID_INPUTS}
+
+
+def _forward_fn(model):
+    def forward(input_ids, attention_mask, token_type_ids):
+        outputs = model({"input_ids": input_ids, "attention_mask": attention_mask,
+                         "token_type_ids": token_type_ids}, training=False)
+        return {name: outputs[name] for name in LOGITS_OUTPUTS}
+
+    return forward
+
+
+class LogitsModule(tf.Module):
+    """Exports `logits(input_ids, attention_mask, token_type_ids)` of a joint model.
+
+    Returns `intent_logits` (B, num_intents) and `slot_logits` (B, L, num_slots), float32.
+
+    Args:
+        model: a built `JointNLUModel`.
+        batch_size: the static batch dimension of the inputs; None for any.
+
+    Example:
+    >>> module = LogitsModule(bundle.model, batch_size=1)
+    >>> tf.saved_model.save(module, path, signatures={"serving_default": module.logits})
+    """
+
+    def __init__(self, model, batch_size=None, name=None):
+        super().__init__(name=name)
+        self.model_variables = [variable.value for variable in model.variables]
+        self._forward = _forward_fn(model)
+        self.logits = tf.function(self._forward, input_signature=list(
+            id_signature(batch_size).values()))
+
+
+class ServingModule(LogitsModule):
+    """Adds `serve(text)`: raw UTF-8 utterances in, decoded intent and per-word tags out.
+
+    `serve` takes `text` (tf.string, (B,)) and returns `intent` (string, (B,)),
+    `intent_prob` (float32, (B,)), `slot_tags` (string, (B, W), one tag per
+    whitespace-separated word, padded with "") and `num_words` (int32, (B,)). Decoding is
+    that of `nlu_tf.inference.decode`: a word takes the tag at its first sub-token, a word
+    without a token is "O", and PAD / UNK are never predicted.
+
+    Args:
+        bundle: a `ModelBundle` (model, tokenizer, labels, max_seq_len).
+    """
+
+    def __init__(self, bundle, name=None):
+        super().__init__(bundle.model, batch_size=None, name=name)
+        tokenizer = bundle.tokenizer
+        self.tokenizer = GraphTokenizer(tokenizer.vocab, tokenizer.lower_case,
+                                        bundle.max_seq_len, tokenizer.pad_id)
+        self._intents = tf.constant(list(bundle.labels.intents))
+        self._slots = tf.constant(list(bundle.labels.slots))
+        self._blocked = tf.constant([label in (PAD, UNK) for label in bundle.labels.slots])
+        self.serve = tf.function(self._serve, input_signature=[
+            tf.TensorSpec((None,), tf.string, name="text")])
+
+    def _serve(self, text):
+        encoded = self.tokenizer.encode(text)
+        logits = self._forward(*(encoded[name] for name in ID_INPUTS))
+        probs = tf.nn.softmax(logits["intent_logits"], axis=-1)
+        best = tf.argmax(probs, axis=-1, output_type=tf.int32)
+        slot_logits = tf.where(self._blocked, tf.constant(-float("inf")), logits["slot_logits"])
+        slot_ids = tf.argmax(slot_logits, axis=-1, output_type=tf.int32)
+        has_token = encoded["word_has_token"]
+        positions = tf.where(has_token, encoded["word_position"], 0)
+        word_slots = tf.gather_nd(slot_ids, tf.stack([encoded["word_row"], positions], axis=1))
+        tags = tf.where(has_token, tf.gather(self._slots, word_slots), "O")
+        words = encoded["words"]
+        return {
+            "intent": tf.gather(self._intents, best),
+            "intent_prob": tf.reduce_max(probs, axis=-1),
+            "slot_tags": words.with_flat_values(tags).to_tensor(default_value=""),
+            "num_words": tf.cast(words.row_lengths(), tf.int32),
+        }

@@ -1,0 +1,212 @@
+"""TFLite conversion with builtin ops only: float32, float16, dynamic range and full int8.
+
+The converted model takes int32 `input_ids`, `attention_mask`, `token_type_ids` of shape
+(1, L), L free up to `max_seq_len` (the interpreter resizes the inputs per query), and
+returns float32 `intent_logits` (1, I) and `slot_logits` (1, L, S). Tokenization stays
+outside (an app tokenizes with `vocab.txt`).
+
+Why batch 1: the attention mask is broadcast with `mask[:, None, None, :]`, a strided slice
+with new axes that the converter lowers to a builtin op only when the batch dimension is
+static; with a dynamic batch it would need the TF Select op `StridedSlice`.
+
+Why unpadded inputs for int8: the calibration sees real tokens only, so the quantized range
+of the attention scores does not stretch to the -10000 padding penalty (which would leave
+no resolution for the scores themselves). The runner therefore feeds every utterance at its
+own length; float models give the same logits padded or not.
+"""
+
+import os
+import re
+import tempfile
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import (ID_INPUTS, LOGITS_OUTPUTS, MODEL_INFO, QUANTIZATIONS,
+                                    base_info, write_support_files)
+from nlu_tf.export.signatures import LogitsModule
+from nlu_tf.export.tflite_ops import inspect_ops
+from nlu_tf.io_utils import atomic_dir, write_json
+
+BATCH_SIZE = 1
+MODEL_FILE = "model.tflite"
+INPUT_NOTE = ("One utterance per call, unpadded: resize every input to (1, L), L <= max_seq_len; "
+              "attention_mask all ones, token_type_ids zeros.")
+DESCRIPTIONS = {
+    "float32": "float32 weights and activations",
+    "float16": "float16 weights, dequantized to float32 at load; float32 compute",
+    "dynamic": "int8 weights (per channel); activations quantized on the fly for matmuls, "
+               "float32 elsewhere",
+    "int8": "int8 weights and activations (calibrated on training utterances); int32 inputs, "
+            "float32 logits (dequantized); ops without an int8 kernel stay float32 (see "
+            "ops.float_ops)",
+}
+_SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
+_VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
+
+
+class ConversionError(InputError):
+    """The model cannot become a builtin-ops-only `.tflite` (e.g. it needs TF Select ops)."""
+
+
+def write_tflite_source(model, folder):
+    """Saves the id-only `logits` function of `model` (batch 1, any length) as a SavedModel."""
+    module = LogitsModule(model, batch_size=BATCH_SIZE)
+    tf.saved_model.save(module, folder, signatures={"serving_default": module.logits})
+    return folder
+
+
+def _configure(converter, quantization, representative):
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization == "float32":
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "int8":
+        if not representative:
+            raise ValueError("int8 quantization needs a representative dataset")
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                               tf.lite.OpsSet.TFLITE_BUILTINS]
+        converter.representative_dataset = lambda: iter(representative)
+
+
+def _select_ops(error):
+    """The TF Select op names a `ConverterError` complains about (empty if another failure)."""
+    names = set()
+    for data in getattr(error, "errors", ()):
+        if data.error_code == data.ERROR_NEEDS_FLEX_OPS and data.operator.name:
+            names.add(data.operator.name.removeprefix("tf."))
+    for match in _SELECT_OPS.finditer(str(error)):
+        names.update(name.strip() for name in match.group(1).split(","))
+    return sorted(name for name in names if name)
+
+
+def convert_saved_model(source_dir, quantization, representative=None, model_name=""):
+    """Converts the SavedModel at `source_dir`; returns `(tflite bytes, OpReport)`.
+
+    Args:
+        source_dir: a SavedModel from `write_tflite_source`.
+        quantization: one of `QUANTIZATIONS`.
+        representative: for int8, a list of input dicts (int32 (1, L) arrays).
+        model_name: names the model in error messages.
+
+    Raises:
+        ConversionError: the model needs TF Select (Flex) or custom ops, or keeps
+            variables: it would not run on the stock LiteRT runtime as intended.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r} (one of {QUANTIZATIONS})")
+    from tensorflow.lite.python.convert_phase import ConverterError
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
+    _configure(converter, quantization, representative)
+    where = model_name or source_dir
+    try:
+        with warnings.catch_warnings():
+            # The int8 calibrator runs the deprecated tf.lite.Interpreter internally.
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+            content = converter.convert()
+    except ConverterError as error:
+        ops = _select_ops(error)
+        if ops:
+            raise ConversionError(where, f"{quantization} TFLite conversion needs TF Select "
+                                         f"(Flex) ops, which the stock runtime lacks: "
+                                         f"{', '.join(ops)}") from None
+        first = next((line for line in str(error).splitlines() if "error" in line.lower()),
+                     str(error).splitlines()[0] if str(error) else "unknown error")
+        raise ConversionError(where, f"{quantization} TFLite conversion failed: "
+                                     f"{first.strip()}") from None
+    report = inspect_ops(content)
+    if report.custom:
+        raise ConversionError(where, f"{quantization} TFLite model contains custom / Flex ops: "
+                                     f"{', '.join(report.custom)}")
+    variables = sorted(set(_VARIABLE_OPS) & set(report.counts))
+    if variables:
+        raise ConversionError(where, f"{quantization} TFLite model kept resource variables "
+                                     f"({', '.join(variables)}): weights were not frozen")
+    return content, report
+
+
+def convert_model(model, quantization, representative=None, model_name=""):
+    """Converts a Keras joint model; returns `(tflite bytes, OpReport)`."""
+    with tempfile.TemporaryDirectory(prefix="nlu_tf_tflite_") as tmp:
+        source = write_tflite_source(model, os.path.join(tmp, "saved_model"))
+        return convert_saved_model(source, quantization, representative, model_name)
+
+
+def representative_inputs(features, size, seed=0):
+    """Up to `size` calibration inputs for int8, built from the utterances of `features`.
+
+    The calibrator prepares the interpreter once, for the shape of the first input, so
+    every input must have the same shape; and it must hold real tokens only (mask all
+    ones), or the -10000 padding penalty would set the range of the attention scores.
+    So a seeded sample of utterances is packed into inputs of one length, the median
+    utterance length: each input starts with an utterance (`[CLS] ... [SEP]`), longer ones
+    are cut, shorter ones are followed by the word pieces of the next sampled utterances;
+    the last token is always `[SEP]`.
+
+    Args:
+        features: `Features` of the training split, encoded with the model's tokenizer.
+        size: the number of calibration inputs (at most the number of utterances).
+        seed: fixes the sample.
+
+    Returns:
+        A list of dicts of int32 (1, L) arrays: `input_ids`, `attention_mask`,
+        `token_type_ids`.
+    """
+    count = min(int(size), len(features))
+    order = np.random.default_rng(seed).permutation(len(features))[:count]
+    rows = [np.asarray(features.input_ids[i], dtype=np.int32) for i in order]
+    length = int(np.median([len(row) for row in rows])) if rows else 0
+    inputs = []
+    for start, row in enumerate(rows):
+        tokens = list(row)
+        follower = start + 1
+        while len(tokens) < length:
+            tokens.extend(rows[follower % count][1:])
+            follower += 1
+        ids = np.array(tokens[:length], dtype=np.int32)
+        ids[-1] = row[-1]
+        ids = ids[None]
+        inputs.append({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                       "token_type_ids": np.zeros_like(ids)})
+    return inputs
+
+
+def describe_io(content):
+    """Names, tensor names, dtypes and shapes (-1: resizable) of the model's signature."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    signature = Interpreter(model_content=content).get_signature_runner()
+
+    def describe(details, order):
+        return [{"name": name, "tensor": details[name]["name"],
+                 "dtype": np.dtype(details[name]["dtype"]).name,
+                 "shape": [int(d) for d in details[name]["shape_signature"]]} for name in order]
+
+    return {"inputs": describe(signature.get_input_details(), ID_INPUTS),
+            "outputs": describe(signature.get_output_details(), LOGITS_OUTPUTS)}
+
+
+def write_tflite_folder(bundle, folder, quantization, content, report, source="",
+                        calibration=None):
+    """Writes an Android-ready folder atomically: model.tflite, vocab, labels, model_info.json.
+
+    Returns:
+        The model info written.
+    """
+    info = base_info(bundle, "tflite", source)
+    info.update(quantization=quantization, quantization_description=DESCRIPTIONS[quantization],
+                model_file=MODEL_FILE, size_bytes=len(content), input_note=INPUT_NOTE,
+                ops=report.to_json(), **describe_io(content))
+    if calibration is not None:
+        info["calibration"] = calibration
+    with atomic_dir(folder) as tmp:
+        with open(os.path.join(tmp, MODEL_FILE), "wb") as f:
+            f.write(content)
+        write_support_files(bundle, tmp)
+        write_json(os.path.join(tmp, MODEL_INFO), info)
+    return info

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Exports a model directory: a SavedModel for servers and `.tflite` folders for Android.
+
+    python tools/convert.py --model_dir out/student --convert_dir out/convert
+    python tools/convert.py --model_dir out/student --convert_dir out/convert \\
+        --quantization all --data_dir data --task snips
+
+Writes `saved_model/` and `tflite_<mode>/` under --convert_dir (see nlu_tf/export/convert.py).
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import flags  # noqa: E402
+
+from nlu_tf import cli  # noqa: E402
+from nlu_tf.errors import InputError  # noqa: E402
+from nlu_tf.export.convert import (QUANTIZATION_CHOICES, convert_model_dir,  # noqa: E402
+                                   resolve_quantizations)
+
+flags.DEFINE_string("model_dir", "", "The nlu_tf model directory to export.")
+flags.DEFINE_string("convert_dir", "", "Where the export folders are written.")
+flags.DEFINE_enum("quantization", "dynamic", list(QUANTIZATION_CHOICES),
+                  "TFLite mode: float32, float16, dynamic (int8 weights), int8 (weights and "
+                  "activations, calibrated on the training split), or all of them.")
+flags.DEFINE_integer("representative_size", 300, "int8: calibration inputs from the training split.")
+flags.DEFINE_string("data_dir", "data", "int8: dataset root (holds <task>/) or a dataset folder.")
+flags.DEFINE_string("task", "snips", "int8: dataset under --data_dir.")
+flags.DEFINE_bool("saved_model", True, "Also write the SavedModel folder.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    for name in ("model_dir", "convert_dir"):
+        if not FLAGS[name].value:
+            raise InputError("command line", f"--{name} is required")
+    written = convert_model_dir(FLAGS.model_dir, FLAGS.convert_dir,
+                                resolve_quantizations(FLAGS.quantization), FLAGS.data_dir,
+                                FLAGS.task, FLAGS.representative_size,
+                                saved_model=FLAGS.saved_model)
+    print(json.dumps({path: {"size_bytes": info["size_bytes"]} for path, info in written.items()}))
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -70,15 +70,21 @@ def test_train_batches_shapes_masks_and_completeness(features):
 
 
 def test_same_seed_same_batches_new_order_each_epoch(features):
-    first = train_dataset(features, batch_size=16, seed=7)
-    second = train_dataset(features, batch_size=16, seed=7)
-    epochs_first = [[t["intent"].tolist() for _, t in as_numpy(first)] for _ in range(2)]
-    epochs_second = [[t["intent"].tolist() for _, t in as_numpy(second)] for _ in range(2)]
-    assert epochs_first == epochs_second
-    assert epochs_first[0] != epochs_first[1]
-    assert sorted(sum(epochs_first[1], [])) == list(range(len(features)))
-    other = [t["intent"].tolist() for _, t in as_numpy(train_dataset(features, 16, seed=8))]
-    assert other != epochs_first[0]
+    def epochs(dataset, count=21):
+        batches = [t["intent"].tolist() for _, t in as_numpy(dataset)]
+        return [batches[i:i + count] for i in range(0, len(batches), count)]
+
+    first = epochs(train_dataset(features, batch_size=16, seed=7, epochs=2))
+    assert first == epochs(train_dataset(features, batch_size=16, seed=7, epochs=2))
+    assert len(first) == 2 and first[0] != first[1]
+    assert sorted(sum(first[1], [])) == list(range(len(features)))
+    # An epoch is the same whether produced first or after others (resumed runs).
+    assert epochs(train_dataset(features, 16, seed=7, first_epoch=1)) == [first[1]]
+    # Iterating again gives the same epochs: nothing is counted between iterations.
+    dataset = train_dataset(features, 16, seed=7)
+    assert epochs(dataset) == epochs(dataset) == [first[0]]
+    other = epochs(train_dataset(features, 16, seed=8))
+    assert other != [first[0]]
 
 
 def test_drop_remainder(features):

@@ -26,7 +26,8 @@ flags.DEFINE_string("convert_dir", "", "Where the export folders are written.")
 flags.DEFINE_enum("quantization", "dynamic", list(QUANTIZATION_CHOICES),
                   "TFLite mode: float32, float16, dynamic (int8 weights), int8 (weights and "
                   "activations, calibrated on the training split), or all of them.")
-flags.DEFINE_integer("representative_size", 300, "int8: calibration inputs from the training split.")
+flags.DEFINE_integer("representative_size", 300,
+                     "int8: calibration inputs drawn from the training split.")
 flags.DEFINE_string("data_dir", "data", "int8: dataset root (holds <task>/) or a dataset folder.")
 flags.DEFINE_string("task", "snips", "int8: dataset under --data_dir.")
 flags.DEFINE_bool("saved_model", True, "Also write the SavedModel folder.")

@@ -90,29 +90,36 @@ def _signature(labelled):
     return inputs, {"intent": tf.TensorSpec((None,), tf.int32), "slots": matrix}
 
 
-def _from_plans(features, plan_fn, count, bucket_width):
-    """A dataset that, on its k-th iteration, yields the padded batches of `plan_fn(k)`."""
+def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1)):
+    """A dataset of the padded batches of `plan_fn(epoch)` for each epoch in `epochs`.
+
+    The epoch is an argument of the generator, not a counter it keeps, so the batches of
+    an epoch never depend on how often the dataset was iterated before (distribution
+    strategies and resumed runs iterate it in their own ways).
+    """
     if bucket_width < 1:
         raise ValueError(f"bucket_width must be positive, got {bucket_width}")
     if not len(features):
         raise ValueError("no examples to batch")
     cap = int(features.lengths.max())
-    iterations = [0]
+    signature = _signature(features.labelled)
 
-    def generate():
-        epoch = iterations[0]
-        iterations[0] += 1
-        for indices in plan_fn(epoch):
+    def generate(epoch):
+        for indices in plan_fn(int(epoch)):
             yield pad_batch(features, indices, bucket_width, cap)
 
-    dataset = tf.data.Dataset.from_generator(
-        generate, output_signature=_signature(features.labelled))
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count))
+    def one_epoch(epoch):
+        return tf.data.Dataset.from_generator(generate, args=(epoch,),
+                                              output_signature=signature)
+
+    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(list(epochs), np.int64))
+    dataset = dataset.flat_map(one_epoch)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(count * len(epochs)))
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
-                  drop_remainder=False):
+                  drop_remainder=False, epochs=1, first_epoch=0):
     """Training batches of similar lengths, in a new seeded order every epoch.
 
     Args:
@@ -122,12 +129,14 @@ def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
         shuffle: see `train_batch_plan`.
         bucket_width: batch lengths are multiples of it (or the longest utterance).
         drop_remainder: drop the one smaller batch of each epoch.
+        epochs: how many epochs the dataset holds, one after the other.
+        first_epoch: the 0-based index of the first of them (a resumed run starts later).
 
     Returns:
         A `tf.data.Dataset` of `(inputs, targets)`: `inputs` holds int32 (B, L)
         `input_ids`, `attention_mask` and `token_type_ids`; `targets` holds int32 (B,)
-        `intent` and int32 (B, L) `slots`, `IGNORE` on padding. Iterating it again gives
-        the next epoch.
+        `intent` and int32 (B, L) `slots`, `IGNORE` on padding. Epoch `k` has the same
+        batches whenever it is produced.
     """
     if not features.labelled:
         raise ValueError("training needs labelled features")
@@ -136,7 +145,7 @@ def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
     return _from_plans(
         features,
         lambda epoch: train_batch_plan(lengths, batch_size, seed, epoch, shuffle, drop_remainder),
-        count, bucket_width)
+        count, bucket_width, range(first_epoch, first_epoch + epochs))
 
 
 def eval_dataset(features, batch_size, bucket_width=8):

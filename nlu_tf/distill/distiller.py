@@ -8,6 +8,8 @@ overrides; every loss component is a tracked `keras.metrics.Mean` shown by the p
 import keras
 import tensorflow as tf
 
+from nlu_tf.distill.losses import global_counts
+
 
 class Distiller(keras.Model):
     """Trains `student` on `objective`, reading a frozen `teacher` when the objective needs one.
@@ -15,8 +17,8 @@ class Distiller(keras.Model):
     Args:
         student: keras.Model returning a dict of outputs (a `JointNLUModel`).
         objective: keras.layers.Layer with `loss_names` and
-            `call(student_out, teacher_out, inputs, targets) -> dict of losses`; optional
-            `after_step(student_out, teacher_out, inputs, losses)` for non-gradient updates.
+            `call(student_out, teacher_out, inputs, targets, counts) -> dict of losses`; optional
+            `after_step(losses) -> list of tensors` for non-gradient updates.
         teacher: keras.Model or None; frozen (never updated).
         clip_norm: float, gradient clipping by global norm (after the cross-replica sum).
     """
@@ -50,9 +52,13 @@ class Distiller(keras.Model):
     def _forward(self, inputs, targets, training):
         teacher_out = self.teacher(inputs, training=False) if self.teacher is not None else None
         student_out = self.student(inputs, training=training)
-        return student_out, teacher_out, self.objective(student_out, teacher_out, inputs, targets)
+        counts = global_counts(inputs, targets)
+        return student_out, teacher_out, self.objective(student_out, teacher_out, inputs, targets,
+                                                        counts)
 
     def _clipped(self, grads):
+        # Dense: the norm of an embedding's IndexedSlices counts repeated tokens apart.
+        grads = [tf.convert_to_tensor(g) for g in grads]
         context = tf.distribute.get_replica_context()
         replicas = context.num_replicas_in_sync if context is not None else 1
         if replicas > 1:
@@ -67,11 +73,15 @@ class Distiller(keras.Model):
         variables = self.student.trainable_variables + self.objective.trainable_variables
         with tf.GradientTape() as tape:
             student_out, teacher_out, losses = self._forward(inputs, targets, training=True)
-        grads = tape.gradient(losses["loss"], variables)
+        # Non-gradient updates (BERT-EMD layer weights) run first: their flows are constants
+        # of this step's loss, and ordering them before the gradient all-reduce keeps the
+        # replicas' collectives in one order.
+        updated = (self.objective.after_step(losses)
+                   if hasattr(self.objective, "after_step") else [])
+        with tf.control_dependencies(updated):
+            grads = tape.gradient(losses["loss"], variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
         self.optimizer.apply(self._clipped(grads), variables)
-        if hasattr(self.objective, "after_step"):
-            self.objective.after_step(losses)
         return self._track(losses)
 
     def test_step(self, data):

@@ -11,11 +11,6 @@ from nlu_tf.distill.transport import solve_transport
 WEIGHT_NAMES = ("student_att", "teacher_att", "student_hid", "teacher_hid")
 
 
-def _replicas():
-    context = tf.distribute.get_replica_context()
-    return (context, context.num_replicas_in_sync) if context is not None else (None, 1)
-
-
 class EmdObjective(keras.layers.Layer):
     """Embedding MSE + EMD over hidden states + EMD over attention scores, optionally + prediction.
 
@@ -56,12 +51,23 @@ class EmdObjective(keras.layers.Layer):
         self.prediction = prediction
         self.beta, self.theta = beta, theta
         self.projection = WidthProjection(student_width, teacher_width, name="projection")
-        sizes = dict(zip(WEIGHT_NAMES, (student_layers, teacher_layers) * 2))
-        self.layer_weights = {
-            name: self.add_weight(name=f"{name}_weight", shape=(size,), trainable=False,
-                                  initializer=keras.initializers.Constant(1.0 / size),
-                                  aggregation="only_first_replica")
-            for name, size in sizes.items()}
+        sizes = (student_layers, teacher_layers) * 2
+        self.slices = {}
+        start = 0
+        for name, size in zip(WEIGHT_NAMES, sizes):
+            self.slices[name] = (start, start + size)
+            start += size
+        initial = [1.0 / size for size in sizes for _ in range(size)]
+        # One variable for all four vectors: one update per step, hence one collective
+        # per step under a distribution strategy (several could run in different orders).
+        self.layer_weights = self.add_weight(
+            name="emd_layer_weights", shape=(start,), trainable=False,
+            initializer=keras.initializers.Constant(initial), aggregation="mean")
+
+    def weight(self, name):
+        """One of the four layer-weight vectors (`WEIGHT_NAMES`)."""
+        start, end = self.slices[name]
+        return self.layer_weights[start:end]
 
     def build(self, input_shape=None):
         self.projection.build()
@@ -72,52 +78,71 @@ class EmdObjective(keras.layers.Layer):
         names = ("loss", "emb_loss", "hidden_loss", "att_loss")
         return names + (self.prediction.loss_names[1:] if self.prediction is not None else ())
 
-    def _emd(self, student_reprs, teacher_reprs, mask, kind):
-        context, replicas = _replicas()
-        cost = emd_cost_matrix(student_reprs, teacher_reprs, mask) / replicas
-        shared = tf.stop_gradient(cost)
-        if replicas > 1:
-            shared = context.all_reduce(tf.distribute.ReduceOp.SUM, shared)
-        flow = solve_transport(self.layer_weights[f"student_{kind}"],
-                               self.layer_weights[f"teacher_{kind}"], shared)
-        flow = tf.stop_gradient(tf.cast(flow, cost.dtype))
-        return tf.reduce_sum(flow * cost), flow, shared
+    @staticmethod
+    def _shared_costs(costs):
+        """The cost matrices summed over replicas (one reduction for both)."""
+        flat = tf.stop_gradient(tf.concat([tf.reshape(c, [-1]) for c in costs], axis=0))
+        flat = losses.sum_over_replicas(flat)
+        shared, start = [], 0
+        for cost in costs:
+            size = cost.shape[0] * cost.shape[1]
+            shared.append(tf.reshape(flat[start:start + size], cost.shape))
+            start += size
+        return shared
 
-    def call(self, student, teacher, inputs, targets):
+    def _flow(self, cost, kind):
+        flow = solve_transport(self.weight(f"student_{kind}"), self.weight(f"teacher_{kind}"), cost)
+        return tf.stop_gradient(tf.cast(flow, cost.dtype))
+
+    def call(self, student, teacher, inputs, targets, counts):
         mask = inputs["attention_mask"]
+        local = losses.local_counts(inputs, targets)
         s_hidden, t_hidden = student["hidden_states"], teacher["hidden_states"]
-        emb = losses.replica_mean(*losses.hidden_mse(self.projection(s_hidden[0]),
-                                                     t_hidden[0], mask))
-        hid, hid_flow, hid_cost = self._emd([self.projection(h) for h in s_hidden[1:]],
-                                            t_hidden[1:], mask, "hid")
-        att, att_flow, att_cost = self._emd(student["attention_scores"],
-                                            teacher["attention_scores"], mask, "att")
+        width = float(self.projection.teacher_width)
+        emb = losses.hidden_mse(self.projection(s_hidden[0]), t_hidden[0], mask) / (
+            counts["tokens"] * width)
+        # Local means rescaled to this replica's share of the global batch: summed over
+        # replicas they are the global means.
+        hid_cost = emd_cost_matrix([self.projection(h) for h in s_hidden[1:]], t_hidden[1:],
+                                   mask) * (local["tokens"] / counts["tokens"])
+        att_cost = emd_cost_matrix(student["attention_scores"], teacher["attention_scores"],
+                                   mask) * (local["pairs"] / counts["pairs"])
+        hid_shared, att_shared = self._shared_costs([hid_cost, att_cost])
+        hid_flow, att_flow = self._flow(hid_shared, "hid"), self._flow(att_shared, "att")
+        hid = tf.reduce_sum(hid_flow * hid_cost)
+        att = tf.reduce_sum(att_flow * att_cost)
         result = {"emb_loss": emb, "hidden_loss": hid, "att_loss": att,
-                  "_flows": (att_flow, att_cost, hid_flow, hid_cost)}
+                  "_flows": (att_flow, att_shared, hid_flow, hid_shared)}
         if self.prediction is None:
             result["loss"] = emb + hid + att
             return result
-        predicted = self.prediction(student, teacher, inputs, targets)
+        predicted = self.prediction(student, teacher, inputs, targets, counts)
         result.update({k: v for k, v in predicted.items() if k != "loss"})
         result["loss"] = (self.beta * (self.theta * (att + hid) + emb) + predicted["loss"])
         return result
 
     def after_step(self, step_losses):
-        """Updates the layer weights from this step's flows and (replica-summed) costs."""
+        """Updates the layer weights from this step's flows and (replica-summed) costs.
+
+        Returns the new weights, read after the assignments, for control dependencies.
+        """
         att_flow, att_cost, hid_flow, hid_cost = step_losses["_flows"]
         new = {}
         for kind, flow, cost in (("att", att_flow, att_cost), ("hid", hid_flow, hid_cost)):
             new[f"student_{kind}"], new[f"teacher_{kind}"] = update_layer_weights(
-                flow, cost, self.layer_weights[f"student_{kind}"],
-                self.layer_weights[f"teacher_{kind}"], self.weight_update, self.temperature)
+                flow, cost, self.weight(f"student_{kind}"), self.weight(f"teacher_{kind}"),
+                self.weight_update, self.temperature)
         if not self.separate:
             for side in ("student", "teacher"):
                 mean = (new[f"{side}_att"] + new[f"{side}_hid"]) / 2.0
                 new[f"{side}_att"] = new[f"{side}_hid"] = mean
-        for name, value in new.items():
-            self.layer_weights[name].assign(tf.cast(value, self.layer_weights[name].dtype))
+        values = tf.concat([tf.cast(new[name], self.layer_weights.dtype)
+                            for name in WEIGHT_NAMES], axis=0)
+        self.layer_weights.assign(values)
+        return [tf.identity(self.layer_weights.value)]
 
     def weights_dict(self):
         """The current layer weights as plain lists (for logs and reports)."""
-        return {name: [float(x) for x in variable.numpy()]
-                for name, variable in self.layer_weights.items()}
+        values = self.layer_weights.numpy()
+        return {name: [float(x) for x in values[start:end]]
+                for name, (start, end) in self.slices.items()}

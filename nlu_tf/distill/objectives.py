@@ -2,7 +2,9 @@
 
 Objectives are Keras layers so that their own variables (TinyBERT's width projection,
 BERT-EMD's layer weights) are tracked, trained and checkpointed with the `Distiller`.
-Every objective returns `{"loss": total, <component>: value, ...}`.
+Every objective is called as `objective(student_out, teacher_out, inputs, targets, counts)`,
+`counts` being `losses.global_counts` of the step, and returns
+`{"loss": total, <component>: value, ...}`.
 """
 
 import keras
@@ -28,11 +30,11 @@ class SupervisedObjective(keras.layers.Layer):
     def loss_names(self):
         return ("loss", "intent_loss", "slot_loss")
 
-    def call(self, student, teacher, inputs, targets):
-        intent = losses.replica_mean(*losses.intent_cross_entropy(student["intent_logits"],
-                                                                  targets["intent"]))
-        slot = losses.replica_mean(*losses.slot_cross_entropy(student["slot_logits"],
-                                                              targets["slots"]))
+    def call(self, student, teacher, inputs, targets, counts):
+        intent = losses.intent_cross_entropy(student["intent_logits"],
+                                             targets["intent"]) / counts["examples"]
+        slot = losses.slot_cross_entropy(student["slot_logits"], targets["slots"]) / tf.maximum(
+            counts["slot_labels"], 1.0)
         return {"loss": intent + self.slot_loss_coef * slot, "intent_loss": intent,
                 "slot_loss": slot}
 
@@ -96,19 +98,19 @@ class IntermediateObjective(keras.layers.Layer):
     def loss_names(self):
         return ("loss", "emb_loss", "hidden_loss", "att_loss")
 
-    def call(self, student, teacher, inputs, targets):
+    def call(self, student, teacher, inputs, targets, counts):
         mask = inputs["attention_mask"]
         s_hidden, t_hidden = student["hidden_states"], teacher["hidden_states"]
-        emb = losses.replica_mean(*losses.hidden_mse(self.projection(s_hidden[0]),
-                                                     t_hidden[0], mask))
+        hidden_count = counts["tokens"] * float(self.projection.teacher_width)
+        emb = losses.hidden_mse(self.projection(s_hidden[0]), t_hidden[0], mask) / hidden_count
         hidden = tf.add_n([
-            losses.replica_mean(*losses.hidden_mse(self.projection(s_hidden[m + 1]),
-                                                   t_hidden[n], mask))
-            for m, n in enumerate(self.layer_map)])
+            losses.hidden_mse(self.projection(s_hidden[m + 1]), t_hidden[n], mask)
+            for m, n in enumerate(self.layer_map)]) / hidden_count
+        scores = student["attention_scores"]
+        pair_count = counts["pairs"] * tf.cast(tf.shape(scores[0])[1], tf.float32)
         att = tf.add_n([
-            losses.replica_mean(*losses.attention_mse(student["attention_scores"][m],
-                                                      teacher["attention_scores"][n - 1], mask))
-            for m, n in enumerate(self.layer_map)])
+            losses.attention_mse(scores[m], teacher["attention_scores"][n - 1], mask)
+            for m, n in enumerate(self.layer_map)]) / pair_count
         return {"loss": emb + hidden + att, "emb_loss": emb, "hidden_loss": hidden,
                 "att_loss": att}
 
@@ -139,16 +141,16 @@ class PredictionObjective(keras.layers.Layer):
         names = ("loss", "soft_intent_loss", "soft_slot_loss")
         return names + (("gold_loss",) if self.alpha else ())
 
-    def call(self, student, teacher, inputs, targets):
-        intent = losses.replica_mean(*losses.soft_cross_entropy(
-            student["intent_logits"], teacher["intent_logits"], self.temperature))
-        slot = losses.replica_mean(*losses.soft_cross_entropy(
-            student["slot_logits"], teacher["slot_logits"], self.temperature,
-            mask=inputs["attention_mask"] > 0))
+    def call(self, student, teacher, inputs, targets, counts):
+        intent = losses.soft_cross_entropy(student["intent_logits"], teacher["intent_logits"],
+                                           self.temperature) / counts["examples"]
+        slot = losses.soft_cross_entropy(student["slot_logits"], teacher["slot_logits"],
+                                         self.temperature,
+                                         mask=inputs["attention_mask"] > 0) / counts["tokens"]
         result = {"loss": intent + self.slot_loss_coef * slot, "soft_intent_loss": intent,
                   "soft_slot_loss": slot}
         if self.alpha:
-            gold = self.gold(student, None, inputs, targets)["loss"]
+            gold = self.gold(student, None, inputs, targets, counts)["loss"]
             result["gold_loss"] = gold
             result["loss"] = (1.0 - self.alpha) * result["loss"] + self.alpha * gold
         return result

@@ -91,6 +91,9 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
                                              "training split is the calibration set)")
         data_folder = resolve_data_dir(data_dir, task)
         train_examples = read_split(data_folder, "train")
+        if not train_examples:
+            raise InputError(os.path.join(data_folder, "train"),
+                             "no utterances to calibrate int8 quantization with")
 
     from nlu_tf.data.features import encode_examples
     from nlu_tf.export.savedmodel import export_saved_model

@@ -94,7 +94,10 @@ class GraphTokenizer(tf.Module):
         cls = tf.fill([batch, 1], tf.constant(self._cls_id, tf.int64))
         sep = tf.fill([batch, 1], tf.constant(self._sep_id, tf.int64))
         ids = tf.concat([cls, kept, sep], axis=1)
-        input_ids = tf.cast(ids.to_tensor(default_value=self._pad_id), tf.int32)
+        # At least [CLS] [SEP] wide, so that an empty batch still has a [CLS] column.
+        width = tf.maximum(ids.bounding_shape(axis=1), 2)
+        input_ids = tf.cast(ids.to_tensor(default_value=self._pad_id,
+                                          shape=tf.stack([batch, width])), tf.int32)
         attention_mask = tf.sequence_mask(ids.row_lengths(), tf.shape(input_ids)[1],
                                           dtype=tf.int32)
         return {

@@ -108,6 +108,17 @@ def artefact_name(info, folder):
     return f"{kind}:{os.path.normpath(folder)}"
 
 
+def export_kind(path):
+    """"saved_model" or "tflite" for an export folder (or a `.tflite` file), else None."""
+    if os.path.isfile(path):
+        return "tflite" if path.endswith(".tflite") else None
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return "saved_model"
+    if os.path.isfile(os.path.join(path, "model.tflite")):
+        return "tflite"
+    return None
+
+
 def load_artefact_info(folder):
     """Reads the tokenizer, labels and limits of an export folder into an `ArtefactInfo`."""
     info = read_model_info(folder)

@@ -9,7 +9,7 @@ Why batch 1: the attention mask is broadcast with `mask[:, None, None, :]`, a st
 with new axes that the converter lowers to a builtin op only when the batch dimension is
 static; with a dynamic batch it would need the TF Select op `StridedSlice`.
 
-Why unpadded inputs for int8: the calibration sees real tokens only, so the quantized range
+Why unpadded inputs: an int8 model is calibrated on real tokens only, so the quantized range
 of the attention scores does not stretch to the -10000 padding penalty (which would leave
 no resolution for the scores themselves). The runner therefore feeds every utterance at its
 own length; float models give the same logits padded or not.
@@ -37,8 +37,8 @@ INPUT_NOTE = ("One utterance per call, unpadded: resize every input to (1, L), L
 DESCRIPTIONS = {
     "float32": "float32 weights and activations",
     "float16": "float16 weights, dequantized to float32 at load; float32 compute",
-    "dynamic": "int8 weights (per channel); activations quantized on the fly for matmuls, "
-               "float32 elsewhere",
+    "dynamic": "int8 weights; activations quantized on the fly for the matmuls, float32 "
+               "elsewhere",
     "int8": "int8 weights and activations (calibrated on training utterances); int32 inputs, "
             "float32 logits (dequantized); ops without an int8 kernel stay float32 (see "
             "ops.float_ops)",

@@ -40,13 +40,14 @@ class TFLiteLogits:
             raise InputError(model_path, f"the model's signature lacks {', '.join(missing)}")
         self._inputs = {name: inputs[name]["index"] for name in ID_INPUTS}
         self._outputs = {name: outputs[name]["index"] for name in LOGITS_OUTPUTS}
+        self._widths = [int(outputs[name]["shape_signature"][-1]) for name in LOGITS_OUTPUTS]
         self._shape = None
 
     def run_one(self, inputs):
         """Runs one utterance: int32 arrays (1, L); returns `(intent (1, I), slots (1, L, S))`."""
         shape = inputs["input_ids"].shape
         if shape != self._shape:
-            for name, index in self._inputs.items():
+            for index in self._inputs.values():
                 self._interpreter.resize_tensor_input(index, shape)
             self._interpreter.allocate_tensors()
             self._shape = shape
@@ -58,15 +59,13 @@ class TFLiteLogits:
     def __call__(self, batch):
         mask = np.asarray(batch["attention_mask"])
         batch_size, length = mask.shape
-        intents, slots = None, None
+        intents = np.zeros((batch_size, self._widths[0]), np.float32)
+        slots = np.zeros((batch_size, length, self._widths[1]), np.float32)
         for row in range(batch_size):
             real = np.flatnonzero(mask[row])
             end = int(real[-1]) + 1 if len(real) else 1
             intent, slot = self.run_one({name: np.asarray(batch[name])[row:row + 1, :end]
                                          for name in ID_INPUTS})
-            if intents is None:
-                intents = np.zeros((batch_size, intent.shape[-1]), np.float32)
-                slots = np.zeros((batch_size, length, slot.shape[-1]), np.float32)
             intents[row] = intent[0]
             slots[row, :end] = slot[0]
         return intents, slots
@@ -74,7 +73,7 @@ class TFLiteLogits:
 
 def tflite_runner(path, num_threads=1):
     """Returns `(logits_fn, ArtefactInfo)` for a TFLite export folder (or its model.tflite)."""
-    folder = os.path.dirname(path) if path.endswith(".tflite") else path
+    folder = (os.path.dirname(path) or ".") if path.endswith(".tflite") else path
     info = load_artefact_info(folder)
     return TFLiteLogits(os.path.join(folder, info.info.get("model_file", "model.tflite")),
                         num_threads), info

@@ -78,13 +78,13 @@ def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, **encoder_ove
     return ModelBundle(model, tokenizer, labels, max_seq_len)
 
 
-def load_any(path, labels=None, max_seq_len=None):
+def load_any(path, labels=None, max_seq_len=None, head_dropout=0.1):
     """Loads an nlu_tf model directory, or starts a joint model from a Hugging Face checkpoint."""
     if is_model_dir(path):
         return load_model_dir(path)
     if labels is None:
         raise InputError(path, "not an nlu_tf model directory")
-    return from_pretrained(path, labels, max_seq_len)
+    return from_pretrained(path, labels, max_seq_len, head_dropout)
 
 
 def write_model_files(bundle, directory):

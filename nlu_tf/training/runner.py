@@ -19,6 +19,7 @@ from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.objective_factory import make_objective
 from nlu_tf.training.schedule import WarmupLinearDecay
+from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
 
 logger = logging.getLogger(__name__)
@@ -29,14 +30,16 @@ def _models(settings, labels):
     if settings.stage == "2.0":
         if not settings.teacher_model:
             raise InputError("--teacher_model", "stage 2.0 needs a BERT checkpoint to fine-tune")
-        student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len)
+        student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len,
+                                      settings.head_dropout)
         return student, None
     if not settings.teacher_model or not model_dirs.is_model_dir(settings.teacher_model):
         raise InputError(settings.teacher_model or "--teacher_model",
                          f"stage {settings.stage} needs a fine-tuned teacher (a stage 2.0 output)")
     teacher = model_dirs.load_model_dir(settings.teacher_model)
     if settings.student_model:
-        student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len)
+        student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len,
+                                      settings.head_dropout)
     elif settings.tinybert:
         student = from_tinybert(settings.tinybert, teacher, settings.head_dropout)
     else:
@@ -61,15 +64,18 @@ def _optimizer(settings, total_steps):
     return optimizer
 
 
-def run_stage(settings, dataset=None):
+def run_stage(settings, dataset=None, strategy=None):
     """Trains one stage and writes its model directory atomically; returns its metrics dict.
 
     `dataset` is `read_dataset`'s result when the caller validated the data already.
+    `strategy` overrides `settings.distribution_strategy`; a process that runs several
+    distributed stages must pass one strategy to all of them (collective keys of two
+    strategies in one process collide).
     """
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
     labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples)
     keras.utils.set_random_seed(settings.seed)
-    strategy = make_strategy(settings.distribution_strategy)
+    strategy = strategy or make_strategy(settings.distribution_strategy)
     with strategy.scope():
         student, teacher = _models(settings, labels)
     train_examples, train_features = _features(student, data_dir, "train", splits["train"])
@@ -79,7 +85,7 @@ def run_stage(settings, dataset=None):
     epochs = math.ceil(settings.num_train_epochs)
     total_steps = int(steps_per_epoch * settings.num_train_epochs)
     batches = train_dataset(train_features, batch, settings.seed,
-                            bucket_width=settings.data.bucket_width)
+                            bucket_width=settings.data.bucket_width, epochs=epochs)
     with strategy.scope():
         objective = make_objective(settings, student, teacher)
         distiller = Distiller(student.model, objective, teacher.model if teacher else None,
@@ -90,10 +96,10 @@ def run_stage(settings, dataset=None):
     evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
                              settings.eval_step if predicts else 0, settings.data.eval_batch_size,
                              settings.jit_compile)
-    callbacks = [evaluator] if predicts else []
+    callbacks = ([evaluator] if predicts else []) + [StopAtStep(total_steps)]
     started = time.time()
-    history = distiller.fit(batches, epochs=epochs, steps_per_epoch=None if epochs == settings.num_train_epochs
-                  else steps_per_epoch, callbacks=callbacks, verbose=settings.verbose, shuffle=False)
+    history = distiller.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                            callbacks=callbacks, verbose=settings.verbose, shuffle=False)
     train_seconds = time.time() - started
     if predicts:
         evaluator.restore_best()

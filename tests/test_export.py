@@ -1,0 +1,224 @@
+"""Export: SavedModel (raw strings and ids), TFLite in every quantization, runners, CLI errors.
+
+The model here is the tiny random BERT with seeded random heads rather than the fine-tuned
+`tiny_model_dir`: two epochs on 64 utterances collapse that one to a single intent and
+almost only "O" tags, which would make tag agreement true by construction. Random heads
+predict about 30 different tags on the test split, so alignment mistakes show.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nlu_tf.data.dataset import pad_batch
+from nlu_tf.data.features import encode_examples, features_from_encodings
+from nlu_tf.data.reader import LabelMaps, read_split
+from nlu_tf.errors import InputError
+from nlu_tf.export.convert import MODEL_FILES, convert_model_dir, tflite_folder
+from nlu_tf.export.metadata import QUANTIZATIONS, export_kind, read_model_info, record_metrics
+from nlu_tf.export.savedmodel import savedmodel_runner
+from nlu_tf.export.tflite import ConversionError, convert_saved_model
+from nlu_tf.export.tflite_ops import inspect_ops
+from nlu_tf.export.tflite_runner import tflite_runner
+from nlu_tf.inference import decode, keras_logits_fn, predict
+from nlu_tf.models.model_dir import REQUIRED_FILES, from_pretrained, load_model_dir, save_model_dir
+from tests.tiny import REPO
+
+MAX_SEQ_LEN = 32
+EXTRA_TEXTS = ["  Play   SOME jazz by Café del Mar!! ", "what's the weather in 東京 today?",
+               "", "naïve résumé ÉCOLE", "rate this\tbook 5 stars"]
+
+
+@pytest.fixture(scope="module")
+def export_model_dir(tiny_bert_dir, tiny_data_dir, tmp_path_factory):
+    """A model directory: the tiny random BERT with seeded random intent and slot heads."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    bundle = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), MAX_SEQ_LEN)
+    return save_model_dir(bundle, str(tmp_path_factory.mktemp("export") / "model"))
+
+
+@pytest.fixture(scope="module")
+def convert_dir(export_model_dir, tiny_data_dir, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("export") / "convert")
+    convert_model_dir(export_model_dir, path, QUANTIZATIONS, tiny_data_dir, "",
+                      representative_size=64)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(export_model_dir, tiny_data_dir):
+    """The Keras model's logits and predictions on the tiny test split (one padded batch)."""
+    bundle = load_model_dir(export_model_dir)
+    examples = read_split(tiny_data_dir, "test")
+    features = encode_examples(examples, bundle.tokenizer, bundle.labels, MAX_SEQ_LEN)
+    batch = pad_batch(features, np.arange(len(features)), 8, int(features.lengths.max()))[0]
+    logits_fn = keras_logits_fn(bundle.model, jit_compile=False)
+    intent_logits, slot_logits = logits_fn(batch)
+    predictions = decode(intent_logits, slot_logits, features.word_starts, features.num_words,
+                         bundle.labels)
+    return {"bundle": bundle, "examples": examples, "features": features, "batch": batch,
+            "logits": (intent_logits, slot_logits), "predictions": predictions,
+            "logits_fn": logits_fn}
+
+
+def _agreement(reference, logits):
+    features = reference["features"]
+    predictions = decode(*logits, features.word_starts, features.num_words,
+                         reference["bundle"].labels)
+    pairs = list(zip(reference["predictions"], predictions))
+    intents = np.mean([a.intent == b.intent for a, b in pairs])
+    tags = np.mean([x == y for a, b in pairs for x, y in zip(a.tags, b.tags)])
+    return intents, tags
+
+
+def _max_diff(reference, logits):
+    real = reference["batch"]["attention_mask"] == 1
+    return max(np.abs(logits[0] - reference["logits"][0]).max(),
+               np.abs(logits[1] - reference["logits"][1])[real].max())
+
+
+def test_model_file_list_matches_model_dir():
+    assert MODEL_FILES == REQUIRED_FILES
+
+
+def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):
+    batch = reference["batch"]
+    bundle = reference["bundle"]
+    for mode in QUANTIZATIONS:
+        folder = os.path.join(convert_dir, tflite_folder(mode))
+        assert sorted(os.listdir(folder)) == ["intent_label.txt", "model.tflite",
+                                              "model_info.json", "slot_label.txt", "vocab.txt"]
+        with open(os.path.join(folder, "model.tflite"), "rb") as f:
+            report = inspect_ops(f.read())
+        assert report.custom == (), mode
+        assert "GELU" in report.counts, mode  # the erf GELU fused into the builtin op
+        assert not {"VAR_HANDLE", "READ_VARIABLE"} & set(report.counts), mode
+        info = read_model_info(folder)
+        assert info["quantization"] == mode
+        assert info["size_bytes"] == os.path.getsize(os.path.join(folder, "model.tflite"))
+        assert [(i["name"], i["dtype"], i["shape"]) for i in info["inputs"]] == [
+            (name, "int32", [1, -1]) for name in ("input_ids", "attention_mask", "token_type_ids")]
+        assert info["ops"]["custom"] == []
+
+        logits_fn, artefact = tflite_runner(folder, num_threads=1)
+        assert artefact.labels == bundle.labels and artefact.max_seq_len == MAX_SEQ_LEN
+        assert artefact.tokenizer.vocab == bundle.tokenizer.vocab
+        intent_logits, slot_logits = logits_fn(batch)
+        assert intent_logits.shape == (len(batch["input_ids"]), len(bundle.labels.intents))
+        assert slot_logits.shape == batch["input_ids"].shape + (len(bundle.labels.slots),)
+        assert np.isfinite(intent_logits).all() and np.isfinite(slot_logits).all()
+    int8 = read_model_info(os.path.join(convert_dir, tflite_folder("int8")))
+    assert int8["calibration"]["split"] == "train" and int8["calibration"]["inputs"] == 64
+    sizes = {mode: read_model_info(os.path.join(convert_dir, tflite_folder(mode)))["size_bytes"]
+             for mode in QUANTIZATIONS}
+    assert sizes["float16"] < sizes["float32"] and sizes["dynamic"] < sizes["float32"]
+
+
+def test_float32_tflite_matches_keras(convert_dir, reference):
+    model_file = os.path.join(convert_dir, tflite_folder("float32"), "model.tflite")
+    logits_fn, artefact = tflite_runner(model_file)
+    assert artefact.name.startswith("tflite-float32:")
+    assert _max_diff(reference, logits_fn(reference["batch"])) < 1e-4
+
+
+def test_export_kind_tells_the_folders_apart(convert_dir, export_model_dir):
+    assert export_kind(os.path.join(convert_dir, "saved_model")) == "saved_model"
+    assert export_kind(os.path.join(convert_dir, tflite_folder("int8"))) == "tflite"
+    assert export_kind(os.path.join(convert_dir, tflite_folder("int8"), "model.tflite")) == "tflite"
+    assert export_kind(export_model_dir) is None
+
+
+def test_quantized_models_agree_with_keras(convert_dir, reference):
+    # Random heads leave small logit margins, so these bounds are looser than a trained
+    # model needs; measured here: float16 and dynamic 100 % / >= 99 %, int8 ~90 % / ~96 %.
+    bounds = {"float16": (0.95, 0.95, 0.01), "dynamic": (0.9, 0.95, 0.2),
+              "int8": (0.75, 0.85, 1.0)}
+    for mode, (min_intent, min_tags, max_diff) in bounds.items():
+        logits_fn, _ = tflite_runner(os.path.join(convert_dir, tflite_folder(mode)))
+        logits = logits_fn(reference["batch"])
+        intents, tags = _agreement(reference, logits)
+        assert intents >= min_intent and tags >= min_tags, (mode, intents, tags)
+        assert _max_diff(reference, logits) < max_diff, mode
+
+
+def test_saved_model_on_raw_strings_matches_keras(convert_dir, reference):
+    bundle = reference["bundle"]
+    texts = [" ".join(example.words) for example in reference["examples"]] + EXTRA_TEXTS
+    encodings = [bundle.tokenizer.encode_text(text, MAX_SEQ_LEN) for text in texts]
+    assert sum(encoding.truncated for encoding in encodings) > 0
+    expected = predict(reference["logits_fn"],
+                       features_from_encodings(encodings, bundle.tokenizer.pad_id), bundle.labels)
+
+    loaded = tf.saved_model.load(os.path.join(convert_dir, "saved_model"))
+    outputs = {key: value.numpy() for key, value in
+               loaded.signatures["serving_default"](text=tf.constant(texts)).items()}
+    for row, prediction in enumerate(expected):
+        count = outputs["num_words"][row]
+        assert count == len(prediction.tags), texts[row]
+        assert outputs["intent"][row].decode() == prediction.intent, texts[row]
+        assert outputs["intent_prob"][row] == pytest.approx(prediction.intent_prob, abs=1e-5)
+        tags = [tag.decode() for tag in outputs["slot_tags"][row]]
+        assert tuple(tags[:count]) == prediction.tags, texts[row]
+        assert all(tag == "" for tag in tags[count:])
+    assert len({tag for prediction in expected for tag in prediction.tags}) > 10
+    empty = loaded.signatures["serving_default"](text=tf.constant([], tf.string))
+    assert empty["intent"].shape == (0,) and empty["slot_tags"].shape[0] == 0
+
+
+def test_saved_model_logits_runner_matches_keras(convert_dir, reference):
+    logits_fn, artefact = savedmodel_runner(os.path.join(convert_dir, "saved_model"))
+    assert artefact.labels == reference["bundle"].labels
+    assert artefact.name.startswith("saved_model:")
+    assert _max_diff(reference, logits_fn(reference["batch"])) < 1e-5
+
+
+def test_record_metrics_merges_into_model_info(convert_dir, tmp_path):
+    folder = str(tmp_path / "copy")
+    shutil.copytree(os.path.join(convert_dir, tflite_folder("dynamic")), folder)
+    record_metrics(folder, {"test": {"intent_acc": 0.5}})
+    record_metrics(folder, {"dev": {"intent_acc": 0.25}})
+    info = read_model_info(folder)
+    assert info["metrics"] == {"test": {"intent_acc": 0.5}, "dev": {"intent_acc": 0.25}}
+    assert info["quantization"] == "dynamic"
+
+
+def test_select_ops_are_refused_with_their_names():
+    # The attention mask's `mask[:, None, None, :]` with a dynamic batch: a strided slice
+    # with new axes that only TF Select could run (why the TFLite model has batch 1).
+    class Broadcast(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec((None, None), tf.float32)])
+        def serve(self, x):
+            return {"y": x[:, None, None, :] * 2.0}
+
+    module = Broadcast()
+    with tempfile.TemporaryDirectory() as folder:
+        tf.saved_model.save(module, folder, signatures={"serving_default": module.serve})
+        with pytest.raises(ConversionError, match="TF Select.*StridedSlice"):
+            convert_saved_model(folder, "float32", model_name="broadcast")
+
+
+def test_incomplete_model_dir_fails_before_writing(export_model_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(export_model_dir, broken)
+    os.remove(broken / "vocab.txt")
+    convert_dir = tmp_path / "convert"
+    with pytest.raises(InputError, match="vocab.txt"):
+        convert_model_dir(str(broken), str(convert_dir), ("float32",))
+    with pytest.raises(InputError, match="needs --data_dir"):
+        convert_model_dir(export_model_dir, str(convert_dir), ("int8",))
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "convert.py"), "--model_dir", str(broken),
+         "--convert_dir", str(convert_dir), "--quantization", "all"],
+        capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "vocab.txt" in lines[0] and "missing" in lines[0], lines
+    assert not convert_dir.exists()

@@ -1,9 +1,9 @@
 """Runners: a logits function with the tokenizer, labels and sequence limit it was built for.
 
-Evaluation and prediction take a `Runner`, never a Keras model, so any artefact that can
-turn a padded batch into logits (the Keras model today; a SavedModel or a TFLite
-interpreter later) is scored and decoded by the same code. `load_runner` is the one place
-that decides which kind of runner a path on disk gives.
+Evaluation and prediction take a `Runner`, never a Keras model, so every artefact that can
+turn a padded batch into logits (the Keras model, a SavedModel, a TFLite interpreter) is
+scored and decoded by the same code. `load_runner` is the one place that decides which
+kind of runner a path on disk gives.
 """
 
 import dataclasses
@@ -13,6 +13,7 @@ from typing import Callable
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import export_kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,15 +54,18 @@ def keras_runner(bundle, name="keras", jit_compile=True):
                   bundle.max_seq_len, name)
 
 
-def load_runner(path, jit_compile=True):
-    """Returns the runner for the model at `path`.
+def load_runner(path, jit_compile=True, num_threads=None):
+    """Returns the runner for the artefact at `path`.
 
-    Today only nlu_tf model directories (written by `tools/train.py`) are recognised; other
-    artefacts (SavedModel, `.tflite`) get their branch here.
+    Recognised: a SavedModel export folder, a TFLite export folder (or its `model.tflite`),
+    and an nlu_tf model directory (written by `tools/train.py`).
 
     Args:
-        path: a model directory.
+        path: the artefact.
         jit_compile: for Keras runners, compile the forward pass with XLA.
+        num_threads: for TFLite runners, interpreter threads (None: 1). The Keras model and
+            the SavedModel use TensorFlow's threads, which are set process-wide before
+            TensorFlow starts.
 
     Returns:
         A `Runner`.
@@ -73,8 +77,19 @@ def load_runner(path, jit_compile=True):
         raise InputError("command line", "--model_dir is required")
     if not os.path.exists(path):
         raise InputError(path, "model not found")
+    kind = export_kind(path)
+    if kind is not None:
+        # Imported here: TensorFlow (and LiteRT) take seconds to load.
+        if kind == "saved_model":
+            from nlu_tf.export.savedmodel import savedmodel_runner
+
+            logits_fn, info = savedmodel_runner(path)
+        else:
+            from nlu_tf.export.tflite_runner import tflite_runner
+
+            logits_fn, info = tflite_runner(path, num_threads=num_threads or 1)
+        return Runner(logits_fn, info.tokenizer, info.labels, info.max_seq_len, info.name)
     if os.path.isdir(path):
-        # Imported here: TensorFlow takes seconds to load, and the checks above need none.
         from nlu_tf.models.model_dir import load_model_dir
 
         return keras_runner(load_model_dir(path), f"keras:{os.path.normpath(path)}", jit_compile)

@@ -33,7 +33,7 @@ def main(argv):
         values["teacher_model"] = default_teacher_dir()
     settings = cli.settings(settings_from_flags, values)
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
-    dataset = read_dataset(data_dir, settings.data.max_train_examples)
+    dataset = read_dataset(data_dir, settings.data.max_train_examples, settings.data.train_split)
 
     from nlu_tf.training.runner import run_stage
 

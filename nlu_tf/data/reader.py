@@ -149,14 +149,19 @@ class LabelMaps:
         return ids
 
 
-def read_dataset(data_dir, max_train_examples=0):
+def read_dataset(data_dir, max_train_examples=0, train_split="train"):
     """Reads and validates a whole dataset: its vocabularies and every split.
 
     Returns `(labels, {"train": [...], "dev": [...], "test": [...]})`; with
-    `max_train_examples` only the first utterances of train are kept.
+    `max_train_examples` only the first utterances of train are kept. `train_split` names
+    the folder read as training data (e.g. `train_aug` for an augmented set).
     """
     labels = LabelMaps.from_dir(data_dir)
-    splits = {split: read_split(data_dir, split) for split in SPLITS}
+    if not os.path.isdir(os.path.join(data_dir, train_split)):
+        raise InputError(os.path.join(data_dir, train_split),
+                         f"no '{train_split}' folder: training split not found")
+    splits = {split: read_split(data_dir, train_split if split == "train" else split)
+              for split in SPLITS}
     if max_train_examples:
         splits["train"] = splits["train"][:max_train_examples]
     return labels, splits

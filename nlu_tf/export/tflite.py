@@ -1,18 +1,19 @@
 """TFLite conversion with builtin ops only: float32, float16, dynamic range and full int8.
 
 The converted model takes int32 `input_ids`, `attention_mask`, `token_type_ids` of shape
-(1, L), L free up to `max_seq_len` (the interpreter resizes the inputs per query), and
-returns float32 `intent_logits` (1, I) and `slot_logits` (1, L, S). Tokenization stays
-outside (an app tokenizes with `vocab.txt`).
+(B, L), both free (L up to `max_seq_len`; the interpreter resizes the inputs to each call's
+shape), and returns float32 `intent_logits` (B, I) and `slot_logits` (B, L, S).
+Tokenization stays outside (an app tokenizes with `vocab.txt`).
 
-Why batch 1: the attention mask is broadcast with `mask[:, None, None, :]`, a strided slice
-with new axes that the converter lowers to a builtin op only when the batch dimension is
-static; with a dynamic batch it would need the TF Select op `StridedSlice`.
+The batch is dynamic because the attention mask is broadcast with two `expand_dims`
+(see `TransformerLayer.call`); `mask[:, None, None, :]` would be a strided slice with new
+axes, which the converter lowers to a builtin op only when the batch dimension is static.
 
-Why unpadded inputs: an int8 model is calibrated on real tokens only, so the quantized range
-of the attention scores does not stretch to the -10000 padding penalty (which would leave
-no resolution for the scores themselves). The runner therefore feeds every utterance at its
-own length; float models give the same logits padded or not.
+An app runs one utterance at its own length, (1, L). The int8 model is calibrated that
+way, on real tokens only, so the quantized range of the attention scores does not stretch
+to the -10000 padding penalty (which would leave no resolution for the scores
+themselves); `nlu_tf.export.tflite_runner` therefore feeds an int8 model one unpadded
+utterance at a time, and float models whole padded batches.
 """
 
 import os
@@ -30,10 +31,12 @@ from nlu_tf.export.signatures import LogitsModule
 from nlu_tf.export.tflite_ops import inspect_ops
 from nlu_tf.io_utils import atomic_dir, write_json
 
-BATCH_SIZE = 1
+BATCH_SIZE = None
 MODEL_FILE = "model.tflite"
-INPUT_NOTE = ("One utterance per call, unpadded: resize every input to (1, L), L <= max_seq_len; "
-              "attention_mask all ones, token_type_ids zeros.")
+INPUT_NOTE = ("Resize every input to (B, L), L <= max_seq_len; an app sends one utterance "
+              "unpadded, (1, L): attention_mask all ones, token_type_ids zeros. Padded "
+              "batches (attention_mask 0 on padding) suit the float models; the int8 model "
+              "is calibrated on unpadded utterances only.")
 DESCRIPTIONS = {
     "float32": "float32 weights and activations",
     "float16": "float16 weights, dequantized to float32 at load; float32 compute",
@@ -52,7 +55,7 @@ class ConversionError(InputError):
 
 
 def write_tflite_source(model, folder):
-    """Saves the id-only `logits` function of `model` (batch 1, any length) as a SavedModel."""
+    """Saves the id-only `logits` function of `model` (any batch, any length) as a SavedModel."""
     module = LogitsModule(model, batch_size=BATCH_SIZE)
     tf.saved_model.save(module, folder, signatures={"serving_default": module.logits})
     return folder

@@ -1,8 +1,11 @@
 """Runs an exported `.tflite` with the LiteRT interpreter as a logits function.
 
-Every utterance is fed on its own at its real length (the inputs resized per query, as an
-app does): the model has batch 1, and an int8 model is calibrated without padding. The
-logits of padding positions are returned as zeros.
+A float model (float32, float16, dynamic range) with a dynamic batch runs a whole padded
+batch per call, the inputs resized to the batch's shape. An int8 model, and a model of a
+fixed batch of 1 (exports older than the dynamic batch), run every utterance on its own at
+its real length, as an app does: int8 is calibrated without padding, and padded positions
+would fall outside the calibrated range of the attention scores. The logits of padding
+positions are then returned as zeros.
 """
 
 import os
@@ -13,6 +16,8 @@ from ai_edge_litert.interpreter import Interpreter
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import ID_INPUTS, LOGITS_OUTPUTS, load_artefact_info
 
+UNPADDED_QUANTIZATIONS = ("int8",)
+
 
 class TFLiteLogits:
     """A logits function (see `nlu_tf.inference`) over a `.tflite` model.
@@ -20,13 +25,16 @@ class TFLiteLogits:
     Args:
         model_path: the `.tflite` file.
         num_threads: interpreter threads.
+        batched: run a padded batch in one call (True) or one unpadded utterance at a time
+            (False); None: batched when the model's batch dimension is dynamic.
 
     Example:
-    >>> logits_fn = TFLiteLogits("out/convert/tflite_int8/model.tflite", num_threads=1)
+    >>> logits_fn = TFLiteLogits("out/convert/tflite_float32/model.tflite", num_threads=1)
     >>> intent_logits, slot_logits = logits_fn(batch)
+    >>> intent, slots = logits_fn.run({"input_ids": ids, "attention_mask": ..., ...})
     """
 
-    def __init__(self, model_path, num_threads=1):
+    def __init__(self, model_path, num_threads=1, batched=None):
         if not os.path.isfile(model_path):
             raise InputError(model_path, "TFLite model not found")
         try:
@@ -41,11 +49,20 @@ class TFLiteLogits:
         self._inputs = {name: inputs[name]["index"] for name in ID_INPUTS}
         self._outputs = {name: outputs[name]["index"] for name in LOGITS_OUTPUTS}
         self._widths = [int(outputs[name]["shape_signature"][-1]) for name in LOGITS_OUTPUTS]
+        self.dynamic_batch = int(inputs["input_ids"]["shape_signature"][0]) == -1
+        self.num_threads = int(num_threads)
+        self.batched = self.dynamic_batch if batched is None else bool(batched)
+        if self.batched and not self.dynamic_batch:
+            raise InputError(model_path, "the model has a fixed batch of 1; it cannot run "
+                                         "padded batches")
         self._shape = None
 
-    def run_one(self, inputs):
-        """Runs one utterance: int32 arrays (1, L); returns `(intent (1, I), slots (1, L, S))`."""
-        shape = inputs["input_ids"].shape
+    def run(self, inputs):
+        """Runs int32 (B, L) inputs as they are; returns `(intent (B, I), slots (B, L, S))`.
+
+        The inputs are resized (and the tensors reallocated) only when the shape changes.
+        """
+        shape = tuple(inputs["input_ids"].shape)
         if shape != self._shape:
             for index in self._inputs.values():
                 self._interpreter.resize_tensor_input(index, shape)
@@ -56,7 +73,13 @@ class TFLiteLogits:
         self._interpreter.invoke()
         return tuple(self._interpreter.get_tensor(self._outputs[name]) for name in LOGITS_OUTPUTS)
 
+    def run_one(self, inputs):
+        """Runs one utterance: int32 arrays (1, L); returns `(intent (1, I), slots (1, L, S))`."""
+        return self.run(inputs)
+
     def __call__(self, batch):
+        if self.batched:
+            return self.run(batch)
         mask = np.asarray(batch["attention_mask"])
         batch_size, length = mask.shape
         intents = np.zeros((batch_size, self._widths[0]), np.float32)
@@ -64,16 +87,25 @@ class TFLiteLogits:
         for row in range(batch_size):
             real = np.flatnonzero(mask[row])
             end = int(real[-1]) + 1 if len(real) else 1
-            intent, slot = self.run_one({name: np.asarray(batch[name])[row:row + 1, :end]
-                                         for name in ID_INPUTS})
+            intent, slot = self.run({name: np.asarray(batch[name])[row:row + 1, :end]
+                                     for name in ID_INPUTS})
             intents[row] = intent[0]
             slots[row, :end] = slot[0]
         return intents, slots
 
 
-def tflite_runner(path, num_threads=1):
-    """Returns `(logits_fn, ArtefactInfo)` for a TFLite export folder (or its model.tflite)."""
+def tflite_runner(path, num_threads=1, batched=None):
+    """Returns `(logits_fn, ArtefactInfo)` for a TFLite export folder (or its model.tflite).
+
+    Args:
+        path: the export folder, or the `model.tflite` inside it.
+        num_threads: interpreter threads.
+        batched: see `TFLiteLogits`; None: padded batches for a float model with a dynamic
+            batch, one unpadded utterance at a time for int8 (see the module docstring).
+    """
     folder = (os.path.dirname(path) or ".") if path.endswith(".tflite") else path
     info = load_artefact_info(folder)
+    if batched is None and info.info.get("quantization") in UNPADDED_QUANTIZATIONS:
+        batched = False
     return TFLiteLogits(os.path.join(folder, info.info.get("model_file", "model.tflite")),
-                        num_threads), info
+                        num_threads, batched), info

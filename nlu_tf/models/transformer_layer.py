@@ -83,7 +83,9 @@ class TransformerLayer(keras.layers.Layer):
                              for dense in (self.query, self.key, self.value))
         scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
         scores = scores / math.sqrt(self.head_size)
-        mask = ops.cast(attention_mask, scores.dtype)[:, None, None, :]
+        # Two expand_dims rather than `[:, None, None, :]`: a strided slice with new axes
+        # would need the TF Select op StridedSlice in a TFLite model with a dynamic batch.
+        mask = ops.expand_dims(ops.expand_dims(ops.cast(attention_mask, scores.dtype), 1), 1)
         probs = ops.softmax(scores + (1.0 - mask) * MASK_PENALTY, axis=-1)
         probs = self.attention_probs_dropout(probs, training=training)
         context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))

@@ -73,7 +73,8 @@ def run_stage(settings, dataset=None, strategy=None):
     strategies in one process collide).
     """
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
-    labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples)
+    labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples,
+                                             settings.data.train_split)
     keras.utils.set_random_seed(settings.seed)
     strategy = strategy or make_strategy(settings.distribution_strategy)
     with strategy.scope():

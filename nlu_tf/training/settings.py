@@ -18,6 +18,7 @@ class DataSettings:
     eval_batch_size: int = 64
     bucket_width: int = 8
     max_train_examples: int = 0  # 0: all; a small budget for demos and tests
+    train_split: str = "train"  # "train_aug" for an augmented training set
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,77 @@
+"""Training and batch-inference throughput of a joint model, measured like the PyTorch reference.
+
+The batches are the reference's: consecutive training utterances from the start of the
+file, `batch_size` at a time, padded to `max_seq_len` ("fixed") or to the batch's longest
+("batch", rounded up to the bucket width so XLA compiles few shapes). Compilation is
+timed apart: every shape is compiled before the timed steps.
+"""
+
+import time
+
+import keras
+import numpy as np
+
+from nlu_tf.data.dataset import pad_batch
+from nlu_tf.data.features import encode_examples
+from nlu_tf.distill.distiller import Distiller
+from nlu_tf.distill.objectives import SupervisedObjective
+from nlu_tf.inference import keras_logits_fn
+
+
+def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, offset=0):
+    width = bucket_width if padding == "batch" else max_seq_len
+    batches = []
+    for step in range(steps):
+        indices = np.arange(offset + step * batch_size, offset + (step + 1) * batch_size)
+        indices %= len(features)
+        inputs, targets = pad_batch(features, indices, width, max_seq_len)
+        if padding == "fixed":
+            inputs, targets = _pad_to(inputs, targets, max_seq_len)
+        batches.append((inputs, targets))
+    return batches
+
+
+def _pad_to(inputs, targets, length):
+    extra = length - inputs["input_ids"].shape[1]
+    grow = lambda a, value: np.pad(a, ((0, 0), (0, extra)), constant_values=value)  # noqa: E731
+    inputs = {k: grow(v, 0) for k, v in inputs.items()}
+    return inputs, {"intent": targets["intent"], "slots": grow(targets["slots"], -100)}
+
+
+def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padding="batch",
+            bucket_width=8, jit_compile=True, learning_rate=5e-5):
+    """Returns a dict of train / inference examples per second and compile seconds."""
+    max_seq_len = bundle.max_seq_len
+    features = encode_examples(examples, bundle.tokenizer, bundle.labels, max_seq_len)
+    batches = _batches(features, batch_size, train_steps + 3, padding, max_seq_len, bucket_width)
+    trainer = Distiller(bundle.model, SupervisedObjective())
+    trainer.compile(optimizer=keras.optimizers.AdamW(learning_rate), jit_compile=jit_compile)
+    trainer.make_train_function()
+    step = trainer.train_function
+    started = time.perf_counter()
+    seen = set()
+    for inputs, targets in batches:  # compile every shape once
+        shape = inputs["input_ids"].shape
+        if shape not in seen:
+            seen.add(shape)
+            step(iter([(inputs, targets)]))
+    compile_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    for batch in batches[3:]:
+        step(iter([batch]))
+    train_eps = train_steps * batch_size / (time.perf_counter() - started)
+
+    test = encode_examples(test_examples, bundle.tokenizer, bundle.labels, max_seq_len)
+    n = (len(test) // batch_size) * batch_size
+    infer = _batches(test, batch_size, n // batch_size, padding, max_seq_len, bucket_width)
+    logits = keras_logits_fn(bundle.model, jit_compile)
+    for shape in {b[0]["input_ids"].shape for b in infer}:
+        logits(next(b[0] for b in infer if b[0]["input_ids"].shape == shape))
+    started = time.perf_counter()
+    for inputs, _ in infer:
+        logits(inputs)
+    infer_eps = n / (time.perf_counter() - started)
+    return {"padding": padding, "batch_size": batch_size, "max_seq_len": max_seq_len,
+            "jit_compile": jit_compile, "train_examples_per_s": round(train_eps, 2),
+            "infer_examples_per_s": round(infer_eps, 2),
+            "compile_seconds": round(compile_seconds, 1), "train_shapes": len(seen)}

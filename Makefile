@@ -12,5 +12,4 @@ test: install
 	$(PYTHON) -m pytest -q
 
 demo: install
-	$(PYTHON) tools/train.py --stage 2.0 --task snips --output_dir outputs/demo/teacher \
-		--num_train_epochs 1 --learning_rate 2e-4
+	$(PYTHON) tools/train.py --flagfile=configs/demo_teacher.flags

@@ -25,48 +25,49 @@ _HELP = {
 }
 
 
-def define_train_flags():
+def define_train_flags(flag_values=flags.FLAGS):
     """Defines the training flags (call once, from a tool's module level)."""
     d = RunSettings()
-    flags.DEFINE_enum("stage", d.stage, list(STAGES), _HELP["stage"])
-    flags.DEFINE_bool("pred_distill", False, "Prediction-layer distillation (same as --stage 2.2).")
-    flags.DEFINE_string("teacher_model", d.teacher_model, _HELP["teacher_model"])
-    flags.DEFINE_string("student_model", d.student_model, _HELP["student_model"])
-    flags.DEFINE_string("tinybert", d.tinybert, _HELP["tinybert"])
-    flags.DEFINE_string("output_dir", d.output_dir, _HELP["output_dir"])
-    flags.DEFINE_string("data_dir", d.data.data_dir, "Dataset root (holds <task>/) or a dataset folder.")
-    flags.DEFINE_enum("task", d.data.task, ["snips", "atis"], "Dataset under --data_dir.")
-    flags.DEFINE_integer("max_seq_len", d.data.max_seq_len, "Longest token sequence, specials included.")
-    flags.DEFINE_integer("train_batch_size", d.data.train_batch_size, "Global training batch size.")
-    flags.DEFINE_integer("eval_batch_size", d.data.eval_batch_size, "Evaluation batch size.")
-    flags.DEFINE_integer("max_train_examples", 0, "Use only the first N training utterances (0: all).")
-    flags.DEFINE_float("num_train_epochs", d.num_train_epochs, "Training epochs (may be fractional).")
-    flags.DEFINE_integer("eval_step", d.eval_step, "Evaluate on dev every N steps (0: at epoch ends).")
-    flags.DEFINE_float("learning_rate", d.optimizer.learning_rate, "Peak AdamW learning rate.")
-    flags.DEFINE_float("warmup_proportion", d.optimizer.warmup_proportion, "Share of steps warming up.")
-    flags.DEFINE_float("weight_decay", d.optimizer.weight_decay, "AdamW weight decay.")
-    flags.DEFINE_float("max_grad_norm", d.optimizer.clip_norm, "Gradient clipping by global norm.")
-    flags.DEFINE_integer("seed", d.seed, "Random seed: same seed, same data, same metrics.")
-    flags.DEFINE_float("slot_loss_coef", d.slot_loss_coef, "Weight of the slot loss.")
-    flags.DEFINE_float("dropout_rate", d.head_dropout, "Dropout before the intent and slot heads.")
-    flags.DEFINE_float("temperature", d.distill.temperature, "Stage 2.2 softmax temperature.")
-    flags.DEFINE_float("alpha", d.distill.alpha, "Stage 2.2 weight of the gold-label loss (0: pure distillation).")
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_enum("stage", d.stage, list(STAGES), _HELP["stage"], **fv)
+    flags.DEFINE_bool("pred_distill", False, "Prediction-layer distillation (same as --stage 2.2).", **fv)
+    flags.DEFINE_string("teacher_model", d.teacher_model, _HELP["teacher_model"], **fv)
+    flags.DEFINE_string("student_model", d.student_model, _HELP["student_model"], **fv)
+    flags.DEFINE_string("tinybert", d.tinybert, _HELP["tinybert"], **fv)
+    flags.DEFINE_string("output_dir", d.output_dir, _HELP["output_dir"], **fv)
+    flags.DEFINE_string("data_dir", d.data.data_dir, "Dataset root (holds <task>/) or a dataset folder.", **fv)
+    flags.DEFINE_enum("task", d.data.task, ["snips", "atis"], "Dataset under --data_dir.", **fv)
+    flags.DEFINE_integer("max_seq_len", d.data.max_seq_len, "Longest token sequence, specials included.", **fv)
+    flags.DEFINE_integer("train_batch_size", d.data.train_batch_size, "Global training batch size.", **fv)
+    flags.DEFINE_integer("eval_batch_size", d.data.eval_batch_size, "Evaluation batch size.", **fv)
+    flags.DEFINE_integer("max_train_examples", 0, "Use only the first N training utterances (0: all).", **fv)
+    flags.DEFINE_float("num_train_epochs", d.num_train_epochs, "Training epochs (may be fractional).", **fv)
+    flags.DEFINE_integer("eval_step", d.eval_step, "Evaluate on dev every N steps (0: at epoch ends).", **fv)
+    flags.DEFINE_float("learning_rate", d.optimizer.learning_rate, "Peak AdamW learning rate.", **fv)
+    flags.DEFINE_float("warmup_proportion", d.optimizer.warmup_proportion, "Share of steps warming up.", **fv)
+    flags.DEFINE_float("weight_decay", d.optimizer.weight_decay, "AdamW weight decay.", **fv)
+    flags.DEFINE_float("max_grad_norm", d.optimizer.clip_norm, "Gradient clipping by global norm.", **fv)
+    flags.DEFINE_integer("seed", d.seed, "Random seed: same seed, same data, same metrics.", **fv)
+    flags.DEFINE_float("slot_loss_coef", d.slot_loss_coef, "Weight of the slot loss.", **fv)
+    flags.DEFINE_float("dropout_rate", d.head_dropout, "Dropout before the intent and slot heads.", **fv)
+    flags.DEFINE_float("temperature", d.distill.temperature, "Stage 2.2 softmax temperature.", **fv)
+    flags.DEFINE_float("alpha", d.distill.alpha, "Stage 2.2 weight of the gold-label loss (0: pure distillation).", **fv)
     flags.DEFINE_enum("layer_mapping", d.distill.layer_mapping, list(LAYER_MAPPINGS),
-                      "Stage 2.1 layer mapping: TinyBERT's uniform g(m)=m*N/M, or BERT-EMD.")
-    flags.DEFINE_float("beta", d.distill.beta, "BERT-EMD one-step: weight of the intermediate terms.")
-    flags.DEFINE_float("theta", d.distill.theta, "BERT-EMD one-step: weight of the EMD terms vs embeddings.")
-    flags.DEFINE_float("T_emd", d.distill.T_emd, "BERT-EMD: temperature of the softmax weight update.")
+                      "Stage 2.1 layer mapping: TinyBERT's uniform g(m)=m*N/M, or BERT-EMD.", **fv)
+    flags.DEFINE_float("beta", d.distill.beta, "BERT-EMD one-step: weight of the intermediate terms.", **fv)
+    flags.DEFINE_float("theta", d.distill.theta, "BERT-EMD one-step: weight of the EMD terms vs embeddings.", **fv)
+    flags.DEFINE_float("T_emd", d.distill.T_emd, "BERT-EMD: temperature of the softmax weight update.", **fv)
     flags.DEFINE_enum("emd_weight_update", d.distill.emd_weight_update, ["softmax", "sum"],
-                      "BERT-EMD layer-weight update: softmax with --T_emd (paper) or sum-normalisation.")
+                      "BERT-EMD layer-weight update: softmax with --T_emd (paper) or sum-normalisation.", **fv)
     flags.DEFINE_bool("separate", d.distill.separate,
-                      "BERT-EMD: keep attention and hidden-state layer weights apart (else averaged).")
+                      "BERT-EMD: keep attention and hidden-state layer weights apart (else averaged).", **fv)
     flags.DEFINE_bool("emd_one_step", d.distill.one_step,
-                      "BERT-EMD one-step objective: beta*(theta*(L_att+L_hid)+L_emb) + L_pred.")
+                      "BERT-EMD one-step objective: beta*(theta*(L_att+L_hid)+L_emb) + L_pred.", **fv)
     flags.DEFINE_integer("student_num_layers", d.distill.student_num_layers,
-                         "Blocks of a student cut from the teacher (when --tinybert is empty).")
+                         "Blocks of a student cut from the teacher (when --tinybert is empty).", **fv)
     flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
-                      "tf.distribute strategy; the global batch is split across replicas.")
-    flags.DEFINE_bool("jit_compile", d.jit_compile, "Compile training and evaluation with XLA.")
+                      "tf.distribute strategy; the global batch is split across replicas.", **fv)
+    flags.DEFINE_bool("jit_compile", d.jit_compile, "Compile training and evaluation with XLA.", **fv)
 
 
 def settings_from_flags(values):

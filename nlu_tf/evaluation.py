@@ -91,3 +91,31 @@ def _table(heading, rows):
         lines.append(f"{name:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  "
                      f"{row['f1']:6.4f}  {row['support']:7d}")
     return lines
+
+
+def record_tflite_metrics(path, key, metrics, data_folder=""):
+    """Writes the summary of `metrics` into the `model_info.json` of a TFLite export.
+
+    The Android folder then carries the accuracy measured for it. Other artefacts are
+    left alone.
+
+    Args:
+        path: the evaluated artefact: a TFLite folder or its `.tflite` file (anything else
+            is ignored).
+        key: the entry under `metrics`, e.g. "snips_test".
+        metrics: a dict from `evaluate_examples`; the summary keys and `examples` are kept.
+        data_folder: the dataset folder, recorded with the numbers.
+
+    Returns:
+        The folder written to, or None if `path` is not a TFLite export.
+    """
+    from nlu_tf.export.metadata import export_kind, record_metrics
+
+    if export_kind(path) != "tflite":
+        return None
+    folder = (os.path.dirname(path) or ".") if os.path.isfile(path) else path
+    summary = {name: metrics[name] for name in SUMMARY_KEYS + ("examples",)}
+    if data_folder:
+        summary["data_dir"] = os.path.normpath(data_folder)
+    record_metrics(folder, {key: summary})
+    return folder

@@ -3,6 +3,15 @@
 
     python tools/evaluate.py --model_dir out/student --data_dir data --task snips --split test
     python tools/evaluate.py --model_dir out/student --task atis --output_file out/eval_atis.json
+    python tools/evaluate.py --model_dir out/convert/saved_model --task snips
+    python tools/evaluate.py --model_dir out/convert/tflite_int8 --task snips --num_threads 2
+
+--model_dir takes any artefact: a model directory, a SavedModel folder or a TFLite folder
+(or its model.tflite); all are encoded, run and decoded by the same code. Evaluating a
+TFLite folder also records the summary in its model_info.json under
+`metrics.<task>_<split>` (e.g. `snips_test`), so the Android folder carries its accuracy.
+--num_threads sets the TFLite interpreter's threads (the Keras model and the SavedModel
+use TensorFlow's default threads).
 
 Prints the summary and the per-intent and per-slot tables (rates as fractions). Slot
 scores are seqeval's defaults (conlleval span matching); sentence accuracy needs the right
@@ -24,7 +33,8 @@ from nlu_tf.data.reader import SPLITS, read_split, resolve_data_dir  # noqa: E40
 from nlu_tf.errors import InputError  # noqa: E402
 from nlu_tf.io_utils import prepare_output_file, write_json  # noqa: E402
 
-flags.DEFINE_string("model_dir", None, "The model directory to evaluate (a tools/train.py output).")
+flags.DEFINE_string("model_dir", None, "The artefact to evaluate: a model directory (a "
+                    "tools/train.py output), a SavedModel folder or a TFLite folder.")
 flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task>/) or a dataset folder.")
 flags.DEFINE_enum("task", "snips", ["snips", "atis"], "Dataset under --data_dir.")
 flags.DEFINE_enum("split", "test", list(SPLITS), "The split to score.")
@@ -33,6 +43,7 @@ flags.DEFINE_string("output_file", None,
 flags.DEFINE_integer("batch_size", 64, "Utterances per forward pass.")
 flags.DEFINE_bool("jit_compile", True,
                   "Compile the forward pass with XLA (as training does by default).")
+flags.DEFINE_integer("num_threads", 1, "TFLite only: interpreter threads.")
 FLAGS = flags.FLAGS
 
 
@@ -40,18 +51,22 @@ def main(argv):
     del argv
     if FLAGS.batch_size < 1:
         raise InputError("command line", f"--batch_size must be positive, got {FLAGS.batch_size}")
+    if FLAGS.num_threads < 1:
+        raise InputError("command line", f"--num_threads must be positive, got {FLAGS.num_threads}")
     folder = resolve_data_dir(FLAGS.data_dir, FLAGS.task)
     examples = read_split(folder, FLAGS.split)
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)
     # Imported here: TensorFlow takes seconds to load, and bad input is reported before it.
-    from nlu_tf.evaluation import evaluate_examples, format_report, split_name
+    from nlu_tf.evaluation import (evaluate_examples, format_report, record_tflite_metrics,
+                                   split_name)
     from nlu_tf.runners import load_runner
 
-    runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile)
+    runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
     name = split_name(folder, FLAGS.split)
     metrics = evaluate_examples(runner, examples, FLAGS.batch_size, name)
     print(format_report(metrics, f"{runner.name} on {name} ({os.path.normpath(folder)})"))
+    record_tflite_metrics(FLAGS.model_dir, f"{FLAGS.task}_{FLAGS.split}", metrics, folder)
     if FLAGS.output_file:
         write_json(FLAGS.output_file, {"model": runner.name, "data_dir": os.path.normpath(folder),
                                        "split": FLAGS.split, "metrics": metrics})

@@ -3,6 +3,11 @@
 
     python tools/predict.py --model_dir out/student --input_file queries.txt --output_file out.txt
     python tools/predict.py --model_dir out/student --input_query "play jazz" --format json
+    python tools/predict.py --model_dir out/convert/tflite_int8 --input_file queries.txt
+
+--model_dir takes a model directory, a SavedModel folder or a TFLite folder (or its
+model.tflite); the output is the same for each. --num_threads sets the TFLite
+interpreter's threads.
 
 One output line per input line, in input order. Lines are split on whitespace into words.
   text: `<intent> -> word [TAG:word] ...`, e.g.
@@ -27,7 +32,8 @@ from nlu_tf.data.reader import read_lines  # noqa: E402
 from nlu_tf.errors import InputError  # noqa: E402
 from nlu_tf.io_utils import prepare_output_file, write_text_atomic  # noqa: E402
 
-flags.DEFINE_string("model_dir", None, "The model directory (a tools/train.py output).")
+flags.DEFINE_string("model_dir", None, "The artefact: a model directory (a tools/train.py "
+                    "output), a SavedModel folder or a TFLite folder.")
 flags.DEFINE_string("input_file", None, "UTF-8 text file, one query per line.")
 flags.DEFINE_string("input_query", None, "One query (instead of --input_file).")
 flags.DEFINE_string("output_file", None, "Where the output lines are written (default: stdout).")
@@ -37,6 +43,7 @@ flags.DEFINE_enum("format", "text", ["text", "json"],
 flags.DEFINE_integer("batch_size", 64, "Queries per forward pass.")
 flags.DEFINE_bool("jit_compile", True, "Compile the forward pass with XLA (one graph per batch "
                                        "shape; --nojit_compile starts faster for a few queries).")
+flags.DEFINE_integer("num_threads", 1, "TFLite only: interpreter threads.")
 FLAGS = flags.FLAGS
 
 
@@ -46,6 +53,8 @@ def main(argv):
         raise InputError("command line", "give exactly one of --input_file and --input_query")
     if FLAGS.batch_size < 1:
         raise InputError("command line", f"--batch_size must be positive, got {FLAGS.batch_size}")
+    if FLAGS.num_threads < 1:
+        raise InputError("command line", f"--num_threads must be positive, got {FLAGS.num_threads}")
     lines = read_lines(FLAGS.input_file) if FLAGS.input_file else [FLAGS.input_query]
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)
@@ -53,7 +62,7 @@ def main(argv):
     from nlu_tf.prediction import format_lines, predict_lines
     from nlu_tf.runners import load_runner
 
-    runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile)
+    runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
     text = format_lines(predict_lines(runner, lines, FLAGS.batch_size), FLAGS.format)
     if FLAGS.output_file:
         write_text_atomic(FLAGS.output_file, text)

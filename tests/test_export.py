@@ -20,7 +20,7 @@ from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples, features_from_encodings
 from nlu_tf.data.reader import LabelMaps, read_split
 from nlu_tf.errors import InputError
-from nlu_tf.export.convert import MODEL_FILES, convert_model_dir, tflite_folder
+from nlu_tf.export.convert import convert_model_dir, tflite_folder
 from nlu_tf.export.metadata import QUANTIZATIONS, export_kind, read_model_info, record_metrics
 from nlu_tf.export.savedmodel import savedmodel_runner
 from nlu_tf.export.tflite import ConversionError, convert_saved_model
@@ -83,10 +83,6 @@ def _max_diff(reference, logits):
     real = reference["batch"]["attention_mask"] == 1
     return max(np.abs(logits[0] - reference["logits"][0]).max(),
                np.abs(logits[1] - reference["logits"][1])[real].max())
-
-
-def test_model_file_list_matches_model_dir():
-    assert MODEL_FILES == REQUIRED_FILES
 
 
 def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):

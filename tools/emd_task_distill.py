@@ -23,7 +23,7 @@ from absl import flags  # noqa: E402
 
 from nlu_tf import cli  # noqa: E402
 from nlu_tf.data.reader import read_dataset, resolve_data_dir  # noqa: E402
-from nlu_tf.models.model_dir import is_model_dir  # noqa: E402
+from nlu_tf.models.model_files import is_model_dir  # noqa: E402
 from nlu_tf.training.settings import (DataSettings, DistillSettings, OptimizerSettings,  # noqa: E402
                                       RunSettings)
 

@@ -104,6 +104,10 @@ class WordPieceTokenizer:
         self._max_chars_per_word = int(max_chars_per_word)
         self._cache = {}
 
+    def clear_cache(self):
+        """Forgets the word pieces of the words seen so far (the next encodes start cold)."""
+        self._cache.clear()
+
     @classmethod
     def from_model_dir(cls, path, max_chars_per_word=100):
         """Reads `vocab.txt` and the lower-casing setting of a model directory.

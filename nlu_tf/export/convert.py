@@ -19,13 +19,10 @@ import tempfile
 from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import QUANTIZATIONS
+from nlu_tf.models.model_files import check_model_dir
 
 logger = logging.getLogger(__name__)
 
-# The files `nlu_tf.models.model_dir.REQUIRED_FILES` lists, repeated here so that the check
-# runs before TensorFlow is imported (tests/test_export.py keeps the two equal).
-MODEL_FILES = ("config.json", "vocab.txt", "intent_label.txt", "slot_label.txt",
-               "model.weights.h5")
 SAVED_MODEL_FOLDER = "saved_model"
 QUANTIZATION_CHOICES = QUANTIZATIONS + ("all",)
 
@@ -43,16 +40,6 @@ def resolve_quantizations(value):
         raise InputError("command line", f"unknown quantization {value!r} "
                                          f"(one of {', '.join(QUANTIZATION_CHOICES)})")
     return (value,)
-
-
-def check_model_dir(path):
-    """Raises `InputError` unless `path` holds every file of a model directory."""
-    if not os.path.isdir(path):
-        raise InputError(path, "model directory not found")
-    for name in MODEL_FILES:
-        if not os.path.isfile(os.path.join(path, name)):
-            raise InputError(os.path.join(path, name),
-                             "missing (not a complete nlu_tf model directory)")
 
 
 def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_dir="",

@@ -62,7 +62,7 @@ def base_info(bundle, kind, source):
     return {
         "format": f"nlu_tf.{kind}", "version": 1, "source_model": source,
         "max_seq_len": bundle.max_seq_len, "lower_case": tokenizer.lower_case,
-        "vocab_size": tokenizer.vocab_size,
+        "vocab_size": tokenizer.vocab_size, "num_parameters": int(bundle.model.count_params()),
         "num_intents": len(bundle.labels.intents), "num_slots": len(bundle.labels.slots),
         "special_tokens": {token: tokenizer.token_to_id(token) for token in (CLS, SEP, PAD, UNK)},
         "tokenization": TOKENIZATION,

@@ -17,11 +17,8 @@ from nlu_tf.io_utils import atomic_dir, write_json
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.checkpoint import load_encoder_weights
 from nlu_tf.models.joint_model import JointNLUModel
-
-FORMAT = "nlu_tf.joint_model"
-WEIGHTS = "model.weights.h5"
-REQUIRED_FILES = ("config.json", "vocab.txt", "intent_label.txt", "slot_label.txt", WEIGHTS)
-
+from nlu_tf.models.model_files import (FORMAT, REQUIRED_FILES, WEIGHTS,  # noqa: F401
+                                       check_model_dir, is_model_dir)
 
 @dataclasses.dataclass
 class ModelBundle:
@@ -33,28 +30,9 @@ class ModelBundle:
     max_seq_len: int
 
 
-def is_model_dir(path):
-    """True if `path` holds an nlu_tf model directory (as opposed to a Hugging Face checkpoint)."""
-    config = os.path.join(path, "config.json")
-    if not os.path.isfile(config):
-        return False
-    try:
-        with open(config, encoding="utf-8") as f:
-            return json.load(f).get("format") == FORMAT
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-
-
 def load_model_dir(path):
     """Loads a model directory written by `save_model_dir` into a `ModelBundle`."""
-    if not os.path.isdir(path):
-        raise InputError(path, "model directory not found")
-    for name in REQUIRED_FILES:
-        if not os.path.isfile(os.path.join(path, name)):
-            raise InputError(os.path.join(path, name),
-                             "missing (not a complete nlu_tf model directory)")
-    if not is_model_dir(path):
-        raise InputError(os.path.join(path, "config.json"), "not an nlu_tf model config")
+    check_model_dir(path)
     with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     labels = LabelMaps.from_dir(path)

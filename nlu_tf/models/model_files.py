@@ -1,0 +1,34 @@
+"""The files of a model directory, checked without importing TensorFlow."""
+
+import json
+import os
+
+from nlu_tf.errors import InputError
+
+FORMAT = "nlu_tf.joint_model"
+WEIGHTS = "model.weights.h5"
+REQUIRED_FILES = ("config.json", "vocab.txt", "intent_label.txt", "slot_label.txt", WEIGHTS)
+
+
+def is_model_dir(path):
+    """True if `path` holds an nlu_tf model directory (as opposed to a Hugging Face checkpoint)."""
+    config = os.path.join(path, "config.json")
+    if not os.path.isfile(config):
+        return False
+    try:
+        with open(config, encoding="utf-8") as f:
+            return json.load(f).get("format") == FORMAT
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return False
+
+
+def check_model_dir(path):
+    """Raises `InputError` unless `path` holds every file of an nlu_tf model directory."""
+    if not os.path.isdir(path):
+        raise InputError(path, "model directory not found")
+    for name in REQUIRED_FILES:
+        if not os.path.isfile(os.path.join(path, name)):
+            raise InputError(os.path.join(path, name),
+                             "missing (not a complete nlu_tf model directory)")
+    if not is_model_dir(path):
+        raise InputError(os.path.join(path, "config.json"), "not an nlu_tf model config")

@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny random BERT, a tiny Snips subset and a tiny fine-tuned model directory."""
+"""Shared fixtures: a tiny random BERT, a tiny Snips subset, a tiny fine-tuned model directory,
+and a model with random heads exported as SavedModel and TFLite in every quantization."""
 
 import dataclasses
 import os
@@ -50,3 +51,39 @@ def settings_factory(tiny_data_dir):
     """Builds tiny `RunSettings`: settings_factory(output_dir, teacher_model, **overrides)."""
     return lambda output_dir, teacher_model, **kw: tiny_settings(tiny_data_dir, output_dir,
                                                                  teacher_model, **kw)
+
+
+EXPORT_MAX_SEQ_LEN = 32
+
+
+@pytest.fixture(scope="session")
+def export_model_dir(tiny_bert_dir, tiny_data_dir, tmp_path_factory):
+    """A model directory: the tiny random BERT with seeded random intent and slot heads.
+
+    Random heads predict about 30 different tags on the tiny test split, where the
+    fine-tuned `tiny_model_dir` predicts almost only "O": comparisons between artefacts
+    need the former to mean something.
+    """
+    import keras
+
+    from nlu_tf.data.reader import LabelMaps
+    from nlu_tf.models.model_dir import from_pretrained, save_model_dir
+
+    keras.utils.set_random_seed(0)
+    bundle = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), EXPORT_MAX_SEQ_LEN)
+    return save_model_dir(bundle, str(tmp_path_factory.mktemp("export") / "model"))
+
+
+@pytest.fixture(scope="session")
+def convert_dir(export_model_dir, tiny_data_dir, tmp_path_factory):
+    """`export_model_dir` converted: saved_model/ and tflite_<mode>/ for every mode.
+
+    Shared by several test files: a test that writes into an export folder works on a copy.
+    """
+    from nlu_tf.export.convert import convert_model_dir
+    from nlu_tf.export.metadata import QUANTIZATIONS
+
+    path = str(tmp_path_factory.mktemp("export") / "convert")
+    convert_model_dir(export_model_dir, path, QUANTIZATIONS, tiny_data_dir, "",
+                      representative_size=64)
+    return path

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -11,7 +12,8 @@ import pytest
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
-from nlu_tf.evaluation import evaluate_split, format_report
+from nlu_tf.evaluation import SUMMARY_KEYS, evaluate_split, format_report, record_tflite_metrics
+from nlu_tf.export.metadata import read_model_info
 from nlu_tf.runners import Runner, load_runner
 from tests.tiny import REPO
 
@@ -120,3 +122,50 @@ def test_cli_reproduces_the_test_metrics_of_training(tiny_model_dir, tiny_data_d
     rows = {line.split()[0] for line in lines if line}
     assert set(trained["per_intent"]) <= rows
     assert set(trained["per_slot"]) <= rows
+
+
+def test_every_artefact_gives_the_same_metrics_and_report(export_model_dir, convert_dir,
+                                                          tiny_data_dir):
+    paths = {"keras": export_model_dir, "saved_model": os.path.join(convert_dir, "saved_model"),
+             "tflite-float32": os.path.join(convert_dir, "tflite_float32")}
+    results = {}
+    for kind, path in paths.items():
+        runner = load_runner(path, jit_compile=False)
+        assert runner.name == f"{kind}:{os.path.normpath(path)}"
+        # Batches of 8: the TFLite model is resized to several padded batch shapes.
+        metrics = evaluate_split(runner, tiny_data_dir, "test", batch_size=8)
+        results[kind] = (metrics, format_report(metrics))
+    assert len(results["keras"][0]["per_slot"]) > 5  # random heads: many different tags
+    assert results["saved_model"] == results["keras"]
+    assert results["tflite-float32"] == results["keras"]
+    assert record_tflite_metrics(paths["saved_model"], "snips_test", results["keras"][0]) is None
+
+
+def test_cli_on_a_tflite_folder_records_its_metrics(export_model_dir, convert_dir, tiny_data_dir,
+                                                    tmp_path):
+    folder = tmp_path / "tflite_float32"
+    shutil.copytree(os.path.join(convert_dir, "tflite_float32"), folder)
+    output = tmp_path / "eval.json"
+    command = [sys.executable, os.path.join(REPO, "tools", "evaluate.py"), "--model_dir",
+               str(folder), "--data_dir", tiny_data_dir, "--task", "snips", "--split", "test"]
+    result = subprocess.run(command + ["--num_threads", "2", "--output_file", str(output)],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+    keras = evaluate_split(load_runner(export_model_dir, jit_compile=False), tiny_data_dir, "test")
+    with open(output, encoding="utf-8") as f:
+        written = json.load(f)
+    assert written["model"] == f"tflite-float32:{folder}"
+    assert written["metrics"] == keras
+    assert result.stdout.splitlines()[0].startswith(f"tflite-float32:{folder} on ")
+    assert format_report(keras) in result.stdout
+    recorded = read_model_info(str(folder))["metrics"]
+    assert recorded == {"snips_test": {**{key: keras[key] for key in SUMMARY_KEYS},
+                                       "examples": keras["examples"],
+                                       "data_dir": os.path.normpath(tiny_data_dir)}}
+    assert "metrics" not in read_model_info(os.path.join(convert_dir, "tflite_float32"))
+
+    bad = subprocess.run(command + ["--num_threads", "0"], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == ["error: command line: --num_threads must be positive, got 0"]

@@ -1,9 +1,10 @@
 """Export: SavedModel (raw strings and ids), TFLite in every quantization, runners, CLI errors.
 
-The model here is the tiny random BERT with seeded random heads rather than the fine-tuned
-`tiny_model_dir`: two epochs on 64 utterances collapse that one to a single intent and
-almost only "O" tags, which would make tag agreement true by construction. Random heads
-predict about 30 different tags on the test split, so alignment mistakes show.
+The model here (`export_model_dir` and `convert_dir` in conftest.py) is the tiny random
+BERT with seeded random heads rather than the fine-tuned `tiny_model_dir`: two epochs on
+64 utterances collapse that one to a single intent and almost only "O" tags, which would
+make tag agreement true by construction. Random heads predict about 30 different tags on
+the test split, so alignment mistakes show.
 """
 
 import os
@@ -18,7 +19,7 @@ import tensorflow as tf
 
 from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples, features_from_encodings
-from nlu_tf.data.reader import LabelMaps, read_split
+from nlu_tf.data.reader import read_split
 from nlu_tf.errors import InputError
 from nlu_tf.export.convert import convert_model_dir, tflite_folder
 from nlu_tf.export.metadata import QUANTIZATIONS, export_kind, read_model_info, record_metrics
@@ -27,30 +28,12 @@ from nlu_tf.export.tflite import ConversionError, convert_saved_model
 from nlu_tf.export.tflite_ops import inspect_ops
 from nlu_tf.export.tflite_runner import tflite_runner
 from nlu_tf.inference import decode, keras_logits_fn, predict
-from nlu_tf.models.model_dir import REQUIRED_FILES, from_pretrained, load_model_dir, save_model_dir
+from nlu_tf.models.model_dir import load_model_dir
 from tests.tiny import REPO
 
 MAX_SEQ_LEN = 32
 EXTRA_TEXTS = ["  Play   SOME jazz by Café del Mar!! ", "what's the weather in 東京 today?",
                "", "naïve résumé ÉCOLE", "rate this\tbook 5 stars"]
-
-
-@pytest.fixture(scope="module")
-def export_model_dir(tiny_bert_dir, tiny_data_dir, tmp_path_factory):
-    """A model directory: the tiny random BERT with seeded random intent and slot heads."""
-    import keras
-
-    keras.utils.set_random_seed(0)
-    bundle = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), MAX_SEQ_LEN)
-    return save_model_dir(bundle, str(tmp_path_factory.mktemp("export") / "model"))
-
-
-@pytest.fixture(scope="module")
-def convert_dir(export_model_dir, tiny_data_dir, tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("export") / "convert")
-    convert_model_dir(export_model_dir, path, QUANTIZATIONS, tiny_data_dir, "",
-                      representative_size=64)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +83,16 @@ def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):
         info = read_model_info(folder)
         assert info["quantization"] == mode
         assert info["size_bytes"] == os.path.getsize(os.path.join(folder, "model.tflite"))
+        # Dynamic batch and length: builtin ops only in every mode (two expand_dims in the
+        # attention mask rather than a strided slice with new axes).
         assert [(i["name"], i["dtype"], i["shape"]) for i in info["inputs"]] == [
-            (name, "int32", [1, -1]) for name in ("input_ids", "attention_mask", "token_type_ids")]
+            (name, "int32", [-1, -1]) for name in ("input_ids", "attention_mask", "token_type_ids")]
         assert info["ops"]["custom"] == []
+        assert info["num_parameters"] == bundle.model.count_params()
 
         logits_fn, artefact = tflite_runner(folder, num_threads=1)
+        assert logits_fn.dynamic_batch
+        assert logits_fn.batched == (mode != "int8")  # int8: one unpadded utterance at a time
         assert artefact.labels == bundle.labels and artefact.max_seq_len == MAX_SEQ_LEN
         assert artefact.tokenizer.vocab == bundle.tokenizer.vocab
         intent_logits, slot_logits = logits_fn(batch)
@@ -122,7 +110,15 @@ def test_float32_tflite_matches_keras(convert_dir, reference):
     model_file = os.path.join(convert_dir, tflite_folder("float32"), "model.tflite")
     logits_fn, artefact = tflite_runner(model_file)
     assert artefact.name.startswith("tflite-float32:")
-    assert _max_diff(reference, logits_fn(reference["batch"])) < 1e-4
+    batched = logits_fn(reference["batch"])
+    assert _max_diff(reference, batched) < 1e-4
+    # The whole padded batch in one call gives what one unpadded utterance at a time gives.
+    unpadded, _ = tflite_runner(model_file, batched=False)
+    assert _max_diff({**reference, "logits": batched}, unpadded(reference["batch"])) < 1e-5
+    first = {name: value[:1, :5] for name, value in reference["batch"].items()}
+    intent, slots = logits_fn.run(first)
+    assert intent.shape == (1, len(artefact.labels.intents))
+    assert slots.shape == (1, 5, len(artefact.labels.slots))
 
 
 def test_export_kind_tells_the_folders_apart(convert_dir, export_model_dir):
@@ -187,8 +183,8 @@ def test_record_metrics_merges_into_model_info(convert_dir, tmp_path):
 
 
 def test_select_ops_are_refused_with_their_names():
-    # The attention mask's `mask[:, None, None, :]` with a dynamic batch: a strided slice
-    # with new axes that only TF Select could run (why the TFLite model has batch 1).
+    # `mask[:, None, None, :]` with a dynamic batch: a strided slice with new axes that only
+    # TF Select could run (why TransformerLayer broadcasts the mask with expand_dims).
     class Broadcast(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec((None, None), tf.float32)])
         def serve(self, x):

@@ -143,3 +143,36 @@ def test_cli_input_errors_exit_2_with_one_line_and_no_output(tmp_path):
         assert result.returncode == 2
         assert result.stderr.splitlines() == [
             "error: command line: give exactly one of --input_file and --input_query"]
+
+
+def test_every_artefact_predicts_the_same_lines(export_model_dir, convert_dir, tmp_path):
+    lines = ["play  Björk's   song", "", "what's the weather in 東京 today?", LONG,
+             "rate this\tbook 5 stars", "book a table for two at a sushi bar"]
+    paths = [export_model_dir, os.path.join(convert_dir, "saved_model"),
+             os.path.join(convert_dir, "tflite_float32")]
+    texts, records = [], []
+    for path in paths:
+        results = predict_lines(load_runner(path, jit_compile=False), lines, batch_size=2)
+        texts.append(format_lines(results, "text"))
+        records.append([json.loads(line) for line in format_lines(results, "json").splitlines()])
+    tags = {tag for record in records[0] for tag in record["tags"]}
+    assert len(tags) > 3, tags  # random heads: agreement is not true by construction
+    for text, artefact_records in zip(texts[1:], records[1:]):
+        assert text == texts[0]
+        for got, want in zip(artefact_records, records[0]):
+            got, want = dict(got), dict(want)
+            if want["intent_prob"] is not None:
+                assert got.pop("intent_prob") == pytest.approx(want.pop("intent_prob"), abs=1e-5)
+            assert got == want
+
+    # int8 predicts differently here and there, in the same format.
+    int8 = predict_lines(load_runner(os.path.join(convert_dir, "tflite_int8")), lines)
+    for got, want in zip(map(json.loads, format_lines(int8, "json").splitlines()), records[0]):
+        assert list(got) == list(want)
+        assert len(got["tags"]) == len(want["tags"]) and got["truncated"] == want["truncated"]
+
+    source = tmp_path / "queries.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_tool("--model_dir", paths[2], "--input_file", str(source), "--num_threads", "2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == texts[0]

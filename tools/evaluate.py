@@ -52,7 +52,8 @@ def main(argv):
     if FLAGS.batch_size < 1:
         raise InputError("command line", f"--batch_size must be positive, got {FLAGS.batch_size}")
     if FLAGS.num_threads < 1:
-        raise InputError("command line", f"--num_threads must be positive, got {FLAGS.num_threads}")
+        raise InputError("command line",
+                         f"--num_threads must be positive, got {FLAGS.num_threads}")
     folder = resolve_data_dir(FLAGS.data_dir, FLAGS.task)
     examples = read_split(folder, FLAGS.split)
     if FLAGS.output_file:

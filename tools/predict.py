@@ -54,7 +54,8 @@ def main(argv):
     if FLAGS.batch_size < 1:
         raise InputError("command line", f"--batch_size must be positive, got {FLAGS.batch_size}")
     if FLAGS.num_threads < 1:
-        raise InputError("command line", f"--num_threads must be positive, got {FLAGS.num_threads}")
+        raise InputError("command line",
+                         f"--num_threads must be positive, got {FLAGS.num_threads}")
     lines = read_lines(FLAGS.input_file) if FLAGS.input_file else [FLAGS.input_query]
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)

@@ -26,6 +26,9 @@ class SupervisedObjective(keras.layers.Layer):
         super().__init__(**kwargs)
         self.slot_loss_coef = slot_loss_coef
 
+    def build(self, input_shape=None):
+        self.built = True
+
     @property
     def loss_names(self):
         return ("loss", "intent_loss", "slot_loss")
@@ -135,6 +138,10 @@ class PredictionObjective(keras.layers.Layer):
         self.alpha = alpha
         self.slot_loss_coef = slot_loss_coef
         self.gold = SupervisedObjective(slot_loss_coef)
+
+    def build(self, input_shape=None):
+        self.gold.build()
+        self.built = True
 
     @property
     def loss_names(self):

@@ -68,6 +68,10 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
                       "tf.distribute strategy; the global batch is split across replicas.", **fv)
     flags.DEFINE_bool("jit_compile", d.jit_compile, "Compile training and evaluation with XLA.", **fv)
+    flags.DEFINE_integer("checkpoint_every", d.checkpoint_every,
+                         "Steps between resumable checkpoints (0: every epoch). A killed run "
+                         "resumes from the last one when the same command runs again.", **fv)
+    flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.", **fv)
 
 
 def settings_from_flags(values):
@@ -94,4 +98,5 @@ def settings_from_flags(values):
         seed=values["seed"], slot_loss_coef=values["slot_loss_coef"],
         head_dropout=values["dropout_rate"], jit_compile=values["jit_compile"],
         distribution_strategy=values["distribution_strategy"],
+        checkpoint_every=values["checkpoint_every"],
         data=data, optimizer=optimizer, distill=distill)

@@ -35,3 +35,39 @@ def test_loss_falls_and_same_seed_gives_same_metrics(tmp_path, settings_factory,
     assert a["dev_history"] == b["dev_history"]
     history = a["loss_history"]
     assert history[-1] < history[0] * 0.8, history
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, settings_factory,
+                                                                  tiny_bert_dir):
+    import keras
+
+    from nlu_tf.training.resume import work_dir
+
+    class KillAtStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 7:
+                raise _Interrupt()
+
+    def settings(name):
+        return settings_factory(str(tmp_path / name), tiny_bert_dir, num_train_epochs=3,
+                                checkpoint_every=3, head_dropout=0.0)
+
+    reference = run_stage(settings("reference"))
+    interrupted = settings("resumed")
+    try:
+        run_stage(interrupted, callbacks=[KillAtStep()])
+    except _Interrupt:
+        pass
+    assert not os.path.exists(interrupted.output_dir)
+    assert os.path.isfile(os.path.join(work_dir(interrupted.output_dir), "checkpoint",
+                                       "state.json"))
+    resumed = run_stage(interrupted)
+    assert resumed["resumed_from_step"] == 6
+    assert not os.path.exists(work_dir(interrupted.output_dir))
+    assert resumed["best_step"] == reference["best_step"]
+    assert resumed["dev_history"] == reference["dev_history"]
+    assert resumed["test"] == reference["test"]

@@ -37,7 +37,7 @@ def main(argv):
 
     from nlu_tf.training.runner import run_stage
 
-    metrics = run_stage(settings, dataset)
+    metrics = run_stage(settings, dataset, restart=FLAGS.restart)
     test = metrics["test"]
     print(json.dumps({"output_dir": settings.output_dir, "test_intent_acc": test["intent_acc"],
                       "test_slot_f1": test["slot_f1"], "test_sentence_acc": test["sentence_acc"],

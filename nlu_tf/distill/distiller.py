@@ -43,6 +43,11 @@ class Distiller(keras.Model):
         self.built = True
 
     @property
+    def train_variables(self):
+        """The variables the optimizer updates: the student's and the objective's."""
+        return self.student.trainable_variables + self.objective.trainable_variables
+
+    @property
     def metrics(self):
         return list(self.trackers.values())
 
@@ -70,7 +75,7 @@ class Distiller(keras.Model):
 
     def train_step(self, data):
         inputs, targets = data
-        variables = self.student.trainable_variables + self.objective.trainable_variables
+        variables = self.train_variables
         with tf.GradientTape() as tape:
             student_out, teacher_out, losses = self._forward(inputs, targets, training=True)
         # Non-gradient updates (BERT-EMD layer weights) run first: their flows are constants

@@ -13,6 +13,8 @@ logger = logging.getLogger(__name__)
 class DevEvaluator(keras.callbacks.Callback):
     """Scores the student on dev every `eval_step` steps and at each epoch end; keeps the best.
 
+    Steps are counted by the optimizer, so a resumed run evaluates at the same steps.
+
     The best weights (highest sentence accuracy, ties by slot F1) are held in memory as
     numpy arrays; `history` lists `(step, metrics)` for plots.
 
@@ -24,10 +26,12 @@ class DevEvaluator(keras.callbacks.Callback):
         eval_step: evaluate every this many steps (0: at epoch ends only).
         batch_size: evaluation batch size.
         jit_compile: compile the evaluation graph with XLA.
+        steps_per_epoch: steps of one pass over the training data (evaluated at its end).
+        total_steps: the last step of the run (always evaluated).
     """
 
     def __init__(self, student, examples, features, labels, eval_step=0, batch_size=64,
-                 jit_compile=True):
+                 jit_compile=True, steps_per_epoch=0, total_steps=0):
         super().__init__()
         self.student = student
         self.examples = examples
@@ -35,6 +39,8 @@ class DevEvaluator(keras.callbacks.Callback):
         self.labels = labels
         self.eval_step = eval_step
         self.batch_size = batch_size
+        self.steps_per_epoch = steps_per_epoch
+        self.total_steps = total_steps
         self.logits_fn = keras_logits_fn(student, jit_compile)
         self.step = 0
         self.best = None
@@ -57,13 +63,21 @@ class DevEvaluator(keras.callbacks.Callback):
         return metrics
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        if self.eval_step and self.step % self.eval_step == 0:
+        self.step = int(self.model.optimizer.iterations.numpy())
+        due = [self.eval_step, self.steps_per_epoch]
+        if any(every and self.step % every == 0 for every in due) or self.step == self.total_steps:
             self.evaluate()
 
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.history or self.history[-1][0] != self.step:
-            self.evaluate()
+    def state(self):
+        """What a checkpoint keeps of the evaluator (the best weights are saved apart)."""
+        return {"best": self.best, "best_step": self.best_step,
+                "history": [[step, metrics] for step, metrics in self.history]}
+
+    def load_state(self, state, best_weights):
+        """Restores `state()` and the best weights from a checkpoint."""
+        self.best, self.best_step = state["best"], state["best_step"]
+        self.history = [(step, metrics) for step, metrics in state["history"]]
+        self.best_weights = best_weights
 
     def restore_best(self):
         """Loads the best weights seen into the student."""

@@ -19,6 +19,7 @@ from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.objective_factory import make_objective
 from nlu_tf.training.schedule import WarmupLinearDecay
+from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
 
@@ -64,13 +65,16 @@ def _optimizer(settings, total_steps):
     return optimizer
 
 
-def run_stage(settings, dataset=None, strategy=None):
+def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()):
     """Trains one stage and writes its model directory atomically; returns its metrics dict.
 
     `dataset` is `read_dataset`'s result when the caller validated the data already.
     `strategy` overrides `settings.distribution_strategy`; a process that runs several
     distributed stages must pass one strategy to all of them (collective keys of two
-    strategies in one process collide).
+    strategies in one process collide). A run killed before the end resumes from its last
+    checkpoint (every `settings.checkpoint_every` steps, or every epoch) when the same
+    settings run again; `restart` discards that checkpoint. `callbacks` are extra Keras
+    callbacks for the fit.
     """
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
     labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples,
@@ -83,10 +87,8 @@ def run_stage(settings, dataset=None, strategy=None):
     dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
     batch = settings.data.train_batch_size
     steps_per_epoch = math.ceil(len(train_features) / batch)
-    epochs = math.ceil(settings.num_train_epochs)
-    total_steps = int(steps_per_epoch * settings.num_train_epochs)
-    batches = train_dataset(train_features, batch, settings.seed,
-                            bucket_width=settings.data.bucket_width, epochs=epochs)
+    total_steps = max(int(steps_per_epoch * settings.num_train_epochs), 1)
+    interval = settings.checkpoint_every or steps_per_epoch
     with strategy.scope():
         objective = make_objective(settings, student, teacher)
         distiller = Distiller(student.model, objective, teacher.model if teacher else None,
@@ -95,25 +97,39 @@ def run_stage(settings, dataset=None, strategy=None):
                           jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
     predicts = settings.stage != "2.1" or settings.distill.one_step
     evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
-                             settings.eval_step if predicts else 0, settings.data.eval_batch_size,
-                             settings.jit_compile)
-    callbacks = ([evaluator] if predicts else []) + [StopAtStep(total_steps)]
+                             settings.eval_step, settings.data.eval_batch_size,
+                             settings.jit_compile, steps_per_epoch, total_steps) \
+        if predicts else None
+    checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict(), evaluator)
+    if restart:
+        checkpoint.clear()
+    with strategy.scope():
+        start = checkpoint.restore(distiller)
+    first_epoch = start // steps_per_epoch
+    batches = train_dataset(train_features, batch, settings.seed,
+                            bucket_width=settings.data.bucket_width,
+                            epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
+                            first_epoch=first_epoch).skip(start % steps_per_epoch)
+    callbacks = (([evaluator] if evaluator else []) + [StopAtStep(total_steps), checkpoint]
+                 + list(callbacks))
     started = time.time()
-    history = distiller.fit(batches, epochs=epochs, steps_per_epoch=steps_per_epoch,
+    history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),
+                            initial_epoch=start // interval, steps_per_epoch=interval,
                             callbacks=callbacks, verbose=settings.verbose, shuffle=False)
     train_seconds = time.time() - started
-    if predicts:
+    if evaluator:
         evaluator.restore_best()
     metrics = {"stage": settings.stage, "train_seconds": round(train_seconds, 1),
                "train_examples": len(train_features), "steps": total_steps,
-               "loss_history": [float(v) for v in history.history["loss"]]}
+               "resumed_from_step": start,
+               "loss_history": [float(v) for v in history.history.get("loss", [])]}
     logits_fn = keras_logits_fn(student.model, settings.jit_compile)
     for split in ("dev", "test"):
         examples, features = (dev_examples, dev_features) if split == "dev" else \
             _features(student, data_dir, "test", splits["test"])
         metrics[split] = score(examples, predict(logits_fn, features, student.labels,
                                                  settings.data.eval_batch_size), breakdown=True)
-    if predicts:
+    if evaluator:
         metrics["best_step"] = evaluator.best_step
         metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
                                                                   "sentence_acc")}}
@@ -122,4 +138,5 @@ def run_stage(settings, dataset=None, strategy=None):
         metrics["emd_layer_weights"] = objective.weights_dict()
     model_dirs.save_model_dir(student, settings.output_dir, settings=settings.to_dict(),
                               metrics=metrics)
+    checkpoint.clear()
     return metrics

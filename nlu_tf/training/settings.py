@@ -64,7 +64,7 @@ class RunSettings:
     head_dropout: float = 0.1
     jit_compile: bool = True
     distribution_strategy: str = "default"
-    checkpoint_every: int = 200
+    checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
     verbose: int = 1
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()

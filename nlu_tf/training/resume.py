@@ -1,0 +1,91 @@
+"""Checkpoints that let a killed training run continue where it stopped.
+
+The work folder of a run is a hidden sibling of its output directory
+(`.<name>.work/`). At the end of every checkpoint interval the trainer's weights (student,
+objective, optimizer state), the step, the run settings and the dev evaluator's state are
+written there atomically (temporary folder + rename), so a kill at any moment leaves
+either the previous checkpoint or the new one, never half of one. Rerunning the same
+command restores them; the folder is removed once the model directory is written.
+"""
+
+import json
+import os
+import shutil
+
+import keras
+import numpy as np
+
+from nlu_tf.errors import InputError
+from nlu_tf.io_utils import atomic_dir, write_json
+
+TRAINER_WEIGHTS = "trainer.weights.h5"
+BEST_WEIGHTS = "best_student.npz"
+STATE = "state.json"
+
+
+def work_dir(output_dir):
+    """The hidden work folder of the run writing `output_dir`."""
+    parent, name = os.path.split(os.path.abspath(output_dir))
+    return os.path.join(parent, f".{name}.work")
+
+
+def _comparable(settings):
+    return {k: v for k, v in settings.items() if k not in ("verbose",)}
+
+
+class TrainingCheckpoint(keras.callbacks.Callback):
+    """Saves the training state at the end of every Keras epoch (one checkpoint interval).
+
+    Args:
+        output_dir: the run's output directory; the checkpoint lives in `work_dir(output_dir)`.
+        settings: the run settings as a dict; a checkpoint of other settings is refused.
+        evaluator: the `DevEvaluator` whose best weights and history are kept, or None.
+    """
+
+    def __init__(self, output_dir, settings, evaluator=None):
+        super().__init__()
+        self.folder = os.path.join(work_dir(output_dir), "checkpoint")
+        self.settings = settings
+        self.evaluator = evaluator
+
+    def restore(self, trainer):
+        """Loads the last checkpoint into `trainer` (a compiled `Distiller`); returns its step.
+
+        Returns 0 when there is no checkpoint. A checkpoint written by a run with other
+        settings is an `InputError` (rerun with the same flags, or restart).
+        """
+        state_path = os.path.join(self.folder, STATE)
+        if not os.path.isfile(state_path):
+            return 0
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+        if _comparable(state["settings"]) != _comparable(self.settings):
+            raise InputError(self.folder, "a checkpoint of a run with other settings is here: "
+                                          "rerun with the same flags, or start over with --restart")
+        trainer.optimizer.build(trainer.train_variables)
+        trainer.load_weights(os.path.join(self.folder, TRAINER_WEIGHTS))
+        if self.evaluator is not None and state.get("evaluator"):
+            best_path = os.path.join(self.folder, BEST_WEIGHTS)
+            best = None
+            if os.path.isfile(best_path):
+                with np.load(best_path) as arrays:
+                    best = [arrays[f"w{i}"] for i in range(len(arrays.files))]
+            self.evaluator.load_state(state["evaluator"], best)
+        print(f"resuming from the checkpoint at step {state['step']} ({self.folder})", flush=True)
+        return int(state["step"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        with atomic_dir(self.folder) as tmp:
+            self.model.save_weights(os.path.join(tmp, TRAINER_WEIGHTS))
+            state = {"step": step, "settings": self.settings}
+            if self.evaluator is not None:
+                state["evaluator"] = self.evaluator.state()
+                if self.evaluator.best_weights is not None:
+                    np.savez(os.path.join(tmp, BEST_WEIGHTS),
+                             **{f"w{i}": w for i, w in enumerate(self.evaluator.best_weights)})
+            write_json(os.path.join(tmp, STATE), state)
+
+    def clear(self):
+        """Removes the work folder (after the model directory is written)."""
+        shutil.rmtree(os.path.dirname(self.folder), ignore_errors=True)

@@ -59,6 +59,9 @@ def test_emd_loss_falls_and_layer_weights_move(tmp_path, settings_factory, tiny_
     assert np.isclose(sum(weights["teacher_hid"]), 1.0, atol=1e-5)
     assert weights["teacher_hid"] != [0.5, 0.5]
     assert weights["teacher_hid"] == weights["teacher_att"]  # averaged unless --separate
+    history = metrics["emd_weight_history"]
+    assert [row["step"] for row in history] == sorted(row["step"] for row in history)
+    assert history[-1]["teacher_hid"] == weights["teacher_hid"]
 
 
 def test_emd_layer_weights_round_trip_through_checkpoints(tmp_path, tiny_model_dir):

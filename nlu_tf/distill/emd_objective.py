@@ -146,3 +146,24 @@ class EmdObjective(keras.layers.Layer):
         values = self.layer_weights.numpy()
         return {name: [float(x) for x in values[start:end]]
                 for name, (start, end) in self.slices.items()}
+
+
+class EmdWeightLogger(keras.callbacks.Callback):
+    """Prints the BERT-EMD layer weights at the end of each Keras epoch and keeps their history.
+
+    Args:
+        objective: the `EmdObjective` being trained.
+    """
+
+    def __init__(self, objective):
+        super().__init__()
+        self.objective = objective
+        self.history = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        weights = self.objective.weights_dict()
+        self.history.append({"step": step, **weights})
+        shown = "  ".join(f"{name} [{' '.join(f'{w:.3f}' for w in values)}]"
+                          for name, values in weights.items())
+        print(f"\nEMD layer weights @ step {step}: {shown}", flush=True)

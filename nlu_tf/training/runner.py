@@ -12,6 +12,7 @@ from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.distill.distiller import Distiller
+from nlu_tf.distill.emd_objective import EmdObjective, EmdWeightLogger
 from nlu_tf.errors import InputError
 from nlu_tf.inference import keras_logits_fn, predict, score
 from nlu_tf.models import model_dir as model_dirs
@@ -110,8 +111,9 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
                             bucket_width=settings.data.bucket_width,
                             epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
                             first_epoch=first_epoch).skip(start % steps_per_epoch)
-    callbacks = (([evaluator] if evaluator else []) + [StopAtStep(total_steps), checkpoint]
-                 + list(callbacks))
+    emd_log = EmdWeightLogger(objective) if isinstance(objective, EmdObjective) else None
+    callbacks = (([evaluator] if evaluator else []) + ([emd_log] if emd_log else [])
+                 + [StopAtStep(total_steps), checkpoint] + list(callbacks))
     started = time.time()
     history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),
                             initial_epoch=start // interval, steps_per_epoch=interval,
@@ -134,8 +136,9 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
         metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
                                                                   "sentence_acc")}}
                                   for s, m in evaluator.history]
-    if hasattr(objective, "weights_dict"):
+    if emd_log:
         metrics["emd_layer_weights"] = objective.weights_dict()
+        metrics["emd_weight_history"] = emd_log.history
     model_dirs.save_model_dir(student, settings.output_dir, settings=settings.to_dict(),
                               metrics=metrics)
     checkpoint.clear()

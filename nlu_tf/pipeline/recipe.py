@@ -1,0 +1,209 @@
+"""A pipeline recipe: a YAML file, checked key by key, resolved into per-stage settings.
+
+A recipe names every key it changes; keys it leaves out take the defaults of `DEFAULTS`.
+An unknown key or a value of the wrong type is an `InputError` naming the file and the
+key. Command-line overrides (`--set stage_2_1.epochs=3`) go through the same checks.
+"""
+
+import copy
+import dataclasses
+import os
+
+import yaml
+
+from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import QUANTIZATIONS
+from nlu_tf.training.settings import (LAYER_MAPPINGS, DataSettings, DistillSettings,
+                                      OptimizerSettings, RunSettings)
+
+DEFAULTS = {
+    "output_dir": "outputs/pipeline",
+    "seed": 42,
+    "data": {"data_dir": "data", "task": "snips", "max_seq_len": 50, "train_batch_size": 32,
+             "eval_batch_size": 64, "max_train_examples": 0, "train_split": "train"},
+    "training": {"jit_compile": True, "checkpoint_every": 0, "eval_step": 0,
+                 "warmup_proportion": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
+                 "slot_loss_coef": 1.0, "dropout": 0.1, "verbose": 2},
+    "teacher": {"model": "", "epochs": 4.0, "learning_rate": 2e-4},
+    "student": {"num_layers": 4, "tinybert": "", "layer_mapping": "uniform"},
+    "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,
+                  "emd_weight_update": "softmax", "separate": False},
+    "stage_2_2": {"epochs": 3.0, "learning_rate": 5e-5, "temperature": 1.0, "alpha": 0.0},
+    "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True},
+    "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,
+                  "keras_latency": True},
+}
+CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
+           "stage_2_1.emd_weight_update": ("softmax", "sum"),
+           "benchmark.split": ("train", "dev", "test")}
+
+
+def _coerce(value, default, where, key):
+    """`value` as the type of `default`, or an `InputError` naming `where` and `key`."""
+    kind = type(default)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads `2e-4` (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif kind is str:
+        if value is None:
+            return ""
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif kind is list:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+    raise InputError(where, f"{key}: expected {kind.__name__}, got {value!r}")
+
+
+def _merge(target, values, defaults, where, prefix=""):
+    if not isinstance(values, dict):
+        raise InputError(where, f"{prefix.rstrip('.') or 'the recipe'}: expected a mapping, "
+                                f"got {values!r}")
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if key not in defaults:
+            raise InputError(where, f"unknown key {dotted!r} (known: "
+                                    f"{', '.join(prefix + k for k in defaults)})")
+        if isinstance(defaults[key], dict):
+            _merge(target[key], value if value is not None else {}, defaults[key], where,
+                   dotted + ".")
+        else:
+            target[key] = _coerce(value, defaults[key], where, dotted)
+
+
+def _check(recipe, where):
+    for dotted, choices in CHOICES.items():
+        section, key = dotted.split(".")
+        if recipe[section][key] not in choices:
+            raise InputError(where, f"{dotted} must be one of {', '.join(choices)}, got "
+                                    f"{recipe[section][key]!r}")
+    bad = [q for q in recipe["export"]["quantizations"] if q not in QUANTIZATIONS]
+    if bad or not recipe["export"]["quantizations"]:
+        raise InputError(where, f"export.quantizations: each one of {', '.join(QUANTIZATIONS)}, "
+                                f"got {recipe['export']['quantizations']!r}")
+    for dotted in ("benchmark.queries", "benchmark.threads", "export.representative_size",
+                   "student.num_layers"):
+        section, key = dotted.split(".")
+        if recipe[section][key] < 1:
+            raise InputError(where, f"{dotted} must be positive")
+    if not recipe["output_dir"]:
+        raise InputError(where, "output_dir is empty")
+
+
+def parse_override(text):
+    """`key.sub=value` -> (["key", "sub"], value parsed as YAML)."""
+    if "=" not in text:
+        raise InputError("--set", f"expected key.sub=value, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return [part for part in key.strip().split(".") if part], parsed
+
+
+def load_recipe(path, overrides=(), output_dir="", seed=None):
+    """Reads the recipe at `path`, applies overrides, and returns the resolved dict.
+
+    Args:
+        path: the YAML file.
+        overrides: `key.sub=value` strings (`--set`), applied in order.
+        output_dir: replaces `output_dir` when not empty.
+        seed: replaces `seed` when not None.
+
+    Raises:
+        InputError: a missing or unreadable file, an unknown key, a bad value.
+    """
+    if not os.path.isfile(path):
+        raise InputError(path, "recipe not found")
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = yaml.safe_load(f) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(path, f"not valid YAML ({getattr(error, 'problem', error)})",
+                         line=mark.line + 1 if mark else None) from None
+    recipe = copy.deepcopy(DEFAULTS)
+    _merge(recipe, values, DEFAULTS, path)
+    for text in overrides:
+        keys, value = parse_override(text)
+        if not keys:
+            raise InputError("--set", f"expected key.sub=value, got {text!r}")
+        nested = value
+        for key in reversed(keys):
+            nested = {key: nested}
+        _merge(recipe, nested, DEFAULTS, f"--set {text}")
+    if output_dir:
+        recipe["output_dir"] = output_dir
+    if seed is not None:
+        recipe["seed"] = int(seed)
+    _check(recipe, path)
+    return recipe
+
+
+def stage_settings(recipe, teacher_model):
+    """The `RunSettings` of the three training stages, keyed by stage name.
+
+    Args:
+        recipe: a resolved recipe (`load_recipe`).
+        teacher_model: the checkpoint stage 2.0 fine-tunes (the recipe's, or the default).
+    """
+    out = recipe["output_dir"]
+    t, s = recipe["training"], recipe["student"]
+    data = DataSettings(**recipe["data"])
+
+    def optimizer(section):
+        return OptimizerSettings(learning_rate=section["learning_rate"],
+                                 warmup_proportion=t["warmup_proportion"],
+                                 weight_decay=t["weight_decay"], clip_norm=t["clip_norm"])
+
+    common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
+                  head_dropout=t["dropout"], jit_compile=t["jit_compile"],
+                  checkpoint_every=t["checkpoint_every"], eval_step=t["eval_step"],
+                  verbose=t["verbose"], data=data)
+    teacher_dir = os.path.join(out, "teacher")
+    first, second = recipe["stage_2_1"], recipe["stage_2_2"]
+    distill_2_1 = DistillSettings(layer_mapping=s["layer_mapping"], T_emd=first["T_emd"],
+                                  emd_weight_update=first["emd_weight_update"],
+                                  separate=first["separate"], student_num_layers=s["num_layers"])
+    distill_2_2 = DistillSettings(temperature=second["temperature"], alpha=second["alpha"],
+                                  student_num_layers=s["num_layers"])
+    build = {
+        "teacher": lambda: RunSettings(
+            stage="2.0", output_dir=teacher_dir, teacher_model=teacher_model,
+            num_train_epochs=recipe["teacher"]["epochs"],
+            optimizer=optimizer(recipe["teacher"]), **common),
+        "student_2.1": lambda: RunSettings(
+            stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher_dir,
+            tinybert=s["tinybert"], num_train_epochs=first["epochs"],
+            optimizer=optimizer(first), distill=distill_2_1, **common),
+        "student_2.2": lambda: RunSettings(
+            stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher_dir,
+            student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
+            optimizer=optimizer(second), distill=distill_2_2, **common),
+    }
+    settings = {}
+    for name, make in build.items():
+        try:
+            settings[name] = make()
+        except ValueError as error:
+            raise InputError("recipe", f"{name}: {error}") from None
+    return settings
+
+
+def settings_dicts(settings):
+    """JSON-ready form of `stage_settings`' result."""
+    return {name: dataclasses.asdict(value) for name, value in settings.items()}

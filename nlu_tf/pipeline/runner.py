@@ -1,0 +1,194 @@
+"""Runs a recipe stage by stage, skipping complete stages and redoing broken ones.
+
+Before a stage runs, the outputs of every later stage are removed (they were made from
+what this stage is about to replace). A training stage killed part-way resumes from its
+checkpoint (`run_stage` does it); a stage whose output fails `check_stage` is reported,
+removed and redone, never loaded.
+"""
+
+import os
+import shutil
+
+from nlu_tf.errors import InputError
+from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
+from nlu_tf.pipeline import report as reports
+from nlu_tf.pipeline.recipe import settings_dicts, stage_settings
+from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage, export_paths,
+                                    read_json, remove_stage, stage_dir)
+
+SETTINGS_FILE = "pipeline_settings.json"
+
+
+def _expected(recipe, training):
+    """Every stage's settings as dicts (what `check_stage` compares)."""
+    out = recipe["output_dir"]
+    expected = settings_dicts(training)
+    expected["export"] = {"export": recipe["export"], "data": recipe["data"],
+                          "seed": recipe["seed"],
+                          "models": {"teacher": stage_dir(out, "teacher"),
+                                     "student": stage_dir(out, "student_2.2")}}
+    artefacts = [["teacher", "keras", stage_dir(out, "teacher")],
+                 ["student", "keras", stage_dir(out, "student_2.2")]]
+    artefacts += [[role, kind, path] for (role, kind), path in
+                  export_paths(stage_dir(out, "export"), recipe["export"]).items()]
+    expected["evaluate"] = {"artefacts": artefacts, "data": recipe["data"],
+                            "benchmark": recipe["benchmark"],
+                            "jit_compile": recipe["training"]["jit_compile"]}
+    expected["report"] = {"output_dir": out}
+    return expected
+
+
+def _export(recipe, expected, path):
+    from nlu_tf.export.convert import convert_model_dir
+
+    settings = expected["export"]
+    with atomic_dir(path) as tmp:
+        for role, model_dir in settings["models"].items():
+            convert_model_dir(model_dir, os.path.join(tmp, role),
+                              recipe["export"]["quantizations"], recipe["data"]["data_dir"],
+                              recipe["data"]["task"], recipe["export"]["representative_size"],
+                              seed=recipe["seed"], saved_model=recipe["export"]["saved_model"])
+        write_json(os.path.join(tmp, STAGE_FILE), {"stage": "export", "settings": settings})
+
+
+def _evaluate(recipe, expected, path, log):
+    from nlu_tf.benchmark.compare import evaluate_artefacts
+    from nlu_tf.benchmark.latency import machine_info, run_measurement
+
+    settings = expected["evaluate"]
+    data, bench = recipe["data"], recipe["benchmark"]
+    jit = recipe["training"]["jit_compile"]
+    paths = [artefact[2] for artefact in settings["artefacts"]]
+    scored = evaluate_artefacts(paths, data["data_dir"], data["task"], "test",
+                                data["eval_batch_size"], jit, num_threads=1)
+    rows = []
+    for (role, kind, artefact), row in zip(settings["artefacts"], scored):
+        row = dict(row, model=f"{role} {kind}", role=role, kind=kind, p50_ms=None,
+                   latency=None)
+        if kind.startswith("tflite") or (kind == "keras" and bench["keras_latency"]):
+            result = run_measurement(artefact, bench["threads"], data["data_dir"],
+                                     data["task"], bench["split"], bench["queries"],
+                                     bench["warmup"], jit)
+            row["p50_ms"] = result["model_ms"]["p50"]
+            row["latency"] = {key: result[key] for key in
+                              ("model_ms", "tokenize_ms", "total_ms", "queries", "threads",
+                               "mean_tokens")}
+        log(f"evaluate: {row['model']}: sentence acc {100 * row['sentence_acc']:.2f}"
+            + (f", p50 {row['p50_ms']:.2f} ms" if row["p50_ms"] is not None else ""))
+        rows.append(row)
+    with atomic_dir(path) as tmp:
+        write_json(os.path.join(tmp, RESULTS_FILE),
+                   {"settings": settings, "rows": rows, "machine": machine_info()})
+
+
+def _report(recipe, expected, path):
+    out = recipe["output_dir"]
+    results = read_json(os.path.join(stage_dir(out, "evaluate"), RESULTS_FILE))
+    histories, emd_weights, stages = {}, None, {}
+    for stage in ("teacher", "student_2.1", "student_2.2"):
+        metrics = read_json(os.path.join(stage_dir(out, stage), "metrics.json"))
+        stages[stage] = {key: metrics.get(key) for key in
+                         ("train_seconds", "steps", "resumed_from_step", "best_step", "test")}
+        if metrics.get("dev_history"):
+            histories[stage] = metrics["dev_history"]
+        if metrics.get("emd_layer_weights"):
+            emd_weights = metrics["emd_layer_weights"]
+    rows = [{key: row.get(key) for key in
+             ("model", "role", "kind", "path", "intent_acc", "slot_f1", "sentence_acc",
+              "num_parameters", "size_mb", "p50_ms", "latency", "examples")}
+            for row in results["rows"]]
+    bench = recipe["benchmark"]
+    notes = [f"accuracy: the test split of {recipe['data']['data_dir']} "
+             f"{recipe['data']['task']} ({rows[0]['examples']} utterances); accuracies in %",
+             f"latency: model forward pass only, one query at a time at its real length, "
+             f"{bench['threads']} thread(s), {bench['queries']} queries of the "
+             f"{bench['split']} split after {bench['warmup']} warm-up calls "
+             f"(nlu_tf.benchmark.latency; TFLite in-process, Keras in a subprocess"
+             + ("" if bench["keras_latency"] else ", Keras not measured: "
+                "benchmark.keras_latency is false") + ")",
+             f"machine: {results['machine']['cpu']}, {results['machine']['cpu_count']} cores",
+             "size MB: the model file(s) only, without vocabulary and labels"]
+    with atomic_dir(path) as tmp:
+        plots = reports.write_plots(tmp, histories, emd_weights, rows)
+        summary = {"settings": expected["report"], "rows": rows, "stages": stages,
+                   "plots": plots, "notes": notes, "machine": results["machine"]}
+        write_json(os.path.join(tmp, "report.json"), summary)
+    write_json(os.path.join(out, "report.json"), summary)
+    table = reports.markdown_report(f"Pipeline report: {out}", rows, plots, notes)
+    write_text_atomic(os.path.join(out, "report.md"), table + "\n")
+    return summary
+
+
+def restart_output(output_dir):
+    """Removes every stage output, checkpoint and report of a previous run."""
+    for stage in STAGES:
+        remove_stage(output_dir, stage)
+    settings_file = os.path.join(output_dir, SETTINGS_FILE)
+    if os.path.isfile(settings_file):
+        os.remove(settings_file)
+
+
+def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
+    """Runs (or resumes) every stage of `recipe` in order; returns the report dict.
+
+    Args:
+        recipe: a resolved recipe (`nlu_tf.pipeline.recipe.load_recipe`).
+        restart: remove every output and checkpoint first.
+        until: stop after this stage ("" : run them all).
+        log: called with one line of progress text.
+        config_path: the recipe file, recorded in `pipeline_settings.json`.
+
+    Returns:
+        The report (`report.json`'s content), or None when stopped early by `until`.
+    """
+    from nlu_tf.data.reader import read_dataset, resolve_data_dir
+    from nlu_tf.defaults import default_teacher_dir
+
+    if until and until not in STAGES:
+        raise InputError("--until", f"unknown stage {until!r} (one of {', '.join(STAGES)})")
+    out = recipe["output_dir"]
+    data = recipe["data"]
+    dataset = read_dataset(resolve_data_dir(data["data_dir"], data["task"]),
+                           data["max_train_examples"], data["train_split"])
+    teacher_model = recipe["teacher"]["model"] or default_teacher_dir()
+    training = stage_settings(recipe, teacher_model)
+    expected = _expected(recipe, training)
+    if restart:
+        log(f"restart: removing the previous outputs in {out}")
+        restart_output(out)
+    os.makedirs(out, exist_ok=True)
+    write_json(os.path.join(out, SETTINGS_FILE),
+               {"config": config_path, "recipe": recipe, "stages": expected})
+    summary = None
+    for index, stage in enumerate(STAGES):
+        path = stage_dir(out, stage)
+        problem = check_stage(stage, path, expected[stage])
+        if problem is None:
+            log(f"{stage}: complete, skipped")
+        else:
+            if problem != "absent":
+                log(f"{stage}: incomplete or stale ({problem}): removing and redoing")
+            for later in STAGES[index + 1:]:
+                remove_stage(out, later)
+            # The stage's own checkpoint is kept: a killed training stage resumes from it.
+            remove_stage(out, stage, keep_checkpoint=True)
+            log(f"{stage}: running")
+            if stage in training:
+                from nlu_tf.training.runner import run_stage
+
+                run_stage(training[stage], dataset)
+            elif stage == "export":
+                _export(recipe, expected, path)
+            elif stage == "evaluate":
+                _evaluate(recipe, expected, path, log)
+            else:
+                summary = _report(recipe, expected, path)
+            problem = check_stage(stage, path, expected[stage])
+            if problem is not None:
+                raise RuntimeError(f"{stage}: output incomplete right after running: {problem}")
+            log(f"{stage}: done")
+        if stage == until:
+            return None
+    if summary is None:
+        summary = read_json(os.path.join(out, "report.json"))
+    return summary

@@ -1,0 +1,155 @@
+"""The stages of a pipeline run, where each one writes, and whether its output is complete.
+
+A stage is complete only if its output passes `check_stage`: a training stage's model
+directory has every file (`check_model_dir`), a `metrics.json` that parses and the
+`settings.json` of the settings asked for now; the export holds every expected
+`model.tflite` and a `model_info.json` that parses; the evaluation and the report hold
+JSON that parses and the files it names. Nothing here imports TensorFlow.
+"""
+
+import glob
+import json
+import os
+import shutil
+
+from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import read_model_info
+from nlu_tf.models.model_files import check_model_dir
+
+TRAINING_STAGES = ("teacher", "student_2.1", "student_2.2")
+STAGES = TRAINING_STAGES + ("export", "evaluate", "report")
+STAGE_FILE = "stage.json"
+RESULTS_FILE = "results.json"
+REPORT_FILES = ("report.md", "report.json")
+ROLES = ("teacher", "student")  # the exported models: stage 2.0's and stage 2.2's outputs
+
+
+def work_dir(path):
+    """The hidden checkpoint folder of the training run writing `path` (as in
+    `nlu_tf.training.resume.work_dir`, without importing TensorFlow)."""
+    parent, name = os.path.split(os.path.abspath(path))
+    return os.path.join(parent, f".{name}.work")
+
+
+def stage_dir(output_dir, stage):
+    """`<output_dir>/<stage>/`."""
+    return os.path.join(output_dir, stage)
+
+
+def comparable(settings):
+    """Settings as they compare between runs (JSON round trip; logging verbosity left out)."""
+    value = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    if isinstance(value, dict):
+        value.pop("verbose", None)
+    return value
+
+
+def read_json(path):
+    """The parsed JSON file at `path`; `ValueError` / `OSError` if it is missing or broken."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _check_settings(path, expected, key=None):
+    stored = read_json(path)
+    if key is not None:
+        stored = stored.get(key)
+    if comparable(stored) != comparable(expected):
+        raise ValueError(f"{os.path.basename(path)} holds other settings (the recipe changed)")
+
+
+def export_paths(folder, export):
+    """The export folders of the pipeline, as {(role, kind): path} in report order."""
+    paths = {}
+    for role in ROLES:
+        if export["saved_model"]:
+            paths[(role, "saved_model")] = os.path.join(folder, role, "saved_model")
+        for mode in export["quantizations"]:
+            paths[(role, f"tflite_{mode}")] = os.path.join(folder, role, f"tflite_{mode}")
+    return paths
+
+
+def _check_training(path, expected):
+    check_model_dir(path)
+    metrics = read_json(os.path.join(path, "metrics.json"))
+    if not isinstance(metrics, dict) or "test" not in metrics:
+        raise ValueError("metrics.json has no test scores")
+    _check_settings(os.path.join(path, "settings.json"), expected)
+
+
+def _check_export(path, expected):
+    _check_settings(os.path.join(path, STAGE_FILE), expected, "settings")
+    for (role, kind), folder in export_paths(path, expected["export"]).items():
+        if kind == "saved_model":
+            if not os.path.isfile(os.path.join(folder, "saved_model.pb")):
+                raise ValueError(f"{role}/saved_model/saved_model.pb is missing")
+            continue
+        model = os.path.join(folder, "model.tflite")
+        if not os.path.isfile(model) or os.path.getsize(model) == 0:
+            raise ValueError(f"{role}/{kind}/model.tflite is missing or empty")
+        read_model_info(folder)
+
+
+def _check_evaluate(path, expected):
+    results = read_json(os.path.join(path, RESULTS_FILE))
+    if comparable(results.get("settings")) != comparable(expected):
+        raise ValueError(f"{RESULTS_FILE} holds other settings (the recipe changed)")
+    if not results.get("rows") or len(results["rows"]) != len(expected["artefacts"]):
+        raise ValueError(f"{RESULTS_FILE} lacks rows")
+
+
+def _check_report(path, expected):
+    report = read_json(os.path.join(path, "report.json"))
+    if comparable(report.get("settings")) != comparable(expected):
+        raise ValueError("report.json holds other settings (the recipe changed)")
+    for name in report.get("plots", []):
+        if not os.path.isfile(os.path.join(path, name)):
+            raise ValueError(f"plot {name} is missing")
+    parent = os.path.dirname(os.path.abspath(path))
+    for name in REPORT_FILES:
+        if not os.path.isfile(os.path.join(parent, name)):
+            raise ValueError(f"{os.path.join(parent, name)} is missing")
+
+
+_CHECKS = {"teacher": _check_training, "student_2.1": _check_training,
+           "student_2.2": _check_training, "export": _check_export,
+           "evaluate": _check_evaluate, "report": _check_report}
+
+
+def check_stage(stage, path, expected):
+    """Why the output of `stage` at `path` is not complete, or None if it is.
+
+    Args:
+        stage: one of `STAGES`.
+        path: the stage's output folder.
+        expected: the stage's settings now (a dict); a stage written with others is stale.
+
+    Returns:
+        None, "absent" when there is no output, or the problem in words.
+    """
+    if not os.path.exists(path):
+        return "absent"
+    try:
+        _CHECKS[stage](path, expected)
+    except InputError as error:
+        return str(error)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def remove_stage(output_dir, stage, keep_checkpoint=False):
+    """Removes a stage's output, its leftover temporary folders and (unless kept) its
+    resumable checkpoint; for the report also the top-level report files."""
+    path = stage_dir(output_dir, stage)
+    shutil.rmtree(path, ignore_errors=True)
+    for pattern in (f".{stage}.tmp-*", f".{stage}.old-*"):
+        for leftover in glob.glob(os.path.join(output_dir, pattern)):
+            shutil.rmtree(leftover, ignore_errors=True)
+    if not keep_checkpoint:
+        shutil.rmtree(work_dir(path), ignore_errors=True)
+    if stage == "report":
+        for name in REPORT_FILES:
+            target = os.path.join(output_dir, name)
+            if os.path.isfile(target):
+                os.remove(target)

@@ -4,7 +4,6 @@ import os
 import re
 
 import h5py
-import numpy as np
 from safetensors.numpy import save_file
 
 from tests.torch_bin_writer import save_torch_state_dict

@@ -1,7 +1,6 @@
 """Shared fixtures: a tiny random BERT, a tiny Snips subset, a tiny fine-tuned model directory,
 and a model with random heads exported as SavedModel and TFLite in every quantization."""
 
-import dataclasses
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

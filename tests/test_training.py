@@ -5,7 +5,8 @@ import os
 
 import numpy as np
 
-from nlu_tf.models.model_dir import REQUIRED_FILES, load_model_dir
+from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.models.model_files import REQUIRED_FILES
 from nlu_tf.training.runner import run_stage
 
 

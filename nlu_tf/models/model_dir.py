@@ -17,8 +17,8 @@ from nlu_tf.io_utils import atomic_dir, write_json
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.checkpoint import load_encoder_weights
 from nlu_tf.models.joint_model import JointNLUModel
-from nlu_tf.models.model_files import (FORMAT, REQUIRED_FILES, WEIGHTS,  # noqa: F401
-                                       check_model_dir, is_model_dir)
+from nlu_tf.models.model_files import (FORMAT, WEIGHTS, check_model_dir,
+                                       is_model_dir)
 
 @dataclasses.dataclass
 class ModelBundle:

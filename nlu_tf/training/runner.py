@@ -6,7 +6,6 @@ import os
 import time
 
 import keras
-import tensorflow as tf
 
 from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
@@ -14,9 +13,10 @@ from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.emd_objective import EmdObjective, EmdWeightLogger
 from nlu_tf.errors import InputError
-from nlu_tf.inference import keras_logits_fn, predict, score
+from nlu_tf.evaluation import evaluate_examples
 from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
+from nlu_tf.runners import keras_runner
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.objective_factory import make_objective
 from nlu_tf.training.schedule import WarmupLinearDecay
@@ -49,10 +49,13 @@ def _models(settings, labels):
     return student, teacher
 
 
+def _source(data_dir, split):
+    return f"{os.path.basename(os.path.normpath(data_dir))}/{split}"
+
+
 def _features(bundle, data_dir, split, examples):
-    source = f"{os.path.basename(os.path.normpath(data_dir))}/{split}"
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len,
-                               source)
+                               _source(data_dir, split))
     return examples, features
 
 
@@ -125,12 +128,10 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
                "train_examples": len(train_features), "steps": total_steps,
                "resumed_from_step": start,
                "loss_history": [float(v) for v in history.history.get("loss", [])]}
-    logits_fn = keras_logits_fn(student.model, settings.jit_compile)
+    runner = keras_runner(student, jit_compile=settings.jit_compile)
     for split in ("dev", "test"):
-        examples, features = (dev_examples, dev_features) if split == "dev" else \
-            _features(student, data_dir, "test", splits["test"])
-        metrics[split] = score(examples, predict(logits_fn, features, student.labels,
-                                                 settings.data.eval_batch_size), breakdown=True)
+        metrics[split] = evaluate_examples(runner, splits[split], settings.data.eval_batch_size,
+                                           _source(data_dir, split))
     if evaluator:
         metrics["best_step"] = evaluator.best_step
         metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",

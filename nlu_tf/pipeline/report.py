@@ -70,6 +70,7 @@ def plot_emd_weights(weights, path):
     fig, axes = plt.subplots(1, len(weights), figsize=(3.5 * len(weights), 3), squeeze=False)
     for ax, (group, values) in zip(axes[0], weights.items()):
         ax.bar(range(1, len(values) + 1), values)
+        ax.set_xticks(range(1, len(values) + 1))
         ax.set_title(group)
         ax.set_xlabel("layer")
         ax.set_ylabel("weight")

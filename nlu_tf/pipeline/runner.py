@@ -7,7 +7,6 @@ removed and redone, never loaded.
 """
 
 import os
-import shutil
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic

@@ -1,0 +1,176 @@
+"""tools/pipeline.py: recipes, completeness checks, a killed run that resumes, a broken
+stage that is redone, and the report of the tiny pipeline."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nlu_tf.errors import InputError
+from nlu_tf.pipeline.recipe import load_recipe, stage_settings
+from nlu_tf.pipeline.stages import check_stage
+from tests.tiny import REPO
+
+TOOL = os.path.join(REPO, "tools", "pipeline.py")
+TINY = os.path.join(REPO, "configs", "tiny.yaml")
+RECIPES = sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml")))
+# Stage 2.1 long enough (20 epochs of 4 steps, a checkpoint every 2) to be killed inside it.
+LONG_2_1 = "stage_2_1.epochs=20"
+
+
+def _command(output_dir, bert, data, *extra):
+    return [sys.executable, TOOL, "--config", TINY, "--output_dir", output_dir,
+            "--set", f"teacher.model={bert}", "--set", f"data.data_dir={data}",
+            "--set", LONG_2_1, *extra]
+
+
+def _run(command):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def _metrics(output_dir, stage):
+    with open(os.path.join(output_dir, stage, "metrics.json")) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=os.path.basename)
+def test_every_recipe_resolves_to_valid_stage_settings(path):
+    recipe = load_recipe(path, output_dir="/tmp/x")
+    settings = stage_settings(recipe, "teacher_checkpoint")
+    assert [s.stage for s in settings.values()] == ["2.0", "2.1", "2.2"]
+    assert settings["student_2.2"].student_model == os.path.join("/tmp/x", "student_2.1")
+
+
+def test_unknown_key_names_the_file_and_the_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("stage_2_1:\n  epochs: 2\n  learnig_rate: 1e-4\n")
+    with pytest.raises(InputError, match=r"bad\.yaml.*stage_2_1\.learnig_rate"):
+        load_recipe(str(path))
+    with pytest.raises(InputError, match="teacher.nope"):
+        load_recipe(TINY, ["teacher.nope=1"])
+    with pytest.raises(InputError, match="layer_mapping"):
+        load_recipe(TINY, ["student.layer_mapping=random"])
+
+
+def test_overrides_replace_recipe_values():
+    recipe = load_recipe(TINY, ["stage_2_1.epochs=3", "export.quantizations=[int8]",
+                                "student.layer_mapping=emd"], output_dir="elsewhere", seed=9)
+    assert recipe["stage_2_1"]["epochs"] == 3.0 and recipe["export"]["quantizations"] == ["int8"]
+    assert recipe["output_dir"] == "elsewhere" and recipe["seed"] == 9
+    assert recipe["teacher"]["learning_rate"] == 3e-3  # "3.0e-3" in the YAML
+    settings = stage_settings(recipe, "bert")
+    assert settings["student_2.1"].distill.layer_mapping == "emd"
+    assert settings["student_2.2"].distill.layer_mapping == "uniform"
+
+
+def test_check_stage_rejects_missing_and_half_written_outputs(tmp_path):
+    export = {"export": {"quantizations": ["dynamic"], "saved_model": False}}
+    assert check_stage("export", str(tmp_path / "none"), export) == "absent"
+    folder = tmp_path / "export"
+    (folder / "student" / "tflite_dynamic").mkdir(parents=True)
+    (folder / "stage.json").write_text(json.dumps({"settings": export}))
+    assert "model.tflite" in check_stage("export", str(folder), export)
+    (folder / "teacher").mkdir()
+    problem = check_stage("evaluate", str(folder), {"artefacts": []})
+    assert problem and "results.json" in problem
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(tmp_path_factory, tiny_bert_dir, tiny_data_dir):
+    """The tiny pipeline killed (SIGKILL) inside stage 2.1, then rerun to the end."""
+    output = str(tmp_path_factory.mktemp("pipeline") / "out")
+    command = _command(output, tiny_bert_dir, tiny_data_dir)
+    state = os.path.join(output, ".student_2.1.work", "checkpoint", "state.json")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env)
+    deadline = time.time() + 300
+    while not os.path.isfile(state) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert os.path.isfile(state), "stage 2.1 wrote no checkpoint before the kill"
+    assert not os.path.exists(os.path.join(output, "student_2.1")), "killed too late"
+    teacher_mtime = os.path.getmtime(os.path.join(output, "teacher", "metrics.json"))
+    log = _run(command)
+    return output, log, teacher_mtime
+
+
+def test_killed_run_skips_the_teacher_and_resumes_stage_2_1(killed_and_resumed):
+    output, log, teacher_mtime = killed_and_resumed
+    assert "teacher: complete, skipped" in log
+    assert os.path.getmtime(os.path.join(output, "teacher", "metrics.json")) == teacher_mtime
+    resumed = _metrics(output, "student_2.1")
+    assert 0 < resumed["resumed_from_step"] < resumed["steps"]
+    assert _metrics(output, "student_2.2")["resumed_from_step"] == 0
+    assert not os.path.exists(os.path.join(output, ".student_2.1.work"))
+
+
+def test_report_has_every_artefact_and_the_plots(killed_and_resumed, tiny_bert_dir,
+                                                tiny_data_dir):
+    output, log, _ = killed_and_resumed
+    with open(os.path.join(output, "report.json")) as f:
+        report = json.load(f)
+    names = [row["model"] for row in report["rows"]]
+    assert names == ["teacher keras", "student keras", "teacher tflite_float32",
+                     "teacher tflite_dynamic", "student tflite_float32",
+                     "student tflite_dynamic"]
+    for row in report["rows"]:
+        assert 0 <= row["intent_acc"] <= 1 and row["size_mb"] > 0 and row["num_parameters"]
+        assert (row["p50_ms"] is not None) == row["kind"].startswith("tflite")
+    assert report["rows"][1]["num_parameters"] < report["rows"][0]["num_parameters"]
+    assert set(report["plots"]) == {"dev_metrics.png", "accuracy_latency_size.png"}
+    for name in report["plots"]:
+        with open(os.path.join(output, "report", name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(os.path.join(output, "report.md")) as f:
+        markdown = f.read()
+    assert all(f"| {name} |" in markdown for name in names)
+    assert log.rstrip().splitlines()[-1].startswith("| student tflite_dynamic |")
+    with open(os.path.join(output, "pipeline_settings.json")) as f:
+        assert json.load(f)["recipe"]["stage_2_1"]["epochs"] == 20.0
+    again = _run(_command(output, tiny_bert_dir, tiny_data_dir))
+    assert all(f"{stage}: complete, skipped" in again for stage in
+               ("teacher", "student_2.1", "student_2.2", "export", "evaluate", "report"))
+    assert again.rstrip().splitlines()[-1].startswith("| student tflite_dynamic |")
+
+
+def test_broken_teacher_stage_is_redone_not_loaded(killed_and_resumed, tiny_bert_dir,
+                                                    tiny_data_dir):
+    output, _, _ = killed_and_resumed
+    metrics = os.path.join(output, "teacher", "metrics.json")
+    with open(metrics, "r+") as f:
+        f.truncate(20)
+    log = _run([*_command(output, tiny_bert_dir, tiny_data_dir), "--until", "teacher"])
+    assert "teacher: incomplete or stale (JSONDecodeError" in log
+    assert "teacher: done" in log
+    assert _metrics(output, "teacher")["test"]["examples"] == 32
+    for later in ("student_2.1", "student_2.2", "export", "evaluate", "report"):
+        assert not os.path.exists(os.path.join(output, later)), later
+    assert not os.path.exists(os.path.join(output, "report.md"))
+
+
+def test_report_plots_include_emd_layer_weights(tmp_path):
+    from nlu_tf.pipeline.report import markdown_table, write_plots
+
+    rows = [{"model": "student tflite_int8", "intent_acc": 0.9, "slot_f1": 0.8,
+             "sentence_acc": 0.7, "num_parameters": 1000, "size_mb": 0.5, "p50_ms": 1.5},
+            {"model": "student keras", "intent_acc": 0.91, "slot_f1": 0.81,
+             "sentence_acc": 0.71, "num_parameters": 1000, "size_mb": 2.0, "p50_ms": None}]
+    history = {"student_2.2": [{"step": 4, "intent_acc": 0.5, "slot_f1": 0.4,
+                                "sentence_acc": 0.3}]}
+    weights = {"student_att": [0.5, 0.5], "teacher_att": [0.25, 0.25, 0.25, 0.25]}
+    names = write_plots(str(tmp_path), history, weights, rows)
+    assert names == ["dev_metrics.png", "emd_layer_weights.png", "accuracy_latency_size.png"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in names)
+    table = markdown_table(rows)
+    assert "| student tflite_int8 | 90.00 | 80.00 | 70.00 | 1,000 | 0.50 | 1.50 |" in table
+    assert table.splitlines()[-1].endswith("| 2.00 |  |")

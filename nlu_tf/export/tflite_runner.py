@@ -1,11 +1,10 @@
 """Runs an exported `.tflite` with the LiteRT interpreter as a logits function.
 
-A float model (float32, float16, dynamic range) with a dynamic batch runs a whole padded
-batch per call, the inputs resized to the batch's shape. An int8 model, and a model of a
-fixed batch of 1 (exports older than the dynamic batch), run every utterance on its own at
-its real length, as an app does: int8 is calibrated without padding, and padded positions
-would fall outside the calibrated range of the attention scores. The logits of padding
-positions are then returned as zeros.
+`tools/convert.py` writes models of a fixed batch of 1 (see `nlu_tf.export.tflite`): every
+utterance runs on its own at its real length, as an app runs it; the logits of a batch's
+padding positions are returned as zeros. A model with a dynamic batch (converted by other
+means) runs a whole padded batch per call, except int8: it is calibrated without padding,
+and padded positions would fall outside the calibrated range of the attention scores.
 """
 
 import os

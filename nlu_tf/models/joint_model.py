@@ -1,8 +1,10 @@
 """Joint intent classification + slot filling on top of a `BertEncoder`."""
 
 import keras
+from keras import ops
 
 from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.models.transformer_layer import batch_and_length
 
 
 @keras.saving.register_keras_serializable(package="nlu_tf")
@@ -45,10 +47,15 @@ class JointNLUModel(keras.Model):
     def call(self, inputs, training=False):
         encoded = self.encoder(inputs, training=training)
         pooled = self.dropout(encoded["pooled_output"], training=training)
-        tokens = self.dropout(encoded["sequence_output"], training=training)
+        sequence = encoded["sequence_output"]
+        tokens = self.dropout(ops.reshape(sequence, (-1, sequence.shape[-1])), training=training)
+        # The slot head on (B*L, H), reshaped back with the length as -1: see
+        # `TransformerLayer.call` (a plain FULLY_CONNECTED op in a static-batch TFLite model).
+        slot_logits = ops.reshape(self.slot_head(tokens),
+                                  batch_and_length(sequence) + (self.num_slots,))
         return {
             "intent_logits": self.intent_head(pooled),
-            "slot_logits": self.slot_head(tokens),
+            "slot_logits": slot_logits,
             "hidden_states": encoded["hidden_states"],
             "attention_scores": encoded["attention_scores"],
         }

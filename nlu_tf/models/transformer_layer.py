@@ -11,6 +11,14 @@ MASK_PENALTY = -10000.0
 
 
 @keras.saving.register_keras_serializable(package="nlu_tf")
+def batch_and_length(x):
+    """The batch and length of `x` (B, L, ...) as reshape targets: the length is -1 when the
+    batch is static (then the target shape is a constant in a converted graph), the dynamic
+    length otherwise (a -1 would be ambiguous for an empty batch)."""
+    batch, length = ops.shape(x)[0], ops.shape(x)[1]
+    return batch, (-1 if isinstance(batch, int) else length)
+
+
 class TransformerLayer(keras.layers.Layer):
     """A BERT encoder block: self-attention, add & norm, feed-forward, add & norm.
 
@@ -69,8 +77,8 @@ class TransformerLayer(keras.layers.Layer):
         self.output_norm.build(input_shape)
         self.built = True
 
-    def _heads(self, x):
-        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+    def _heads(self, x, batch, length):
+        """(B*L, H) -> (B, heads, L, head_size)."""
         x = ops.reshape(x, (batch, length, self.num_heads, self.head_size))
         return ops.transpose(x, (0, 2, 1, 3))
 
@@ -78,8 +86,15 @@ class TransformerLayer(keras.layers.Layer):
         """Returns `(output (B, L, H), scores (B, heads, L, L))` for `hidden (B, L, H)`.
 
         `attention_mask` is (B, L) with 1 for real tokens and 0 for padding.
+
+        The dense layers, norms and residuals run on the tokens flattened to (B*L, H), and
+        every reshape leaves the length as -1: in a TFLite model with a static batch (one
+        utterance per call) all target shapes are then constants, the projections become
+        plain FULLY_CONNECTED ops and no shape arithmetic splits the delegated graph.
         """
-        query, key, value = (self._heads(dense(hidden))
+        batch, length = batch_and_length(hidden)
+        flat = ops.reshape(hidden, (-1, self.hidden_size))
+        query, key, value = (self._heads(dense(flat), batch, length)
                              for dense in (self.query, self.key, self.value))
         scores = ops.matmul(query, ops.transpose(key, (0, 1, 3, 2)))
         scores = scores / math.sqrt(self.head_size)
@@ -89,13 +104,13 @@ class TransformerLayer(keras.layers.Layer):
         probs = ops.softmax(scores + (1.0 - mask) * MASK_PENALTY, axis=-1)
         probs = self.attention_probs_dropout(probs, training=training)
         context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))
-        batch, length = ops.shape(hidden)[0], ops.shape(hidden)[1]
-        context = ops.reshape(context, (batch, length, self.hidden_size))
+        context = ops.reshape(context, (-1, self.hidden_size))
         attended = self.dropout(self.attention_output(context), training=training)
-        attended = self.attention_norm(attended + hidden)
+        attended = self.attention_norm(attended + flat)
         inner = self._activation(self.intermediate(attended))
         output = self.dropout(self.output_dense(inner), training=training)
-        return self.output_norm(output + attended), scores
+        output = self.output_norm(output + attended)
+        return ops.reshape(output, (batch, length, self.hidden_size)), scores
 
     def get_config(self):
         config = super().get_config()

@@ -12,4 +12,4 @@ test: install
 	$(PYTHON) -m pytest -q
 
 demo: install
-	$(PYTHON) tools/train.py --flagfile=configs/demo_teacher.flags
+	$(PYTHON) tools/pipeline.py --config configs/demo.yaml

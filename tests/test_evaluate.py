@@ -148,7 +148,8 @@ def test_cli_on_a_tflite_folder_records_its_metrics(export_model_dir, convert_di
     output = tmp_path / "eval.json"
     command = [sys.executable, os.path.join(REPO, "tools", "evaluate.py"), "--model_dir",
                str(folder), "--data_dir", tiny_data_dir, "--task", "snips", "--split", "test"]
-    result = subprocess.run(command + ["--num_threads", "2", "--output_file", str(output)],
+    result = subprocess.run(command + ["--num_threads", "2", "--output_file", str(output),
+                                       "--reference", export_model_dir, "--nojit_compile"],
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr
 
@@ -157,6 +158,12 @@ def test_cli_on_a_tflite_folder_records_its_metrics(export_model_dir, convert_di
         written = json.load(f)
     assert written["model"] == f"tflite-float32:{folder}"
     assert written["metrics"] == keras
+    agreement = written["agreement"]
+    assert agreement["examples"] == keras["examples"] and agreement["words"] > agreement["examples"]
+    assert agreement["intent_agreement_pct"] == 100.0 and agreement["tag_agreement_pct"] == 100.0
+    assert 0 < agreement["max_abs_logit_diff"] < 1e-4  # float32 TFLite vs the Keras model
+    assert agreement["reference"].startswith("keras:")
+    assert "agreement with keras:" in result.stdout
     assert result.stdout.splitlines()[0].startswith(f"tflite-float32:{folder} on ")
     assert format_report(keras) in result.stdout
     recorded = read_model_info(str(folder))["metrics"]

@@ -174,3 +174,23 @@ def test_report_plots_include_emd_layer_weights(tmp_path):
     table = markdown_table(rows)
     assert "| student tflite_int8 | 90.00 | 80.00 | 70.00 | 1,000 | 0.50 | 1.50 |" in table
     assert table.splitlines()[-1].endswith("| 2.00 |  |")
+
+
+def test_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(killed_and_resumed, tmp_path,
+                                                                   tiny_bert_dir, tiny_data_dir):
+    """Resumption replays the same batches from the checkpointed step, so the killed and
+    resumed run and an uninterrupted one end with the same students (up to float
+    summation order: scores compared to 1e-6)."""
+    resumed, _, _ = killed_and_resumed
+    fresh = str(tmp_path / "fresh")
+    _run([*_command(fresh, tiny_bert_dir, tiny_data_dir), "--until", "student_2.2"])
+    for stage in ("teacher", "student_2.1", "student_2.2"):
+        assert _metrics(fresh, stage)["resumed_from_step"] == 0
+        for split in ("dev", "test"):
+            want, got = _metrics(fresh, stage)[split], _metrics(resumed, stage)[split]
+            for key in ("intent_acc", "slot_f1", "sentence_acc", "loss"):
+                if key in want:
+                    assert got[key] == pytest.approx(want[key], abs=1e-6), (stage, split, key)
+    history = _metrics(fresh, "student_2.2")["dev_history"]
+    assert len(history) > 1
+    assert _metrics(resumed, "student_2.2")["dev_history"] == pytest.approx(history, abs=1e-6)

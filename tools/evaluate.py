@@ -11,7 +11,9 @@
 TFLite folder also records the summary in its model_info.json under
 `metrics.<task>_<split>` (e.g. `snips_test`), so the Android folder carries its accuracy.
 --num_threads sets the TFLite interpreter's threads (the Keras model and the SavedModel
-use TensorFlow's default threads).
+use TensorFlow's default threads). --reference M also compares the artefact with M on the
+same inputs (intent and tag agreement in %, largest absolute logit difference at real
+tokens), e.g. a TFLite folder with the Keras model it was converted from.
 
 Prints the summary and the per-intent and per-slot tables (rates as fractions). Slot
 scores are seqeval's defaults (conlleval span matching); sentence accuracy needs the right
@@ -44,6 +46,9 @@ flags.DEFINE_integer("batch_size", 64, "Utterances per forward pass.")
 flags.DEFINE_bool("jit_compile", True,
                   "Compile the forward pass with XLA (as training does by default).")
 flags.DEFINE_integer("num_threads", 1, "TFLite only: interpreter threads.")
+flags.DEFINE_string("reference", None, "Also compare with this artefact (e.g. the Keras model "
+                    "directory a TFLite folder came from): share of utterances with the same "
+                    "intent and of words with the same tag, and the largest logit difference.")
 FLAGS = flags.FLAGS
 
 
@@ -68,9 +73,21 @@ def main(argv):
     metrics = evaluate_examples(runner, examples, FLAGS.batch_size, name)
     print(format_report(metrics, f"{runner.name} on {name} ({os.path.normpath(folder)})"))
     record_tflite_metrics(FLAGS.model_dir, f"{FLAGS.task}_{FLAGS.split}", metrics, folder)
+    result = {"model": runner.name, "data_dir": os.path.normpath(folder), "split": FLAGS.split,
+              "metrics": metrics}
+    if FLAGS.reference:
+        from nlu_tf.benchmark.compare import agreement, split_features
+
+        reference = load_runner(FLAGS.reference, FLAGS.jit_compile, FLAGS.num_threads)
+        result["agreement"] = agreement(reference, runner,
+                                        split_features(reference, FLAGS.data_dir, FLAGS.task,
+                                                       FLAGS.split), FLAGS.batch_size)
+        result["agreement"]["reference"] = reference.name
+        print("agreement with " + reference.name + ": " + ", ".join(
+            f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in result["agreement"].items() if key != "reference"))
     if FLAGS.output_file:
-        write_json(FLAGS.output_file, {"model": runner.name, "data_dir": os.path.normpath(folder),
-                                       "split": FLAGS.split, "metrics": metrics})
+        write_json(FLAGS.output_file, result)
 
 
 if __name__ == "__main__":

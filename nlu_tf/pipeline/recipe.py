@@ -23,7 +23,7 @@ DEFAULTS = {
              "eval_batch_size": 64, "max_train_examples": 0, "train_split": "train"},
     "training": {"jit_compile": True, "checkpoint_every": 0, "eval_step": 0,
                  "warmup_proportion": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
-                 "slot_loss_coef": 1.0, "dropout": 0.1, "verbose": 2},
+                 "slot_loss_coef": 1.0, "dropout": 0.1, "verbose": 1},
     "teacher": {"model": "", "epochs": 4.0, "learning_rate": 2e-4},
     "student": {"num_layers": 4, "tinybert": "", "layer_mapping": "uniform"},
     "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,

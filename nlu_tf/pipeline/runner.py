@@ -7,6 +7,7 @@ removed and redone, never loaded.
 """
 
 import os
+import time
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
@@ -172,6 +173,7 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
             # The stage's own checkpoint is kept: a killed training stage resumes from it.
             remove_stage(out, stage, keep_checkpoint=True)
             log(f"{stage}: running")
+            started = time.time()
             if stage in training:
                 from nlu_tf.training.runner import run_stage
 
@@ -185,7 +187,7 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
             problem = check_stage(stage, path, expected[stage])
             if problem is not None:
                 raise RuntimeError(f"{stage}: output incomplete right after running: {problem}")
-            log(f"{stage}: done")
+            log(f"{stage}: done in {(time.time() - started) / 60:.1f} min")
         if stage == until:
             return None
     if summary is None:

@@ -197,3 +197,40 @@ def test_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(killed_and_re
     history = _metrics(fresh, "student_2.2")["dev_history"]
     assert len(history) > 1
     assert _metrics(resumed, "student_2.2")["dev_history"] == pytest.approx(history, abs=1e-6)
+
+
+def test_finetuned_teacher_replaces_stage_2_0_and_emd_runs_to_the_report(
+        killed_and_resumed, tmp_path, tiny_bert_dir, tiny_data_dir):
+    teacher = os.path.join(killed_and_resumed[0], "teacher")
+    teacher_mtime = os.path.getmtime(os.path.join(teacher, "metrics.json"))
+    output = str(tmp_path / "emd")
+    log = _run([*_command(output, tiny_bert_dir, tiny_data_dir), "--set",
+                f"teacher.finetuned={teacher}", "--set", "student.layer_mapping=emd",
+                "--set", "stage_2_1.epochs=1"])
+    assert "stage 2.0 not run" in log and "teacher: running" not in log
+    assert not os.path.exists(os.path.join(output, "teacher"))
+    assert os.path.getmtime(os.path.join(teacher, "metrics.json")) == teacher_mtime
+    with open(os.path.join(output, "student_2.1", "settings.json")) as f:
+        assert json.load(f)["teacher_model"] == teacher
+    weights = _metrics(output, "student_2.1")["emd_layer_weights"]
+    assert len(weights["teacher_att"]) == 2 and len(weights["student_att"]) == 1
+    with open(os.path.join(output, "report.json")) as f:
+        report = json.load(f)
+    assert "emd_layer_weights.png" in report["plots"]
+    teacher_row = report["rows"][0]
+    assert teacher_row["model"] == "teacher keras"
+    assert teacher_row["intent_acc"] == pytest.approx(_metrics(killed_and_resumed[0],
+                                                               "teacher")["test"]["intent_acc"])
+
+
+def test_finetuned_teacher_that_is_not_a_model_directory_is_refused(tmp_path, tiny_bert_dir,
+                                                                     tiny_data_dir):
+    output = str(tmp_path / "out")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([*_command(output, tiny_bert_dir, tiny_data_dir), "--set",
+                             f"teacher.finetuned={tmp_path / 'nowhere'}"],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'nowhere'}: model directory not found"]
+    assert not os.path.exists(output)

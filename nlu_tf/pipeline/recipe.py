@@ -24,7 +24,7 @@ DEFAULTS = {
     "training": {"jit_compile": True, "checkpoint_every": 0, "eval_step": 0,
                  "warmup_proportion": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
                  "slot_loss_coef": 1.0, "dropout": 0.1, "verbose": 1},
-    "teacher": {"model": "", "epochs": 4.0, "learning_rate": 2e-4},
+    "teacher": {"model": "", "finetuned": "", "epochs": 4.0, "learning_rate": 2e-4},
     "student": {"num_layers": 4, "tinybert": "", "layer_mapping": "uniform"},
     "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,
                   "emd_weight_update": "softmax", "separate": False},
@@ -154,8 +154,17 @@ def load_recipe(path, overrides=(), output_dir="", seed=None):
     return recipe
 
 
+def teacher_dir(recipe):
+    """The fine-tuned teacher the students learn from: `teacher.finetuned` when the recipe
+    names one (stage 2.0 is then not run), else `<output_dir>/teacher`."""
+    if recipe["teacher"]["finetuned"]:
+        return os.path.abspath(recipe["teacher"]["finetuned"])
+    return os.path.join(recipe["output_dir"], "teacher")
+
+
 def stage_settings(recipe, teacher_model):
-    """The `RunSettings` of the three training stages, keyed by stage name.
+    """The `RunSettings` of the training stages to run, keyed by stage name (no "teacher"
+    when the recipe names an already fine-tuned teacher).
 
     Args:
         recipe: a resolved recipe (`load_recipe`).
@@ -174,7 +183,7 @@ def stage_settings(recipe, teacher_model):
                   head_dropout=t["dropout"], jit_compile=t["jit_compile"],
                   checkpoint_every=t["checkpoint_every"], eval_step=t["eval_step"],
                   verbose=t["verbose"], data=data)
-    teacher_dir = os.path.join(out, "teacher")
+    teacher = teacher_dir(recipe)
     first, second = recipe["stage_2_1"], recipe["stage_2_2"]
     distill_2_1 = DistillSettings(layer_mapping=s["layer_mapping"], T_emd=first["T_emd"],
                                   emd_weight_update=first["emd_weight_update"],
@@ -183,18 +192,20 @@ def stage_settings(recipe, teacher_model):
                                   student_num_layers=s["num_layers"])
     build = {
         "teacher": lambda: RunSettings(
-            stage="2.0", output_dir=teacher_dir, teacher_model=teacher_model,
+            stage="2.0", output_dir=teacher, teacher_model=teacher_model,
             num_train_epochs=recipe["teacher"]["epochs"],
             optimizer=optimizer(recipe["teacher"]), **common),
         "student_2.1": lambda: RunSettings(
-            stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher_dir,
+            stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher,
             tinybert=s["tinybert"], num_train_epochs=first["epochs"],
             optimizer=optimizer(first), distill=distill_2_1, **common),
         "student_2.2": lambda: RunSettings(
-            stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher_dir,
+            stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
             optimizer=optimizer(second), distill=distill_2_2, **common),
     }
+    if recipe["teacher"]["finetuned"]:
+        del build["teacher"]
     settings = {}
     for name, make in build.items():
         try:

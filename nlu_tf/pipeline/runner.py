@@ -11,8 +11,9 @@ import time
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
+from nlu_tf.models.model_files import check_model_dir
 from nlu_tf.pipeline import report as reports
-from nlu_tf.pipeline.recipe import settings_dicts, stage_settings
+from nlu_tf.pipeline.recipe import settings_dicts, stage_settings, teacher_dir
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage, export_paths,
                                     read_json, remove_stage, stage_dir)
 
@@ -25,9 +26,9 @@ def _expected(recipe, training):
     expected = settings_dicts(training)
     expected["export"] = {"export": recipe["export"], "data": recipe["data"],
                           "seed": recipe["seed"],
-                          "models": {"teacher": stage_dir(out, "teacher"),
+                          "models": {"teacher": teacher_dir(recipe),
                                      "student": stage_dir(out, "student_2.2")}}
-    artefacts = [["teacher", "keras", stage_dir(out, "teacher")],
+    artefacts = [["teacher", "keras", teacher_dir(recipe)],
                  ["student", "keras", stage_dir(out, "student_2.2")]]
     artefacts += [[role, kind, path] for (role, kind), path in
                   export_paths(stage_dir(out, "export"), recipe["export"]).items()]
@@ -86,7 +87,8 @@ def _report(recipe, expected, path):
     results = read_json(os.path.join(stage_dir(out, "evaluate"), RESULTS_FILE))
     histories, emd_weights, stages = {}, None, {}
     for stage in ("teacher", "student_2.1", "student_2.2"):
-        metrics = read_json(os.path.join(stage_dir(out, stage), "metrics.json"))
+        folder = teacher_dir(recipe) if stage == "teacher" else stage_dir(out, stage)
+        metrics = read_json(os.path.join(folder, "metrics.json"))
         stages[stage] = {key: metrics.get(key) for key in
                          ("train_seconds", "steps", "resumed_from_step", "best_step", "test")}
         if metrics.get("dev_history"):
@@ -117,6 +119,18 @@ def _report(recipe, expected, path):
     table = reports.markdown_report(f"Pipeline report: {out}", rows, plots, notes)
     write_text_atomic(os.path.join(out, "report.md"), table + "\n")
     return summary
+
+
+def _check_finetuned(path):
+    """Raises `InputError` unless `path` is a complete nlu_tf model directory with its
+    `metrics.json` (the recipe's already fine-tuned teacher, which replaces stage 2.0)."""
+    check_model_dir(path)
+    try:
+        read_json(os.path.join(path, "metrics.json"))
+    except (OSError, ValueError) as error:
+        raise InputError(os.path.join(path, "metrics.json"),
+                         f"unreadable ({type(error).__name__}); teacher.finetuned must be "
+                         "a model directory written by nlu_tf") from None
 
 
 def restart_output(output_dir):
@@ -153,6 +167,8 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     teacher_model = recipe["teacher"]["model"] or default_teacher_dir()
     training = stage_settings(recipe, teacher_model)
     expected = _expected(recipe, training)
+    if "teacher" not in training:
+        _check_finetuned(teacher_dir(recipe))
     if restart:
         log(f"restart: removing the previous outputs in {out}")
         restart_output(out)
@@ -162,6 +178,11 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     summary = None
     for index, stage in enumerate(STAGES):
         path = stage_dir(out, stage)
+        if stage == "teacher" and stage not in training:
+            log(f"teacher: {teacher_dir(recipe)} (teacher.finetuned), stage 2.0 not run")
+            if stage == until:
+                return None
+            continue
         problem = check_stage(stage, path, expected[stage])
         if problem is None:
             log(f"{stage}: complete, skipped")

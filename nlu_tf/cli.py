@@ -1,9 +1,43 @@
-"""Glue shared by the command lines in tools/: absl start-up and error reporting."""
+"""Glue shared by the command lines in tools/: quiet TensorFlow start-up, absl start-up and
+error reporting. Imported by every tool before anything that imports TensorFlow."""
 
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+def _asks_for_verbosity(argv):
+    return any(arg in ("-v", "--verbosity") or arg.startswith(("-v=", "--verbosity="))
+               for arg in argv[1:])
+
+
+def _import_tensorflow_quietly():
+    """Imports TensorFlow with its C++ start-up notices kept off the terminal.
+
+    On a machine without a GPU, TensorFlow prints "Could not find cuda drivers" while it
+    loads and "failed call to cuInit: ... CUDA error" at its first op; a newcomer reads
+    both as failures. The first is written before TensorFlow's log level applies, so the
+    process's stderr is closed for the import alone; the second is an ERROR-level log
+    line, hidden by level 3. `--verbosity` (absl's flag) shows everything, and so does
+    `TF_CPP_MIN_LOG_LEVEL` set to 0 or 1.
+    """
+    if _asks_for_verbosity(sys.argv):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+        return
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") not in ("0", "1"):
+        # Level 2, the usual advice, still lets the cuInit ERROR line through.
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+_import_tensorflow_quietly()
 
 from absl import app  # noqa: E402
 

@@ -11,11 +11,11 @@ import time
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
-from nlu_tf.models.model_files import check_model_dir
 from nlu_tf.pipeline import report as reports
 from nlu_tf.pipeline.recipe import settings_dicts, stage_settings, teacher_dir
-from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage, export_paths,
-                                    read_json, remove_stage, stage_dir)
+from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
+                                    check_trained_model, export_paths, read_json,
+                                    remove_stage, stage_dir)
 
 SETTINGS_FILE = "pipeline_settings.json"
 
@@ -124,13 +124,14 @@ def _report(recipe, expected, path):
 def _check_finetuned(path):
     """Raises `InputError` unless `path` is a complete nlu_tf model directory with its
     `metrics.json` (the recipe's already fine-tuned teacher, which replaces stage 2.0)."""
-    check_model_dir(path)
     try:
-        read_json(os.path.join(path, "metrics.json"))
+        check_trained_model(path)
+    except InputError:
+        raise
     except (OSError, ValueError) as error:
         raise InputError(os.path.join(path, "metrics.json"),
-                         f"unreadable ({type(error).__name__}); teacher.finetuned must be "
-                         "a model directory written by nlu_tf") from None
+                         f"{type(error).__name__}: {error}; teacher.finetuned must be a "
+                         "model directory written by nlu_tf") from None
 
 
 def restart_output(output_dir):

@@ -69,11 +69,17 @@ def export_paths(folder, export):
     return paths
 
 
-def _check_training(path, expected):
+def check_trained_model(path):
+    """Raises unless `path` is a complete model directory whose `metrics.json` parses and
+    holds test scores: `InputError` (a missing file), `ValueError` / `OSError` (metrics)."""
     check_model_dir(path)
     metrics = read_json(os.path.join(path, "metrics.json"))
     if not isinstance(metrics, dict) or "test" not in metrics:
         raise ValueError("metrics.json has no test scores")
+
+
+def _check_training(path, expected):
+    check_trained_model(path)
     _check_settings(os.path.join(path, "settings.json"), expected)
 
 

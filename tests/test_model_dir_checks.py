@@ -1,7 +1,6 @@
 """nlu_tf model directories are checked against their labels, vocabulary and weights on load."""
 
 import json
-import os
 import shutil
 
 import h5py

@@ -197,16 +197,16 @@ def read_encoder_state(path, config, config_source=None, names=None):
     expected = encoder_shapes(config)
     missing = sorted(key for key in expected if key not in stored)
     if missing:
-        shown = ", ".join(missing[:8]) + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else "")
-        raise InputError(path, f"missing encoder weights: {shown}")
+        more = f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""
+        raise InputError(path, f"missing encoder weights: {', '.join(missing[:8])}{more}")
     for key, shape in expected.items():
         if math.prod(shapes[stored[key]]) != math.prod(shape):
             raise _shape_error(path, key, shapes[stored[key]], shape)
     extra = sorted(key for key in stored if key not in expected and key not in _IGNORED)
     if extra:
-        heads = sorted({quote(key.split(".")[0], 30) for key in extra})
+        heads = sorted({quote(key.split(".")[0], 30)[1:-1] for key in extra})
         logger.info("%s: skipped %d weights outside the encoder (%s)", path, len(extra),
-                    ", ".join(head.strip("'") for head in heads))
+                    ", ".join(heads))
     state = canonical_state(read([stored[key] for key in expected]))
     for key, shape in expected.items():
         if tuple(state[key].shape) != shape:

@@ -54,7 +54,7 @@ class View:
 Entry = Union[np.ndarray, BFloat16, View]
 
 
-class _PickleBuilder:
+class PickleBuilder:
     """Minimal protocol-2 pickle emitter for the opcodes torch's data.pkl uses."""
 
     def __init__(self) -> None:
@@ -107,7 +107,7 @@ def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(strides))
 
 
-def _emit_tensor(p: _PickleBuilder, stype: str, key: str, numel: int, offset: int,
+def emit_tensor(p: PickleBuilder, stype: str, key: str, numel: int, offset: int,
                  size: tuple[int, ...], stride: tuple[int, ...]) -> None:
     """Emit ``torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())``."""
     p.global_("torch._utils", "_rebuild_tensor_v2")
@@ -129,12 +129,40 @@ def _emit_tensor(p: _PickleBuilder, stype: str, key: str, numel: int, offset: in
 def _write_zip(path: str | os.PathLike, archive_name: str, pickle_bytes: bytes,
                storages: list[bytes]) -> None:
     """Write the records in torch's order: data.pkl, metadata, data/<i>, version."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(f"{archive_name}/data.pkl", pickle_bytes)
+    write_archive(path, pickle_bytes, {str(key): data for key, data in enumerate(storages)},
+                  archive_name)
+
+
+Content = Union[bytes, list]
+
+
+def _write_record(zf: zipfile.ZipFile, name: str, content: Content) -> None:
+    """Write `content`: bytes, or a list of bytes and ints (that many zero bytes, streamed)."""
+    pieces = content if isinstance(content, list) else [content]
+    size = sum(piece if isinstance(piece, int) else len(piece) for piece in pieces)
+    with zf.open(name, "w", force_zip64=size >= 1 << 31) as out:
+        for piece in pieces:
+            if isinstance(piece, int):
+                chunk = bytes(1 << 20)
+                for start in range(0, piece, len(chunk)):
+                    out.write(chunk[: min(len(chunk), piece - start)])
+            else:
+                out.write(piece)
+
+
+def write_archive(path: str | os.PathLike, pickle_bytes: Content, storages: dict[str, Content],
+                  archive_name: str = "archive", deflate: bool = False) -> None:
+    """Write a torch-style zip: data.pkl, metadata, data/<key> records, version.
+
+    With `deflate`, records are compressed (torch never does; a zip bomb does).
+    """
+    compression = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=compression, compresslevel=1 if deflate else None) as zf:
+        _write_record(zf, f"{archive_name}/data.pkl", pickle_bytes)
         zf.writestr(f"{archive_name}/.format_version", "1")
         zf.writestr(f"{archive_name}/byteorder", "little")
-        for key, data in enumerate(storages):
-            zf.writestr(f"{archive_name}/data/{key}", data)
+        for key, data in storages.items():
+            _write_record(zf, f"{archive_name}/data/{key}", data)
         zf.writestr(f"{archive_name}/version", "3\n")
 
 
@@ -147,7 +175,7 @@ def save_torch_state_dict(state: dict[str, Entry], path: str | os.PathLike,
         path: output file.
         archive_name: the archive's top folder (torch uses the file's stem).
     """
-    p = _PickleBuilder()
+    p = PickleBuilder()
     storages: list[bytes] = []
     owners: dict[str, tuple[str, str, int]] = {}  # entry -> (storage type, key, numel)
     p.empty_ordered_dict()
@@ -164,7 +192,7 @@ def save_torch_state_dict(state: dict[str, Entry], path: str | os.PathLike,
             offset, stride = 0, _contiguous_strides(size)
         owners[name] = (stype, key, numel)
         p.str_(name)
-        _emit_tensor(p, stype, key, numel, offset, size, stride)
+        emit_tensor(p, stype, key, numel, offset, size, stride)
     p.op(b"u.")  # SETITEMS, STOP
     _write_zip(path, archive_name, bytes(p.out), storages)
 
@@ -183,11 +211,11 @@ def write_malicious_bin(path: str | os.PathLike, marker_path: str | os.PathLike,
         payload = f"open({marker!r}, 'w').close()"
     else:
         payload = f"touch {shlex.quote(marker)}"
-    p = _PickleBuilder()
+    p = PickleBuilder()
     p.empty_ordered_dict()
     p.op(b"(")
     p.str_("ok.weight")
-    _emit_tensor(p, "FloatStorage", "0", 2, 0, (2,), (1,))
+    emit_tensor(p, "FloatStorage", "0", 2, 0, (2,), (1,))
     p.str_("evil")
     p.global_(module, name)
     p.op(b"(")

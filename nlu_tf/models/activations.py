@@ -25,3 +25,5 @@ def get_activation(name):
     if name not in _ACTIVATIONS:
         raise ValueError(f"unsupported hidden_act {name!r} (supported: {', '.join(_ACTIVATIONS)})")
     return _ACTIVATIONS[name]
+
+ACTIVATION_NAMES = tuple(_ACTIVATIONS)

@@ -7,23 +7,8 @@ import keras
 from keras import ops
 
 from nlu_tf.errors import InputError
+from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
 from nlu_tf.models.transformer_layer import TransformerLayer
-
-# Hugging Face config.json key -> our constructor argument.
-HF_CONFIG_KEYS = {
-    "vocab_size": "vocab_size",
-    "hidden_size": "hidden_size",
-    "num_hidden_layers": "num_layers",
-    "num_attention_heads": "num_heads",
-    "intermediate_size": "intermediate_size",
-    "max_position_embeddings": "max_position_embeddings",
-    "type_vocab_size": "type_vocab_size",
-    "hidden_dropout_prob": "hidden_dropout",
-    "attention_probs_dropout_prob": "attention_dropout",
-    "layer_norm_eps": "layer_norm_eps",
-    "hidden_act": "activation",
-}
-
 
 @keras.saving.register_keras_serializable(package="nlu_tf")
 class BertEncoder(keras.Model):
@@ -144,6 +129,8 @@ class BertEncoder(keras.Model):
                 hf = json.load(f)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise InputError(path, f"not valid JSON ({error})") from None
+        if not isinstance(hf, dict):
+            raise InputError(path, "not a JSON object")
         if hf.get("position_embedding_type", "absolute") != "absolute":
             raise InputError(path, "only absolute position embeddings are supported")
         required = [key for key in ("vocab_size", "hidden_size", "num_hidden_layers",
@@ -158,11 +145,17 @@ class BertEncoder(keras.Model):
 
         Reads `config.json` and the first of `model.safetensors`, `tf_model.h5`,
         `pytorch_model.bin` found in `model_dir`. Keyword arguments override config values
-        (for example dropout rates).
+        (for example dropout rates). The config and the stored shapes are checked before
+        the encoder is built.
         """
-        from nlu_tf.models.checkpoint import load_encoder_weights
+        from nlu_tf.models.checkpoint import (assign_state, find_weight_file, read_encoder_state,
+                                              read_hf_config)
+        from nlu_tf.models.encoder_config import HF_NAMES
 
-        encoder = cls(**{**cls.config_from_hf(model_dir), **overrides})
+        config, config_path = read_hf_config(model_dir, **overrides)
+        weights = find_weight_file(model_dir)
+        state = read_encoder_state(weights, config, config_path, HF_NAMES)
+        encoder = cls(**config)
         encoder.build()
-        load_encoder_weights(encoder, model_dir)
+        assign_state(encoder, state, weights)
         return encoder

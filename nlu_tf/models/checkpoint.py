@@ -5,15 +5,22 @@ without the `bert.` prefix and with PyTorch layouts (a Dense weight is (out, in)
 explicit key table then maps each canonical key onto a variable of `BertEncoder`, with a
 shape check. Extra keys (pre-training heads, TinyBERT's `fit_denses`) are reported and
 skipped; missing encoder keys are an error that lists them.
+
+The config is checked, and the stored shapes against it, before any model is built or
+any tensor is read, so a hostile directory costs no more memory than its files' sizes.
 """
 
 import logging
+import math
 import os
 import re
 
 import numpy as np
 
 from nlu_tf.errors import InputError
+from nlu_tf.models.encoder_config import (HF_NAMES, check_encoder_config, check_layer_count,
+                                          encoder_shapes)
+from nlu_tf.models.quoting import quote
 
 logger = logging.getLogger(__name__)
 
@@ -30,48 +37,75 @@ def find_weight_file(model_dir):
     raise InputError(model_dir, f"no weight file (looked for {', '.join(WEIGHT_FILES)})")
 
 
-def _read_safetensors(path):
-    from safetensors.numpy import load_file
+def _safetensors_index(path):
+    from safetensors import safe_open
 
-    return load_file(path)
+    with safe_open(path, "numpy") as f:
+        shapes = {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}
 
+    def read(names):
+        with safe_open(path, "numpy") as f:
+            return {name: f.get_tensor(name) for name in names}
 
-def _read_h5(path):
-    import h5py
-
-    tensors = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, item: tensors.__setitem__(name, item[()])
-                     if isinstance(item, h5py.Dataset) else None)
-    return tensors
+    return shapes, read
 
 
-def _read_torch_bin(path):
+def _h5_index(path):
+    from nlu_tf.models.h5_files import read_h5, scan_h5
+
+    return scan_h5(path), lambda names: read_h5(path, names)
+
+
+def _torch_bin_index(path):
     from nlu_tf.models.torch_pickle import load_torch_state_dict
 
-    return load_torch_state_dict(path)
+    tensors = load_torch_state_dict(path)  # bounded by the file's size, see torch_pickle
+    return ({name: tuple(array.shape) for name, array in tensors.items()},
+            lambda names: {name: tensors[name] for name in names})
+
+
+_INDEXES = {".safetensors": _safetensors_index, ".h5": _h5_index, ".bin": _torch_bin_index}
+
+
+def _guarded(path, call, *args):
+    """Runs a reader step, turning the many exceptions of a corrupt file into `InputError`."""
+    try:
+        return call(*args)
+    except InputError:
+        raise
+    except Exception as error:  # a corrupt file surfaces as many exception types
+        raise InputError(path, f"cannot read weights ({type(error).__name__}: "
+                               f"{quote(str(error), 120)})") from None
+
+
+def weight_index(path):
+    """Returns `({stored name: shape}, read)` of a weight file; `read(names)` loads those arrays.
+
+    Shapes come from metadata (safetensors header, HDF5 datasets checked by `scan_h5`),
+    so a caller can check them before anything large is read; a `.bin` is loaded whole,
+    within `torch_pickle`'s bounds.
+    """
+    index = _INDEXES.get(os.path.splitext(path)[1])
+    if index is None:
+        raise InputError(path, "unknown weight file format")
+    shapes, read = _guarded(path, index, path)
+    return shapes, lambda names: _guarded(path, read, names)
 
 
 def read_raw_tensors(path):
     """Reads every tensor of a weight file into a dict of numpy arrays, names as stored."""
-    readers = {".safetensors": _read_safetensors, ".h5": _read_h5, ".bin": _read_torch_bin}
-    reader = readers.get(os.path.splitext(path)[1])
-    if reader is None:
-        raise InputError(path, "unknown weight file format")
-    try:
-        return reader(path)
-    except InputError:
-        raise
-    except Exception as error:  # a corrupt file surfaces as many exception types
-        raise InputError(path, f"cannot read weights ({type(error).__name__}: {error})") from None
+    shapes, read = weight_index(path)
+    return read(list(shapes))
 
 
 _TF_LEAF = {"kernel": "weight", "gamma": "weight", "beta": "bias", "embeddings": "weight",
             "weight": "weight", "bias": "bias"}
+_LAYER = re.compile(r"encoder\.layer\.(\d+)\.")
 
 
-def _canonical_tf(name, array):
-    """Maps an HF TF name (`.../bert/encoder/layer_._0/attention/self/query/kernel:0`)."""
+def _tf_key(name):
+    """Maps an HF TF name (`.../bert/encoder/layer_._0/attention/self/query/kernel:0`) to
+    (canonical key, stored leaf name)."""
     parts = name.split(":")[0].split("/")
     starts = [i for i, part in enumerate(parts[:-1])
               if part == "bert" and parts[i + 1] in ("embeddings", "encoder", "pooler")]
@@ -82,7 +116,12 @@ def _canonical_tf(name, array):
         path.extend(["layer", match.group(1)] if match else [part])
     leaf = path[-1]
     path[-1] = _TF_LEAF.get(leaf, leaf)
-    key = ".".join(path)
+    return ".".join(path), leaf
+
+
+def _canonical_tf(name, array):
+    """The canonical key and PyTorch-layout array of an HF TF tensor."""
+    key, leaf = _tf_key(name)
     if leaf == "kernel":
         if array.ndim == 3:  # EinsumDense layouts: (in, heads, size) or (heads, size, out)
             if key.endswith("attention.output.dense.weight"):
@@ -95,19 +134,97 @@ def _canonical_tf(name, array):
     return key, array
 
 
+def _is_tf_name(name):
+    return "/" in name or name.endswith(":0")
+
+
+def canonical_key(name):
+    """The canonical key of a stored tensor name (PyTorch or HF TF naming)."""
+    if _is_tf_name(name):
+        return _tf_key(name)[0]
+    key = name[len("bert."):] if name.startswith("bert.") else name
+    key = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", key)
+    return re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", key)
+
+
 def canonical_state(raw):
     """Converts stored names and layouts to canonical PyTorch-style keys without `bert.`."""
     state = {}
     for name, array in raw.items():
         array = np.asarray(array)
-        if "/" in name or name.endswith(":0"):
+        if _is_tf_name(name):
             key, array = _canonical_tf(name, array)
         else:
-            key = name[len("bert."):] if name.startswith("bert.") else name
-            key = re.sub(r"LayerNorm\.gamma$", "LayerNorm.weight", key)
-            key = re.sub(r"LayerNorm\.beta$", "LayerNorm.bias", key)
+            key = canonical_key(name)
         state[key] = array
     return state
+
+
+def layers_held(keys):
+    """The number of transformer layers 0..n-1 that canonical `keys` hold."""
+    indices = {int(match.group(1)) for key in keys if (match := _LAYER.match(key))}
+    count = 0
+    while count in indices:
+        count += 1
+    return count
+
+
+def _shape_error(source, key, shape, expected):
+    return InputError(source, f"{key}: shape {tuple(shape)} does not fit the config "
+                              f"(expected {tuple(expected)})")
+
+
+def read_encoder_state(path, config, config_source=None, names=None):
+    """Reads the encoder weights of `path` that a checked `config` needs, in canonical form.
+
+    Before anything is read: the layer count is checked against the layers the file holds,
+    and every stored tensor's size against the shape the config implies. Tensors outside
+    the encoder are not read, only reported.
+
+    Args:
+        path: a weight file (`WEIGHT_FILES`).
+        config: `BertEncoder` arguments, checked by `check_encoder_config`.
+        config_source: the config file, named in layer-count errors (default `path`).
+        names: our config names -> the names `config_source` uses.
+    Returns:
+        {canonical key: array} with exactly the keys of `encoder_shapes(config)`.
+    """
+    shapes, read = weight_index(path)
+    stored = {}
+    for name in shapes:
+        stored.setdefault(canonical_key(name), name)
+    check_layer_count(config, layers_held(stored), config_source or path, names)
+    expected = encoder_shapes(config)
+    missing = sorted(key for key in expected if key not in stored)
+    if missing:
+        more = f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""
+        raise InputError(path, f"missing encoder weights: {', '.join(missing[:8])}{more}")
+    for key, shape in expected.items():
+        if math.prod(shapes[stored[key]]) != math.prod(shape):
+            raise _shape_error(path, key, shapes[stored[key]], shape)
+    extra = sorted(key for key in stored if key not in expected and key not in _IGNORED)
+    if extra:
+        heads = sorted({quote(key.split(".")[0], 30)[1:-1] for key in extra})
+        logger.info("%s: skipped %d weights outside the encoder (%s)", path, len(extra),
+                    ", ".join(heads))
+    state = canonical_state(read([stored[key] for key in expected]))
+    for key, shape in expected.items():
+        if tuple(state[key].shape) != shape:
+            raise _shape_error(path, key, state[key].shape, shape)
+    return state
+
+
+def read_hf_config(model_dir, **overrides):
+    """Reads and checks a Hugging Face `config.json` (with `overrides`) as `BertEncoder` args.
+
+    Returns:
+        (arguments with defaults filled in, the config.json path).
+    """
+    from nlu_tf.models.bert_encoder import BertEncoder
+
+    path = os.path.join(model_dir, "config.json") if os.path.isdir(model_dir) else model_dir
+    config = {**BertEncoder.config_from_hf(path), **overrides}
+    return check_encoder_config(config, path, HF_NAMES), path
 
 
 def encoder_key_table(encoder):
@@ -150,15 +267,12 @@ def assign_state(encoder, state, source):
             raise InputError(source, f"{key}: shape {tuple(state[key].shape)} does not fit "
                                      f"the config (expected {tuple(variable.shape)})")
         variable.assign(value.astype(np.float32))
-    extra = sorted(key for key in state if key not in table and key not in _IGNORED)
-    if extra:
-        heads = sorted({key.split(".")[0] for key in extra})
-        logger.info("%s: skipped %d weights outside the encoder (%s)", source, len(extra),
-                    ", ".join(heads))
-    return extra
+    return sorted(key for key in state if key not in table and key not in _IGNORED)
 
 
 def load_encoder_weights(encoder, model_dir):
     """Loads the weights of a Hugging Face BERT directory into a built `BertEncoder`."""
     path = find_weight_file(model_dir)
-    return assign_state(encoder, canonical_state(read_raw_tensors(path)), path)
+    config = {key: value for key, value in encoder.get_config().items()
+              if key not in ("name", "trainable")}
+    return assign_state(encoder, read_encoder_state(path, config), path)

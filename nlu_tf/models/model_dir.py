@@ -14,9 +14,11 @@ from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json
-from nlu_tf.models.bert_encoder import BertEncoder
-from nlu_tf.models.checkpoint import load_encoder_weights
+from nlu_tf.models.checkpoint import (assign_state, find_weight_file, read_encoder_state,
+                                      read_hf_config)
+from nlu_tf.models.encoder_config import HF_NAMES, check_max_seq_len, check_vocab_size
 from nlu_tf.models.joint_model import JointNLUModel
+from nlu_tf.models.model_dir_checks import check_head_sizes, check_model_config, check_weights_file
 from nlu_tf.models.model_files import (FORMAT, WEIGHTS, check_model_dir,
                                        is_model_dir)
 
@@ -30,29 +32,59 @@ class ModelBundle:
     max_seq_len: int
 
 
+def _read_config(path):
+    config_path = os.path.join(path, "config.json")
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            config = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(config_path, f"not valid JSON ({error})") from None
+    if not isinstance(config, dict):
+        raise InputError(config_path, "not a JSON object")
+    return config, config_path
+
+
 def load_model_dir(path):
-    """Loads a model directory written by `save_model_dir` into a `ModelBundle`."""
+    """Loads a model directory written by `save_model_dir` into a `ModelBundle`.
+
+    The config, the label files, the vocabulary and the weights file are checked against
+    each other before the model is built.
+    """
     check_model_dir(path)
-    with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
-        config = json.load(f)
+    config, config_path = _read_config(path)
+    model_config, max_seq_len = check_model_config(config_path, config)
     labels = LabelMaps.from_dir(path)
-    model = JointNLUModel(**config["model"])
+    check_head_sizes(path, model_config, labels)
+    tokenizer = WordPieceTokenizer.from_model_dir(path)
+    check_vocab_size(tokenizer.vocab_size, model_config["encoder_config"],
+                     os.path.join(path, "vocab.txt"), "config.json")
+    weights = os.path.join(path, WEIGHTS)
+    check_weights_file(weights, config_path, model_config)
+    model = JointNLUModel(**model_config)
     model.build()
     try:
-        model.load_weights(os.path.join(path, WEIGHTS))
+        model.load_weights(weights)
     except (ValueError, OSError) as error:
-        raise InputError(os.path.join(path, WEIGHTS), f"cannot load weights ({error})") from None
-    tokenizer = WordPieceTokenizer.from_model_dir(path)
-    return ModelBundle(model, tokenizer, labels, int(config["max_seq_len"]))
+        raise InputError(weights, f"cannot load weights ({error})") from None
+    return ModelBundle(model, tokenizer, labels, max_seq_len)
 
 
 def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, **encoder_overrides):
-    """A fresh joint model on a Hugging Face BERT checkpoint (heads randomly initialised)."""
-    encoder_config = {**BertEncoder.config_from_hf(hf_dir), **encoder_overrides}
-    model = JointNLUModel(encoder_config, len(labels.intents), len(labels.slots), head_dropout)
-    model.build()
-    load_encoder_weights(model.encoder, hf_dir)
+    """A fresh joint model on a Hugging Face BERT checkpoint (heads randomly initialised).
+
+    The config, `vocab.txt`, `max_seq_len` and the stored weight shapes are checked before
+    the model is built.
+    """
+    config, config_path = read_hf_config(hf_dir, **encoder_overrides)
     tokenizer = WordPieceTokenizer.from_model_dir(hf_dir)
+    check_vocab_size(tokenizer.vocab_size, config, os.path.join(hf_dir, "vocab.txt"),
+                     "config.json")
+    check_max_seq_len(max_seq_len, config, config_path)
+    weights = find_weight_file(hf_dir)
+    state = read_encoder_state(weights, config, config_path, HF_NAMES)
+    model = JointNLUModel(config, len(labels.intents), len(labels.slots), head_dropout)
+    model.build()
+    assign_state(model.encoder, state, weights)
     return ModelBundle(model, tokenizer, labels, max_seq_len)
 
 

@@ -1,0 +1,127 @@
+"""Checks of a `BertEncoder` config before any model is built, and the weight shapes it implies.
+
+A config comes from a file (a Hugging Face `config.json`, or the `encoder_config` of an
+nlu_tf model directory), so every value is checked with a one-line `InputError` that names
+the key as that file spells it: a zero-layer encoder, a million layers, or heads that do
+not divide the width must be refused before Keras starts allocating.
+"""
+
+import math
+
+from nlu_tf.errors import InputError
+from nlu_tf.models.activations import ACTIVATION_NAMES
+from nlu_tf.models.quoting import quote, shown
+
+# Hugging Face config.json key -> our constructor argument.
+HF_CONFIG_KEYS = {
+    "vocab_size": "vocab_size",
+    "hidden_size": "hidden_size",
+    "num_hidden_layers": "num_layers",
+    "num_attention_heads": "num_heads",
+    "intermediate_size": "intermediate_size",
+    "max_position_embeddings": "max_position_embeddings",
+    "type_vocab_size": "type_vocab_size",
+    "hidden_dropout_prob": "hidden_dropout",
+    "attention_probs_dropout_prob": "attention_dropout",
+    "layer_norm_eps": "layer_norm_eps",
+    "hidden_act": "activation",
+}
+HF_NAMES = {ours: theirs for theirs, ours in HF_CONFIG_KEYS.items()}
+
+# `BertEncoder`'s constructor defaults (tests/test_encoder_config.py keeps them in step).
+DEFAULTS = {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "intermediate_size": 3072,
+            "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_dropout": 0.1,
+            "attention_dropout": 0.1, "layer_norm_eps": 1e-12, "activation": "gelu"}
+SIZES = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+         "max_position_embeddings", "type_vocab_size")
+RATES = ("hidden_dropout", "attention_dropout")
+
+
+def is_number(value):
+    """True for a JSON number (bools excluded)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_encoder_config(config, source, names=None):
+    """Returns `config` with defaults filled in, or raises a one-line `InputError`.
+
+    Args:
+        config: `BertEncoder` constructor arguments (our names).
+        source: the file the values came from (named in errors).
+        names: our name -> the key as `source` spells it (default: our names).
+    """
+    names = names or {}
+
+    def fail(key, problem):
+        raise InputError(source, f"{names.get(key, key)} {problem}")
+
+    unknown = sorted(set(config) - set(DEFAULTS) - {"vocab_size"})
+    if unknown:
+        raise InputError(source, f"unknown encoder setting {quote(unknown[0])}")
+    if "vocab_size" not in config:
+        fail("vocab_size", "is missing")
+    full = {**DEFAULTS, **config}
+    for key in SIZES:
+        if type(full[key]) is not int or full[key] < 1:
+            fail(key, f"must be a positive integer, got {shown(full[key])}")
+    if full["hidden_size"] % full["num_heads"]:
+        fail("num_heads", f"({full['num_heads']}) must divide "
+                          f"{names.get('hidden_size', 'hidden_size')} ({full['hidden_size']})")
+    if full["activation"] not in ACTIVATION_NAMES:
+        fail("activation", f"{shown(full['activation'])} is not supported "
+                           f"(supported: {', '.join(ACTIVATION_NAMES)})")
+    for key in RATES:
+        if not (is_number(full[key]) and 0 <= full[key] < 1):
+            fail(key, f"must be a number in [0, 1), got {shown(full[key])}")
+    eps = full["layer_norm_eps"]
+    if not (is_number(eps) and math.isfinite(eps) and eps > 0):
+        fail("layer_norm_eps", f"must be a positive number, got {shown(eps)}")
+    return full
+
+
+def check_layer_count(config, held, source, names=None, exact=False):
+    """Raises unless `config` asks for 1..`held` layers (exactly `held` with `exact`)."""
+    wanted = config["num_layers"]
+    if wanted > held or (exact and wanted != held):
+        name = (names or {}).get("num_layers", "num_layers")
+        raise InputError(source, f"{name} is {wanted} but the weights hold {held} layer(s)")
+
+
+def check_vocab_size(vocab_len, config, vocab_path, config_name):
+    """Raises unless `vocab.txt` has exactly `vocab_size` tokens (ids would shift or overflow)."""
+    if vocab_len != config["vocab_size"]:
+        raise InputError(vocab_path, f"{vocab_len} tokens, but {config_name} says "
+                                     f"vocab_size {config['vocab_size']}")
+
+
+def check_max_seq_len(max_seq_len, config, source):
+    """Raises unless sequences of `max_seq_len` tokens have position embeddings."""
+    if max_seq_len is None:
+        return
+    if type(max_seq_len) is not int or max_seq_len < 3:
+        raise InputError(source, f"max_seq_len must be an integer >= 3, got {shown(max_seq_len)}")
+    if max_seq_len > config["max_position_embeddings"]:
+        raise InputError(source, f"max_seq_len {max_seq_len} is longer than the model's "
+                                 f"max_position_embeddings ({config['max_position_embeddings']})")
+
+
+def encoder_shapes(config):
+    """Canonical key (PyTorch `BertModel` naming, no `bert.`) -> shape, (out, in) for dense weights."""
+    h, i = config["hidden_size"], config["intermediate_size"]
+    shapes = {
+        "embeddings.word_embeddings.weight": (config["vocab_size"], h),
+        "embeddings.position_embeddings.weight": (config["max_position_embeddings"], h),
+        "embeddings.token_type_embeddings.weight": (config["type_vocab_size"], h),
+        "embeddings.LayerNorm.weight": (h,), "embeddings.LayerNorm.bias": (h,),
+        "pooler.dense.weight": (h, h), "pooler.dense.bias": (h,),
+    }
+    for n in range(config["num_layers"]):
+        p = f"encoder.layer.{n}."
+        for name in ("attention.self.query", "attention.self.key", "attention.self.value",
+                     "attention.output.dense"):
+            shapes[p + name + ".weight"], shapes[p + name + ".bias"] = (h, h), (h,)
+        shapes[p + "intermediate.dense.weight"], shapes[p + "intermediate.dense.bias"] = (i, h), (i,)
+        shapes[p + "output.dense.weight"], shapes[p + "output.dense.bias"] = (h, i), (h,)
+        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+            shapes[p + name + ".weight"], shapes[p + name + ".bias"] = (h,), (h,)
+    return shapes

@@ -1,0 +1,72 @@
+"""Checks of an nlu_tf model directory's config, label files and weights file before it is built.
+
+Everything here reads metadata and small text files only: a directory whose label files,
+vocabulary, layer count or sequence limit disagree with its weights is refused with one
+line before Keras allocates the model, so it can never silently relabel predictions.
+"""
+
+import math
+import os
+import re
+
+from nlu_tf.errors import InputError
+from nlu_tf.models.encoder_config import (check_encoder_config, check_layer_count,
+                                          check_max_seq_len, encoder_shapes, is_number)
+from nlu_tf.models.h5_files import scan_h5
+from nlu_tf.models.quoting import shown
+
+_ENCODER_NAMES = {key: f"model.encoder_config.{key}" for key in
+                  ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
+                   "max_position_embeddings", "type_vocab_size", "hidden_dropout",
+                   "attention_dropout", "layer_norm_eps", "activation")}
+_TRANSFORMER_GROUP = re.compile(r"encoder/layers/(transformer_layer(?:_\d+)?)/")
+_MODEL_KEYS = {"encoder_config", "num_intents", "num_slots", "head_dropout", "name", "trainable"}
+
+
+def check_model_config(config_path, config):
+    """Returns (`JointNLUModel` arguments, max_seq_len) from a parsed model `config.json`."""
+    model = config.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("encoder_config"), dict):
+        raise InputError(config_path, "model.encoder_config is missing or not an object")
+    unknown = sorted(set(model) - _MODEL_KEYS)
+    if unknown:
+        raise InputError(config_path, f"unknown model setting {shown(unknown[0])}")
+    encoder = check_encoder_config(model["encoder_config"], config_path, _ENCODER_NAMES)
+    for key in ("num_intents", "num_slots"):
+        if type(model.get(key)) is not int or model[key] < 1:
+            raise InputError(config_path, f"model.{key} must be a positive integer, "
+                                          f"got {shown(model.get(key))}")
+    dropout = model.get("head_dropout", 0.1)
+    if not (is_number(dropout) and 0 <= dropout < 1):
+        raise InputError(config_path, f"model.head_dropout must be a number in [0, 1), "
+                                      f"got {shown(dropout)}")
+    max_seq_len = config.get("max_seq_len")
+    if max_seq_len is None:
+        raise InputError(config_path, "max_seq_len is missing")
+    check_max_seq_len(max_seq_len, encoder, config_path)
+    return {**model, "encoder_config": encoder}, max_seq_len
+
+
+def check_head_sizes(model_dir, model, labels):
+    """Raises unless the label files have exactly as many lines as the heads have outputs."""
+    for name, count, key in (("intent_label.txt", len(labels.intents), "num_intents"),
+                             ("slot_label.txt", len(labels.slots), "num_slots")):
+        if count != model[key]:
+            raise InputError(os.path.join(model_dir, name),
+                             f"{count} labels, but the model's head has {model[key]} outputs "
+                             f"(config.json model.{key})")
+
+
+def check_weights_file(weights_path, config_path, model):
+    """Scans `model.weights.h5` (storage, layer count, parameter count) before Keras reads it."""
+    shapes = scan_h5(weights_path)
+    layers = {match.group(1) for name in shapes if (match := _TRANSFORMER_GROUP.match(name))}
+    encoder = model["encoder_config"]
+    check_layer_count(encoder, len(layers), config_path, _ENCODER_NAMES, exact=True)
+    hidden = encoder["hidden_size"]
+    expected = sum(math.prod(shape) for shape in encoder_shapes(encoder).values())
+    expected += (hidden + 1) * (model["num_intents"] + model["num_slots"])
+    stored = sum(math.prod(shape) for shape in shapes.values())
+    if stored != expected:
+        raise InputError(weights_path, f"holds {stored} parameters, but config.json describes "
+                                       f"a model of {expected}")

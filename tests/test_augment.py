@@ -15,7 +15,10 @@ from nlu_tf.augment.augmenter import AugmentSettings, augment_example, new_gener
 from nlu_tf.augment.run import augment_dataset
 from nlu_tf.augment.slots import SlotValues, slot_spans
 from nlu_tf.augment.sources import load_candidate_source
+from nlu_tf.augment.vocabulary import match_case, replaceable_token
 from nlu_tf.data.reader import Example, read_lines, read_split
+from nlu_tf.data.tokenizer import WordPieceTokenizer
+from nlu_tf.errors import InputError
 from nlu_tf.models.checkpoint import canonical_state, mlm_head_state
 from tests.tiny import REPO, TINY_CONFIG, random_mlm_head_state, tiny_vocab, write_tiny_bert
 
@@ -49,6 +52,17 @@ def mlm_bert_dir(tmp_path_factory):
     for word in FAVOURED:
         head["cls.predictions.bias"][vocab.index(word)] = 100.0
     return write_tiny_bert(str(tmp_path_factory.mktemp("mlm_bert")), mlm_head=head)
+
+
+def test_stop_words_non_alphabetic_and_multi_piece_words_are_kept(tiny_bert_dir):
+    tokenizer = WordPieceTokenizer.from_model_dir(tiny_bert_dir)
+    assert replaceable_token("song", tokenizer) == "song"
+    assert replaceable_token("Song", tokenizer) == "song"
+    for word in ("the", "to", "for", "please", "7", "50s", "don't", "zyzzyva"):
+        assert replaceable_token(word, tokenizer) is None, word
+    assert match_case("tune", "Song") == "Tune"
+    assert match_case("tune", "SONG") == "TUNE"
+    assert match_case("tune", "song") == "tune"
 
 
 def test_copies_keep_tags_aligned_and_slot_types_in_order():
@@ -128,6 +142,31 @@ def test_copies_equal_to_dev_or_test_are_dropped_and_counted(tiny_bert_dir, tmp_
     lines = [line.lower() for line in read_lines(os.path.join(output, "seq.in"))]
     assert "what about the queen" not in lines
     assert lines[:2] == ["what about the abba", "put on queen"]
+
+
+def test_a_failed_run_leaves_an_existing_output_untouched(tiny_bert_dir, tmp_path):
+    data = str(tmp_path / "data")
+    _write_split(data, "train", [("play abba", "O B-artist", "PlayMusic")])
+    _write_split(data, "dev", [("play queen", "O B-artist", "PlayMusic")])
+    output = tmp_path / "out" / "train_aug"
+    output.mkdir(parents=True)
+    (output / "seq.in").write_text("kept\n")
+    with pytest.raises(InputError, match="split folder 'test' not found"):
+        augment_dataset(data, tiny_bert_dir, AugmentSettings(copies=2), str(output), stream=None)
+    assert os.listdir(tmp_path / "out") == ["train_aug"]
+    assert os.listdir(output) == ["seq.in"] and (output / "seq.in").read_text() == "kept\n"
+
+
+def test_writing_is_atomic(tmp_path):
+    from nlu_tf.augment.writer import write_split
+
+    good = Example(("play", "abba"), ("O", "B-artist"), "PlayMusic")
+    broken = Example(("play", "abba"), ("O", "B-artist"), None)  # fails on the last file
+    with pytest.raises(TypeError):
+        write_split(str(tmp_path / "train_aug"), [good, broken])
+    assert os.listdir(tmp_path) == []
+    write_split(str(tmp_path / "train_aug"), [good])
+    assert read_lines(str(tmp_path / "train_aug" / "seq.out")) == ["O B-artist"]
 
 
 def test_mlm_head_is_read_from_every_checkpoint_naming():

@@ -66,11 +66,11 @@ class MaskedLMCandidates:
             progress: an optional `ProgressBar`, advanced by one per distinct masked input.
         """
         inputs = [self._masked_input(words, index) for words, index in requests]
+        if self._top_m == 0:
+            return [() for _ in inputs]
         unique = sorted({item for item in inputs if item is not None},
                         key=lambda item: (len(item[0]), item))
         answers = {}
-        if self._top_m == 0:
-            unique = []
         for start in range(0, len(unique), self._batch_size):
             batch = unique[start:start + self._batch_size]
             length = -(-max(len(ids) for ids, _, _ in batch) // _LENGTH_STEP) * _LENGTH_STEP

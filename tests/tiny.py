@@ -54,8 +54,23 @@ def random_bert_state(config, seed=0):
     return state
 
 
-def write_tiny_bert(directory, seed=0, **overrides):
-    """Writes config.json, vocab.txt and model.safetensors of a tiny random BERT."""
+def random_mlm_head_state(config, seed=1):
+    """A random masked-LM head (`cls.predictions.*`), decoder tied to the word embeddings."""
+    rng = np.random.default_rng(seed)
+    h, v = config["hidden_size"], config["vocab_size"]
+    return {"cls.predictions.transform.dense.weight": rng.normal(0, 0.2, (h, h)).astype(np.float32),
+            "cls.predictions.transform.dense.bias": rng.normal(0, 0.05, h).astype(np.float32),
+            "cls.predictions.transform.LayerNorm.weight": (1 + rng.normal(0, 0.05, h)).astype(np.float32),
+            "cls.predictions.transform.LayerNorm.bias": rng.normal(0, 0.05, h).astype(np.float32),
+            "cls.predictions.bias": rng.normal(0, 0.05, v).astype(np.float32)}
+
+
+def write_tiny_bert(directory, seed=0, mlm_head=None, **overrides):
+    """Writes config.json, vocab.txt and model.safetensors of a tiny random BERT.
+
+    `mlm_head`, a dict of `cls.predictions.*` tensors (see `random_mlm_head_state`), is
+    stored beside the encoder weights.
+    """
     from safetensors.numpy import save_file
 
     os.makedirs(directory, exist_ok=True)
@@ -68,6 +83,7 @@ def write_tiny_bert(directory, seed=0, **overrides):
     with open(os.path.join(directory, "tokenizer_config.json"), "w") as f:
         json.dump({"do_lower_case": True}, f)
     state = {"bert." + k: v for k, v in random_bert_state(config, seed).items()}
+    state.update(mlm_head or {})
     save_file(state, os.path.join(directory, "model.safetensors"))
     return directory
 

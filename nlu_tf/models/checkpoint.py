@@ -4,7 +4,8 @@ Every format is first read into one canonical form, the PyTorch `BertModel` stat
 without the `bert.` prefix and with PyTorch layouts (a Dense weight is (out, in)). An
 explicit key table then maps each canonical key onto a variable of `BertEncoder`, with a
 shape check. Extra keys (pre-training heads, TinyBERT's `fit_denses`) are reported and
-skipped; missing encoder keys are an error that lists them.
+skipped by the encoder import; missing encoder keys are an error that lists them. The
+masked-LM head, which data augmentation uses, is picked out by `mlm_head_state`.
 
 The config is checked, and the stored shapes against it, before any model is built or
 any tensor is read, so a hostile directory costs no more memory than its files' sizes.
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 WEIGHT_FILES = ("model.safetensors", "tf_model.h5", "pytorch_model.bin")
 _IGNORED = ("embeddings.position_ids",)
+_MLM_HEAD_KEY = re.compile(r"(?:^|\.)predictions\.(.+)$")
 
 
 def find_weight_file(model_dir):
@@ -276,3 +278,22 @@ def load_encoder_weights(encoder, model_dir):
     config = {key: value for key, value in encoder.get_config().items()
               if key not in ("name", "trainable")}
     return assign_state(encoder, read_encoder_state(path, config), path)
+
+
+def mlm_head_state(state):
+    """Returns the masked-LM head tensors of a canonical state dict, or {} if it has none.
+
+    Keys are normalised to `transform.dense.weight`, `transform.dense.bias`,
+    `transform.LayerNorm.weight`, `transform.LayerNorm.bias`, `bias` and, when stored,
+    `decoder.weight` (tied to the word embeddings in BERT, so often absent). PyTorch names
+    them `cls.predictions.*`, the HF TF h5 layout `.../mlm___cls/predictions/*`. Layouts
+    are PyTorch's, as everywhere in the canonical state.
+    """
+    head = {}
+    for key, array in state.items():
+        match = _MLM_HEAD_KEY.search(key)
+        if match:
+            head[match.group(1)] = array
+    if "bias" not in head and "decoder.bias" in head:
+        head["bias"] = head["decoder.bias"]
+    return head if "transform.dense.weight" in head else {}

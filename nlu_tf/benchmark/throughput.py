@@ -26,15 +26,15 @@ def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, of
         indices %= len(features)
         inputs, targets = pad_batch(features, indices, width, max_seq_len)
         if padding == "fixed":
-            inputs, targets = _pad_to(inputs, targets, max_seq_len)
+            inputs, targets = _pad_to(inputs, targets, max_seq_len, features.pad_id)
         batches.append((inputs, targets))
     return batches
 
 
-def _pad_to(inputs, targets, length):
+def _pad_to(inputs, targets, length, pad_id):
     extra = length - inputs["input_ids"].shape[1]
     grow = lambda a, value: np.pad(a, ((0, 0), (0, extra)), constant_values=value)  # noqa: E731
-    inputs = {k: grow(v, 0) for k, v in inputs.items()}
+    inputs = {k: grow(v, pad_id if k == "input_ids" else 0) for k, v in inputs.items()}
     return inputs, {"intent": targets["intent"], "slots": grow(targets["slots"], -100)}
 
 

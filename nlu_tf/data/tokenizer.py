@@ -23,7 +23,7 @@ import unicodedata
 
 from nlu_tf.errors import InputError
 
-CLS, SEP, PAD, UNK = "[CLS]", "[SEP]", "[PAD]", "[UNK]"
+CLS, SEP, PAD, UNK, MASK = "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"
 CONTINUATION = "##"
 
 _CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
@@ -307,6 +307,21 @@ class WordPieceTokenizer:
     def split_text(text):
         """Returns the whitespace-separated words of `text`, as `encode_text` sees them."""
         return _WORD.findall(text)
+
+
+def id_map(source, target):
+    """For every token id of `source`, the id of the same token in `target` (`[UNK]`'s if absent).
+
+    Args:
+        source: a `WordPieceTokenizer` (e.g. a student's trimmed vocabulary).
+        target: a `WordPieceTokenizer` (e.g. its teacher's vocabulary).
+
+    Returns:
+        A list of `source.vocab_size` ids, or None when both vocabularies are the same.
+    """
+    if source.vocab == target.vocab:
+        return None
+    return [target.token_to_id(token) for token in source.vocab]
 
 
 def _read_json(path):

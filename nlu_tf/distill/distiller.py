@@ -21,9 +21,13 @@ class Distiller(keras.Model):
             `after_step(losses) -> list of tensors` for non-gradient updates.
         teacher: keras.Model or None; frozen (never updated).
         clip_norm: float, gradient clipping by global norm (after the cross-replica sum).
+        teacher_ids: for a student whose vocabulary differs from the teacher's (a trimmed
+            one), the teacher's id of every student token id (see
+            `nlu_tf.data.tokenizer.id_map`); None when they share the vocabulary.
     """
 
-    def __init__(self, student, objective, teacher=None, clip_norm=1.0, **kwargs):
+    def __init__(self, student, objective, teacher=None, clip_norm=1.0, teacher_ids=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if objective.uses_teacher and teacher is None:
             raise ValueError(f"{type(objective).__name__} needs a teacher")
@@ -33,6 +37,8 @@ class Distiller(keras.Model):
         if teacher is not None:
             teacher.trainable = False
         self.clip_norm = clip_norm
+        # A plain tuple, not a tracked variable: checkpoints stay those of a shared vocabulary.
+        self._teacher_ids = None if teacher_ids is None else tuple(int(i) for i in teacher_ids)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in objective.loss_names}
         self.build()
 
@@ -54,8 +60,16 @@ class Distiller(keras.Model):
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
 
+    def teacher_inputs(self, inputs):
+        """The student's batch in the teacher's token ids."""
+        if self._teacher_ids is None:
+            return inputs
+        table = tf.constant(self._teacher_ids, tf.int32)
+        return {**inputs, "input_ids": tf.gather(table, inputs["input_ids"])}
+
     def _forward(self, inputs, targets, training):
-        teacher_out = self.teacher(inputs, training=False) if self.teacher is not None else None
+        teacher_out = (self.teacher(self.teacher_inputs(inputs), training=False)
+                       if self.teacher is not None else None)
         student_out = self.student(inputs, training=training)
         counts = global_counts(inputs, targets)
         return student_out, teacher_out, self.objective(student_out, teacher_out, inputs, targets,

@@ -58,6 +58,9 @@ class ServingModule(LogitsModule):
     that of `nlu_tf.inference.decode`: a word takes the tag at its first sub-token, a word
     without a token is "O", and PAD / UNK are never predicted.
 
+    `tokenize(text)` (a function of the loaded object, not a signature) returns the model
+    inputs the in-graph tokenizer makes: `input_ids`, `attention_mask`, `token_type_ids`.
+
     Args:
         bundle: a `ModelBundle` (model, tokenizer, labels, max_seq_len).
     """
@@ -72,6 +75,12 @@ class ServingModule(LogitsModule):
         self._blocked = tf.constant([label in (PAD, UNK) for label in bundle.labels.slots])
         self.serve = tf.function(self._serve, input_signature=[
             tf.TensorSpec((None,), tf.string, name="text")])
+        self.tokenize = tf.function(self._tokenize, input_signature=[
+            tf.TensorSpec((None,), tf.string, name="text")])
+
+    def _tokenize(self, text):
+        encoded = self.tokenizer.encode(text)
+        return {name: encoded[name] for name in ID_INPUTS}
 
     def _serve(self, text):
         encoded = self.tokenizer.encode(text)

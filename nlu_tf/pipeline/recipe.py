@@ -29,7 +29,8 @@ DEFAULTS = {
     "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,
                   "emd_weight_update": "softmax", "separate": False},
     "stage_2_2": {"epochs": 3.0, "learning_rate": 5e-5, "temperature": 1.0, "alpha": 0.0},
-    "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True},
+    "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
+               "trim_vocab": False},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,
                   "keras_latency": True},
 }

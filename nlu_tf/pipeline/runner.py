@@ -40,11 +40,20 @@ def _expected(recipe, training):
 
 
 def _export(recipe, expected, path):
+    from nlu_tf.data.reader import resolve_data_dir
     from nlu_tf.export.convert import convert_model_dir
+    from nlu_tf.export.trim_vocab import trim_model_dir
 
     settings = expected["export"]
+    data = recipe["data"]
     with atomic_dir(path) as tmp:
         for role, model_dir in settings["models"].items():
+            if role == "student" and recipe["export"]["trim_vocab"]:
+                # The student's exports are made from its trimmed copy, kept beside them.
+                trimmed = os.path.join(tmp, "student_trimmed")
+                trim_model_dir(model_dir, trimmed, [(resolve_data_dir(
+                    data["data_dir"], data["task"]), data["train_split"])])
+                model_dir = trimmed
             convert_model_dir(model_dir, os.path.join(tmp, role),
                               recipe["export"]["quantizations"], recipe["data"]["data_dir"],
                               recipe["data"]["task"], recipe["export"]["representative_size"],

@@ -10,6 +10,7 @@ import keras
 from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
+from nlu_tf.data.tokenizer import id_map
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.emd_objective import EmdObjective, EmdWeightLogger
 from nlu_tf.errors import InputError
@@ -96,7 +97,9 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
     with strategy.scope():
         objective = make_objective(settings, student, teacher)
         distiller = Distiller(student.model, objective, teacher.model if teacher else None,
-                              clip_norm=settings.optimizer.clip_norm)
+                              clip_norm=settings.optimizer.clip_norm,
+                              teacher_ids=id_map(student.tokenizer, teacher.tokenizer)
+                              if teacher else None)
         distiller.compile(optimizer=_optimizer(settings, total_steps),
                           jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
     predicts = settings.stage != "2.1" or settings.distill.one_step

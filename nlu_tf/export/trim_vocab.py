@@ -1,0 +1,284 @@
+"""Vocabulary trimming: a model directory that keeps only the WordPiece tokens it needs.
+
+Most of a small student's weights are its token embedding (30,522 rows for the BERT
+vocabulary). A trimmed model keeps
+
+- the special tokens `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]` (never `[unusedN]`);
+- every single-character piece and its `##` form, so that greedy WordPiece can always fall
+  back to single characters: a word that tokenized without `[UNK]` still does (though an
+  out-of-domain word may now take more pieces);
+- the pieces that the training data and the given corpora use, at least `min_count` times.
+
+Tokens keep their original relative order; the embedding rows follow them, every other
+weight is copied. On text whose pieces were all kept (the training data, with
+`min_count=1`), the trimmed model gives the same tokens and the same logits: greedy
+longest-match over a subset of the vocabulary that contains the original match picks it
+again. The result is an ordinary model directory plus `trim_vocab.json`, which records the
+sizes and the sources.
+
+Everything up to `trim_bundle` runs without TensorFlow.
+"""
+
+import collections
+import json
+import logging
+import os
+import shutil
+
+from nlu_tf.data.reader import read_split, resolve_data_dir
+from nlu_tf.data.tokenizer import (CLS, CONTINUATION, MASK, PAD, SEP, UNK,
+                                   WordPieceTokenizer)
+from nlu_tf.errors import InputError
+from nlu_tf.io_utils import atomic_dir, write_json
+from nlu_tf.models.model_files import check_model_dir
+
+logger = logging.getLogger(__name__)
+
+TRIM_FILE = "trim_vocab.json"
+SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
+# Words are cached per tokenizer; clearing the cache this often bounds the memory a long
+# corpus takes to the counts plus the words of this many lines.
+CLEAR_CACHE_EVERY = 10_000
+
+
+def is_fallback(token):
+    """True for a single-character piece (`a`) or its continuation form (`##a`)."""
+    return len(token) == 1 or (token.startswith(CONTINUATION)
+                               and len(token) == len(CONTINUATION) + 1)
+
+
+def fallback_gaps(vocab):
+    """Characters inside the pieces of `vocab` whose single-character fallback is missing.
+
+    Keeping every single-character piece guarantees "no new `[UNK]`" only if each character
+    that starts a piece exists as a piece, and each character that continues a word exists
+    as `##c`. The BERT vocabularies have no gap; another vocabulary may.
+
+    Returns:
+        A sorted list of the pieces (`c` or `##c`) that would be needed but are absent.
+    """
+    present = set(vocab)
+    needed = set()
+    for token in present:
+        if token in SPECIAL_TOKENS or (token.startswith("[") and token.endswith("]")):
+            continue
+        if token.startswith(CONTINUATION):
+            continued = token[len(CONTINUATION):]
+        else:
+            needed.add(token[0])
+            continued = token[1:]
+        needed.update(CONTINUATION + char for char in continued)
+    return sorted(needed - present)
+
+
+def corpus_lines(path):
+    """Yields the lines of a UTF-8 text file one at a time (a corpus: one sentence a line).
+
+    Raises:
+        InputError: the file is missing or not UTF-8 (naming the line).
+    """
+    if not os.path.isfile(path):
+        raise InputError(path, "corpus file not found")
+    # Lines are decoded one by one: a text-mode file decodes whole buffers, and its error
+    # would name no line.
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(path, "not UTF-8 text", line=number) from None
+
+
+def count_pieces(tokenizer, utterances, counts):
+    """Adds the WordPiece tokens of `utterances` to `counts`.
+
+    Args:
+        tokenizer: the model's `WordPieceTokenizer`.
+        utterances: an iterable of word lists.
+        counts: a `collections.Counter`, updated in place.
+
+    Returns:
+        The number of utterances read.
+    """
+    total = 0
+    for total, words in enumerate(utterances, 1):
+        for word in words:
+            counts.update(tokenizer.word_pieces(word))
+        if total % CLEAR_CACHE_EVERY == 0:
+            tokenizer.clear_cache()
+    tokenizer.clear_cache()
+    return total
+
+
+def select_tokens(vocab, counts, min_count=1):
+    """The tokens a trimmed vocabulary keeps, in their original order.
+
+    Args:
+        vocab: the original tokens in id order.
+        counts: occurrences of each piece in the trimming texts.
+        min_count: a used piece is kept if it occurs at least this often.
+
+    Returns:
+        `(kept tokens, dict of how many were kept for which reason)`.
+    """
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    kept, seen, reasons = [], set(), collections.Counter()
+    for token in vocab:
+        if token in seen:
+            continue
+        if token in SPECIAL_TOKENS:
+            reason = "special"
+        elif token.startswith("[") and token.endswith("]"):
+            continue  # [unusedN] and other bracketed placeholders
+        elif is_fallback(token):
+            reason = "single_character"
+        elif counts.get(token, 0) >= min_count:
+            reason = "used"
+        else:
+            continue
+        kept.append(token)
+        seen.add(token)
+        reasons[reason] += 1
+    return kept, dict(reasons)
+
+
+def training_data(model_dir):
+    """The dataset folder and split a model was trained on, from its `settings.json`.
+
+    Returns:
+        `(folder, split)`, or None when the model directory does not record it.
+
+    Raises:
+        InputError: `settings.json` names a dataset that is not there.
+    """
+    path = os.path.join(model_dir, "settings.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f).get("data") or {}
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        raise InputError(path, "malformed settings.json") from None
+    if not data.get("data_dir"):
+        return None
+    folder = resolve_data_dir(data["data_dir"], data.get("task") or None)
+    return folder, data.get("train_split") or "train"
+
+
+def plan_trim(tokenizer, data=(), corpora=(), min_count=1):
+    """Counts the pieces of the training data and corpora and picks the tokens to keep.
+
+    Args:
+        tokenizer: the model's `WordPieceTokenizer`.
+        data: `(dataset folder, split)` pairs.
+        corpora: paths of plain-text files, one sentence a line, streamed.
+        min_count: see `select_tokens`.
+
+    Returns:
+        `(kept tokens, summary dict)`; the summary is what `trim_vocab.json` records.
+    """
+    counts = collections.Counter()
+    sources = []
+    for folder, split in data:
+        examples = read_split(folder, split)
+        read = count_pieces(tokenizer, (example.words for example in examples), counts)
+        sources.append({"kind": "data", "path": os.path.normpath(folder), "split": split,
+                        "utterances": read})
+    for path in corpora:
+        lines = (WordPieceTokenizer.split_text(line) for line in corpus_lines(path))
+        sources.append({"kind": "corpus", "path": os.path.normpath(path),
+                        "utterances": count_pieces(tokenizer, lines, counts)})
+    kept, reasons = select_tokens(tokenizer.vocab, counts, min_count)
+    used = sum(1 for token in counts if token != UNK)
+    summary = {"original_vocab_size": tokenizer.vocab_size, "vocab_size": len(kept),
+               "min_count": min_count, "kept": reasons, "used_pieces": used,
+               "used_pieces_below_min_count": sum(
+                   1 for token, n in counts.items()
+                   if n < min_count and token != UNK and not is_fallback(token)),
+               "unk_in_sources": counts.get(UNK, 0), "sources": sources}
+    gaps = fallback_gaps(tokenizer.vocab)
+    if gaps:
+        logger.warning("%d single-character fallbacks are missing from the vocabulary "
+                       "(e.g. %s): an out-of-domain word may become [UNK]",
+                       len(gaps), ", ".join(gaps[:5]))
+        summary["fallback_gaps"] = gaps
+    return kept, summary
+
+
+def trim_bundle(bundle, kept):
+    """A copy of a `ModelBundle` whose vocabulary is `kept` (a subset of its own tokens).
+
+    The token embedding keeps the rows of `kept`, in that order; every other weight is
+    copied unchanged.
+    """
+    from nlu_tf.models.joint_model import JointNLUModel
+    from nlu_tf.models.model_dir import ModelBundle
+
+    old = bundle.model
+    tokenizer = WordPieceTokenizer(kept, lower_case=bundle.tokenizer.lower_case)
+    rows = [bundle.tokenizer.token_to_id(token) for token in kept]
+    if any(bundle.tokenizer.id_to_token(row) != token for row, token in zip(rows, kept)):
+        raise ValueError("the kept tokens must all be in the model's vocabulary")
+    config = {**old.encoder_config, "vocab_size": len(kept)}
+    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout)
+    model.build()
+    embedding = old.encoder.token_embedding.embeddings
+    for new, source in zip(model.weights, old.weights):
+        # Paths below the model's own (auto-numbered) name.
+        if new.path.split("/", 1)[-1] != source.path.split("/", 1)[-1]:
+            raise ValueError(f"weights differ: {new.path} vs {source.path}")
+        value = source.numpy()
+        new.assign(value[rows] if source is embedding else value)
+    return ModelBundle(model, tokenizer, bundle.labels, bundle.max_seq_len)
+
+
+def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1):
+    """Writes a trimmed copy of the model directory `model_dir` at `output_dir`.
+
+    Args:
+        model_dir: an nlu_tf model directory.
+        output_dir: where the trimmed model directory goes (written atomically).
+        data: `(dataset folder, split)` pairs whose utterances decide the kept pieces;
+            None: the training data named by the model's `settings.json`.
+        corpora: plain-text files (one sentence a line) whose pieces are kept too.
+        min_count: a used piece is kept if it occurs at least this often, over all sources.
+
+    Returns:
+        The summary written to `trim_vocab.json`.
+
+    Raises:
+        InputError: an incomplete model directory, missing data or corpus, no source at all,
+            or `output_dir` equal to `model_dir`.
+    """
+    check_model_dir(model_dir)
+    if os.path.abspath(output_dir) == os.path.abspath(model_dir):
+        raise InputError(output_dir, "the output directory must differ from --model_dir")
+    if min_count < 1:
+        raise InputError("command line", f"min_count must be at least 1, got {min_count}")
+    if data is None:
+        found = training_data(model_dir)
+        if found is None:
+            raise InputError(model_dir, "no settings.json naming the training data: pass "
+                                        "the dataset (--data_dir, --task)")
+        data = [found]
+    data, corpora = list(data), list(corpora)
+    for path in corpora:
+        if not os.path.isfile(path):
+            raise InputError(path, "corpus file not found")
+    tokenizer = WordPieceTokenizer.from_model_dir(model_dir)
+    kept, summary = plan_trim(tokenizer, data, corpora, min_count)
+    summary["source_model"] = os.path.normpath(model_dir)
+
+    from nlu_tf.models.model_dir import load_model_dir, write_model_files
+
+    trimmed = trim_bundle(load_model_dir(model_dir), kept)
+    settings = os.path.join(model_dir, "settings.json")
+    with atomic_dir(output_dir) as tmp:
+        write_model_files(trimmed, tmp)
+        if os.path.isfile(settings):
+            shutil.copy2(settings, tmp)
+        write_json(os.path.join(tmp, TRIM_FILE), summary)
+    logger.info("trimmed %s: %d -> %d tokens", model_dir, summary["original_vocab_size"],
+                summary["vocab_size"])
+    return summary

@@ -1,0 +1,317 @@
+"""Vocabulary trimming: token choice, identical logits, no new [UNK], the three tokenizers
+agreeing on every Snips and ATIS utterance, and a trimmed model in every tool."""
+
+import collections
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nlu_tf.data.reader import SPLITS, read_split
+from nlu_tf.data.tokenizer import UNK, WordPieceTokenizer, id_map
+from nlu_tf.errors import InputError
+from nlu_tf.export.trim_vocab import (TRIM_FILE, fallback_gaps, select_tokens,
+                                      trim_model_dir)
+from tests.tiny import REPO, TINY_CONFIG, random_bert_state
+
+DATASETS = ("snips", "atis")
+MAX_SEQ_LEN = 32
+OUT_OF_DOMAIN = ["naïve résumé ÉCOLE Straße", "what's the weather in 東京 today?",
+                 "play😀now $5.00 e-mail ¿qué? l'été", "antidisestablishmentarianism",
+                 "pneumonoultramicroscopicsilicovolcanoconiosis " + "x" * 101,
+                 "x\u0301y \u200b zzzqqq jjjjkkk"]
+
+
+def _read_vocab(path):
+    with open(os.path.join(path, "vocab.txt"), encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def _unk_free(tokenizer, word):
+    """Per basic token of `word`: True where its pieces hold no [UNK]."""
+    return [UNK not in tokenizer.word_pieces(token) for token in tokenizer.basic_tokens(word)]
+
+
+def test_select_tokens_keeps_specials_characters_and_used_pieces():
+    vocab = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "##a", "##b",
+             "ab", "ba", "##ab", "abab", "[PAD]"]
+    counts = collections.Counter({"ab": 3, "##ab": 1, "a": 5, "zz": 9})
+    kept, reasons = select_tokens(vocab, counts)
+    assert kept == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "##a", "##b", "ab",
+                    "##ab"]
+    assert reasons == {"special": 5, "single_character": 4, "used": 2}
+    assert select_tokens(vocab, counts, min_count=2)[0][-1] == "ab"
+    with pytest.raises(ValueError, match="min_count"):
+        select_tokens(vocab, counts, min_count=0)
+
+
+def test_fallback_gaps_name_missing_single_characters():
+    assert fallback_gaps(["[PAD]", "[unused3]", "a", "##a", "b", "##b", "ab", "##ba"]) == []
+    assert fallback_gaps(["a", "##a", "ac", "##db", "b"]) == ["##b", "##c", "##d"]
+
+
+@pytest.fixture(scope="module")
+def trimmed_tiny(export_model_dir, tiny_data_dir, tmp_path_factory):
+    """`export_model_dir` trimmed on the tiny training split."""
+    path = str(tmp_path_factory.mktemp("trim") / "trimmed")
+    summary = trim_model_dir(export_model_dir, path, [(tiny_data_dir, "train")])
+    return path, summary
+
+
+def test_trimming_round_trips_with_identical_logits(trimmed_tiny, export_model_dir,
+                                                    tiny_data_dir):
+    from nlu_tf.data.dataset import pad_batch
+    from nlu_tf.data.features import encode_examples
+    from nlu_tf.inference import keras_logits_fn
+    from nlu_tf.models.model_dir import load_model_dir
+
+    path, summary = trimmed_tiny
+    original, trimmed = load_model_dir(export_model_dir), load_model_dir(path)
+    assert trimmed.tokenizer.vocab_size == summary["vocab_size"] < summary["original_vocab_size"]
+    assert trimmed.model.encoder.vocab_size == trimmed.tokenizer.vocab_size
+    assert trimmed.labels == original.labels and trimmed.max_seq_len == original.max_seq_len
+    with open(os.path.join(path, TRIM_FILE), encoding="utf-8") as f:
+        recorded = json.load(f)
+    assert recorded["sources"] == [{"kind": "data", "path": os.path.normpath(tiny_data_dir),
+                                    "split": "train", "utterances": 64}]
+    assert recorded["source_model"] == os.path.normpath(export_model_dir)
+
+    examples = read_split(tiny_data_dir, "train")
+    logits = []
+    for bundle in (original, trimmed):
+        features = encode_examples(examples, bundle.tokenizer, bundle.labels, MAX_SEQ_LEN)
+        batch = pad_batch(features, np.arange(len(features)), 8, MAX_SEQ_LEN)[0]
+        logits.append((batch, keras_logits_fn(bundle.model, jit_compile=False)(batch)))
+    (before, (intent_a, slot_a)), (after, (intent_b, slot_b)) = logits
+    to_original = np.asarray(id_map(trimmed.tokenizer, original.tokenizer))
+    np.testing.assert_array_equal(to_original[after["input_ids"]], before["input_ids"])
+    np.testing.assert_array_equal(after["attention_mask"], before["attention_mask"])
+    np.testing.assert_allclose(intent_b, intent_a, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(slot_b, slot_a, atol=1e-6, rtol=0)
+
+
+def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, tiny_data_dir,
+                                                              settings_factory, tmp_path):
+    from nlu_tf.data.dataset import pad_batch
+    from nlu_tf.data.features import encode_examples
+    from nlu_tf.distill.distiller import Distiller
+    from nlu_tf.distill.objectives import PredictionObjective
+    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.training.runner import run_stage
+
+    # No data given: the training data comes from the teacher's settings.json.
+    trimmed_dir = str(tmp_path / "trimmed")
+    summary = trim_model_dir(tiny_model_dir, trimmed_dir)
+    assert summary["sources"][0]["split"] == "train"
+    teacher, student = load_model_dir(tiny_model_dir), load_model_dir(trimmed_dir)
+    ids = id_map(student.tokenizer, teacher.tokenizer)
+    assert ids is not None and id_map(teacher.tokenizer, teacher.tokenizer) is None
+    distiller = Distiller(student.model, PredictionObjective(), teacher.model, teacher_ids=ids)
+    examples = read_split(tiny_data_dir, "dev")
+    features = encode_examples(examples, student.tokenizer, student.labels, MAX_SEQ_LEN)
+    batch = pad_batch(features, np.arange(16), 8, MAX_SEQ_LEN)[0]
+    # The same weights on the student's ids and on their teacher ids: the same logits.
+    teacher_out = teacher.model(distiller.teacher_inputs(batch))
+    student_out = student.model(batch)
+    np.testing.assert_allclose(student_out["intent_logits"], teacher_out["intent_logits"],
+                               atol=1e-5)
+
+    output = str(tmp_path / "student")
+    metrics = run_stage(settings_factory(output, tiny_model_dir, stage="2.2",
+                                         student_model=trimmed_dir, num_train_epochs=1))
+    assert 0 <= metrics["test"]["sentence_acc"] <= 1
+    assert _read_vocab(output) == _read_vocab(trimmed_dir)
+
+
+def test_evaluate_predict_and_convert_accept_a_trimmed_model(trimmed_tiny, tiny_data_dir,
+                                                             tmp_path):
+    from nlu_tf.evaluation import evaluate_split
+    from nlu_tf.export.convert import convert_model_dir
+    from nlu_tf.prediction import predict_lines
+    from nlu_tf.runners import load_runner
+
+    path, _ = trimmed_tiny
+    runner = load_runner(path, jit_compile=False)
+    assert evaluate_split(runner, tiny_data_dir, "test")["examples"] == 32
+    results = predict_lines(runner, OUT_OF_DOMAIN + ["play some jazz"])
+    assert len(results) == len(OUT_OF_DOMAIN) + 1 and results[-1].intent
+    written = convert_model_dir(path, str(tmp_path / "convert"), ("dynamic",), saved_model=False)
+    (info,) = written.values()
+    assert info["vocab_size"] == runner.tokenizer.vocab_size
+    tflite = load_runner(str(tmp_path / "convert" / "tflite_dynamic"))
+    assert tflite.tokenizer.vocab == runner.tokenizer.vocab
+    assert evaluate_split(tflite, tiny_data_dir, "test")["examples"] == 32
+
+
+def test_command_line(export_model_dir, tiny_data_dir, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("antidisestablishmentarianism forever\nzzz\n", encoding="utf-8")
+    tool = [sys.executable, os.path.join(REPO, "tools", "trim_vocab.py")]
+
+    def run(*args):
+        return subprocess.run(tool + list(args), capture_output=True, text=True, cwd=REPO,
+                              timeout=300)
+
+    for args, problem in [(["--output_dir", str(tmp_path / "x")], "--model_dir is required"),
+                          (["--model_dir", str(tmp_path / "nope"), "--output_dir",
+                            str(tmp_path / "x")], "model directory not found"),
+                          (["--model_dir", export_model_dir, "--output_dir",
+                            str(tmp_path / "x")], "no settings.json"),
+                          (["--model_dir", export_model_dir, "--output_dir", str(tmp_path / "x"),
+                            "--data_dir", tiny_data_dir, "--corpus", str(tmp_path / "nope.txt")],
+                           "corpus file not found")]:
+        result = run(*args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert lines[0].startswith("error: ") and problem in lines[0], lines
+    assert not (tmp_path / "x").exists()
+
+    output = tmp_path / "trimmed"
+    result = run("--model_dir", export_model_dir, "--output_dir", str(output), "--data_dir",
+                 tiny_data_dir, "--corpus", str(corpus), "--min_count", "2")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    recorded = json.loads((output / TRIM_FILE).read_text(encoding="utf-8"))
+    assert recorded["min_count"] == 2 and recorded["vocab_size"] == summary["vocab_size"]
+    assert [source["kind"] for source in recorded["sources"]] == ["data", "corpus"]
+    assert len(_read_vocab(str(output))) == summary["vocab_size"]
+
+
+def test_bad_corpus_names_the_line(export_model_dir, tiny_data_dir, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(b"fine line\nbad \xff byte\n")
+    with pytest.raises(InputError, match=r"corpus.txt:2: not UTF-8"):
+        trim_model_dir(export_model_dir, str(tmp_path / "out"), [(tiny_data_dir, "train")],
+                       [str(corpus)])
+    with pytest.raises(InputError, match="must differ"):
+        trim_model_dir(export_model_dir, export_model_dir, [(tiny_data_dir, "train")])
+
+
+def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tiny_data_dir,
+                                           tmp_path):
+    from nlu_tf.pipeline import runner
+    from nlu_tf.pipeline.recipe import load_recipe
+    from nlu_tf.pipeline.stages import check_stage
+
+    recipe = load_recipe(os.path.join(REPO, "configs", "tiny.yaml"),
+                         [f"data.data_dir={tiny_data_dir}", "export.quantizations=[dynamic]",
+                          "export.trim_vocab=true"], output_dir=str(tmp_path / "run"))
+    assert load_recipe(os.path.join(REPO, "configs", "tiny.yaml"))["export"]["trim_vocab"] is False
+    expected = {"export": {"export": recipe["export"], "data": recipe["data"],
+                           "seed": recipe["seed"],
+                           "models": {"teacher": export_model_dir, "student": tiny_model_dir}}}
+    path = str(tmp_path / "run" / "export")
+    runner._export(recipe, expected, path)
+    assert check_stage("export", path, expected["export"]) is None
+    trimmed = _read_vocab(os.path.join(path, "student_trimmed"))
+    assert len(trimmed) < len(_read_vocab(tiny_model_dir))
+    assert _read_vocab(os.path.join(path, "student", "tflite_dynamic")) == trimmed
+    assert _read_vocab(os.path.join(path, "teacher", "tflite_dynamic")) == \
+        _read_vocab(export_model_dir)
+
+
+# -- the real bert-base-uncased vocabulary ------------------------------------------------
+
+
+def _all_utterances():
+    return {(dataset, split): [" ".join(example.words) for example in
+                               read_split(os.path.join(REPO, "data", dataset), split)]
+            for dataset in DATASETS for split in SPLITS}
+
+
+@pytest.fixture(scope="module")
+def bert_vocab_models(tmp_path_factory):
+    """A tiny random encoder on the real bert-base-uncased vocabulary, as a model directory,
+    and its copy trimmed on the Snips training split, converted (SavedModel + dynamic)."""
+    import keras
+    from safetensors.numpy import save_file
+
+    from nlu_tf.data.reader import LabelMaps
+    from nlu_tf.defaults import default_teacher_dir
+    from nlu_tf.export.convert import convert_model_dir
+    from nlu_tf.models.model_dir import from_pretrained, save_model_dir
+
+    root = tmp_path_factory.mktemp("bert_vocab")
+    hf = root / "hf"
+    hf.mkdir()
+    shutil.copy(os.path.join(default_teacher_dir(), "vocab.txt"), hf)
+    config = {**TINY_CONFIG, "vocab_size": len(_read_vocab(str(hf))), "hidden_size": 8,
+              "num_attention_heads": 2, "intermediate_size": 16, "num_hidden_layers": 1}
+    (hf / "config.json").write_text(json.dumps(config))
+    state = {"bert." + k: v for k, v in random_bert_state(config).items()}
+    save_file(state, str(hf / "model.safetensors"))
+    keras.utils.set_random_seed(0)
+    snips = os.path.join(REPO, "data", "snips")
+    bundle = from_pretrained(str(hf), LabelMaps.from_dir(snips), 64)
+    original = save_model_dir(bundle, str(root / "model"))
+    trimmed = str(root / "trimmed")
+    trim_model_dir(original, trimmed, [(snips, "train")])
+    convert = str(root / "convert")
+    convert_model_dir(trimmed, convert, ("dynamic",))
+    return original, trimmed, convert
+
+
+def test_three_tokenizers_agree_on_every_snips_and_atis_utterance(bert_vocab_models):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (the SavedModel's tokenizer ops)
+
+    from nlu_tf.export.metadata import load_artefact_info
+
+    _, trimmed, convert = bert_vocab_models
+    python = WordPieceTokenizer.from_model_dir(trimmed)
+    assert python.vocab_size == 11_185  # of 30,522: 5 specials, 1,994 characters, 9,186 used
+    folders = {"saved_model": os.path.join(convert, "saved_model"),
+               "tflite": os.path.join(convert, "tflite_dynamic")}
+    for folder in folders.values():
+        artefact = load_artefact_info(folder)
+        assert _read_vocab(folder) == python.vocab
+        assert artefact.tokenizer.lower_case == python.lower_case
+        assert artefact.info["vocab_size"] == python.vocab_size
+        assert artefact.info["special_tokens"] == {
+            token: python.token_to_id(token) for token in ("[CLS]", "[SEP]", "[PAD]", "[UNK]")}
+    app = load_artefact_info(folders["tflite"])
+    graph = tf.saved_model.load(folders["saved_model"])
+    max_seq_len = app.max_seq_len
+    count = 0
+    for (dataset, split), texts in _all_utterances().items():
+        expected = [python.encode_text(text, max_seq_len).input_ids for text in texts]
+        assert [app.tokenizer.encode_text(text, max_seq_len).input_ids
+                for text in texts] == expected, (dataset, split)
+        for start in range(0, len(texts), 1000):
+            encoded = graph.tokenize(tf.constant(texts[start:start + 1000]))
+            ids = encoded["input_ids"].numpy()
+            lengths = encoded["attention_mask"].numpy().sum(axis=1)
+            got = [row[:length].tolist() for row, length in zip(ids, lengths)]
+            assert got == expected[start:start + 1000], (dataset, split, start)
+        count += len(texts)
+    assert count == 20_355
+
+
+def test_no_new_unk_outside_the_training_data(bert_vocab_models):
+    original_dir, trimmed_dir, _ = bert_vocab_models
+    original = WordPieceTokenizer.from_model_dir(original_dir)
+    trimmed = WordPieceTokenizer.from_model_dir(trimmed_dir)
+    utterances = _all_utterances()
+    # The training text keeps its exact pieces.
+    for text in utterances[("snips", "train")]:
+        for word in text.split():
+            assert trimmed.word_pieces(word) == original.word_pieces(word), word
+    # Elsewhere the pieces may differ, but no word gains an [UNK].
+    words = {word for key, texts in utterances.items() if key != ("snips", "train")
+             for text in texts for word in text.split()}
+    chars = [token for token in original.vocab if len(token) == 1]
+    rng = random.Random(0)
+    words.update("".join(rng.choice(chars) for _ in range(rng.randint(1, 12)))
+                 for _ in range(20_000))
+    words.update(word for text in OUT_OF_DOMAIN for word in text.split())
+    resegmented = 0
+    for word in words:
+        before, after = _unk_free(original, word), _unk_free(trimmed, word)
+        assert all(a or not b for a, b in zip(after, before)), word
+        resegmented += trimmed.word_pieces(word) != original.word_pieces(word)
+    assert resegmented > 500  # not vacuous: measured 700 words take other pieces

@@ -10,6 +10,8 @@ from nlu_tf.distill.objective import Objective, ObjectiveOutput
 class SupervisedObjective(Objective):
     """Stage 2.0: intent cross-entropy + `slot_loss_coef` × slot cross-entropy on gold labels.
 
+    Rows without gold labels (augmented utterances: intent and slots `IGNORE`) add nothing.
+
     Args:
         slot_loss_coef: float, weight of the slot loss.
     """
@@ -23,7 +25,8 @@ class SupervisedObjective(Objective):
 
     def call(self, student, teacher, inputs, targets, counts):
         intent = losses.intent_cross_entropy(student["intent_logits"],
-                                             targets["intent"]) / counts["examples"]
+                                             targets["intent"]) / tf.maximum(
+            counts["intent_labels"], 1.0)
         slot = losses.slot_cross_entropy(student["slot_logits"], targets["slots"]) / tf.maximum(
             counts["slot_labels"], 1.0)
         return ObjectiveOutput({"loss": intent + self.slot_loss_coef * slot,
@@ -107,7 +110,8 @@ class PredictionObjective(Objective):
     """Stage 2.2: soft cross-entropy with temperature on intent and slot logits.
 
     Slot logits are distilled on every real (non-padding) token. With `alpha` > 0 the
-    gold-label loss of stage 2.0 is mixed in: (1 - alpha)·soft + alpha·gold.
+    gold-label loss of stage 2.0 is mixed in: (1 - alpha)·soft + alpha·gold; augmented
+    utterances carry no gold labels, so on them the targets are the teacher's alone.
 
     Args:
         temperature: float, softmax temperature of both distributions.

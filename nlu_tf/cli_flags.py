@@ -41,6 +41,9 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_integer("train_batch_size", d.data.train_batch_size, "Global training batch size.", **fv)
     flags.DEFINE_integer("eval_batch_size", d.data.eval_batch_size, "Evaluation batch size.", **fv)
     flags.DEFINE_integer("max_train_examples", 0, "Use only the first N training utterances (0: all).", **fv)
+    flags.DEFINE_bool("aug_train", False,
+                      "Distil on the augmented set <task>/train_aug (tools/data_augmentation.py); "
+                      "on augmented utterances the targets are the teacher's predictions.", **fv)
     flags.DEFINE_float("num_train_epochs", d.num_train_epochs, "Training epochs (may be fractional).", **fv)
     flags.DEFINE_integer("eval_step", d.eval_step, "Evaluate on dev every N steps (0: at epoch ends).", **fv)
     flags.DEFINE_float("learning_rate", d.optimizer.learning_rate, "Peak AdamW learning rate.", **fv)
@@ -80,7 +83,8 @@ def settings_from_flags(values):
     data = dataclasses.replace(
         DataSettings(), data_dir=values["data_dir"], task=values["task"],
         max_seq_len=values["max_seq_len"], train_batch_size=values["train_batch_size"],
-        eval_batch_size=values["eval_batch_size"], max_train_examples=values["max_train_examples"])
+        eval_batch_size=values["eval_batch_size"], max_train_examples=values["max_train_examples"],
+        train_split="train_aug" if values.get("aug_train") else "train")
     optimizer = dataclasses.replace(
         OptimizerSettings(), learning_rate=values["learning_rate"],
         warmup_proportion=values["warmup_proportion"], weight_decay=values["weight_decay"],

@@ -49,7 +49,7 @@ def fixed_batch_loss(model_dir, data_dir):
     inputs, targets = pad_batch(features, np.arange(32), 8, 24)
     out = bundle.model(inputs, training=False)
     counts = local_counts(inputs, targets)
-    return (float(SupervisedObjective()(out, None, inputs, targets, counts)["loss"]),
+    return (float(SupervisedObjective()(out, None, inputs, targets, counts).losses["loss"]),
             bundle.model.weights)
 
 

@@ -85,7 +85,7 @@ def encode_examples(examples, tokenizer, labels, max_seq_len, source=""):
         source: a name for the examples (e.g. "snips/train") used in warnings.
 
     Returns:
-        Labelled `Features`.
+        Labelled `Features`; augmented examples get `IGNORE` as intent and slot ids.
     """
     encodings = [tokenizer.encode_words(example.words, max_seq_len) for example in examples]
     features = features_from_encodings(encodings, tokenizer.pad_id)
@@ -93,6 +93,10 @@ def encode_examples(examples, tokenizer, labels, max_seq_len, source=""):
     slot_labels = [_align(starts, word_slots)
                    for starts, word_slots in zip(features.word_starts, slot_ids)]
     intent = np.array(labels.intent_ids(examples, source), dtype=np.int32).reshape(-1)
+    for i, example in enumerate(examples):
+        if example.augmented:  # learns from the teacher only: no gold targets
+            intent[i] = IGNORE
+            slot_labels[i] = np.full_like(slot_labels[i], IGNORE)
     truncated = int(features.truncated.sum())
     if truncated:
         logger.warning("%s: %d of %d utterance(s) longer than max_seq_len=%d tokens were "

@@ -23,12 +23,17 @@ _TAG = re.compile(r"^(O|[BI]-\S+)$")
 
 @dataclasses.dataclass(frozen=True)
 class Example:
-    """One utterance: its words, one BIO tag per word, its intent and where it came from."""
+    """One utterance: its words, one BIO tag per word, its intent and where it came from.
+
+    An augmented utterance's tags and intent were copied from its source utterance: they
+    are read and validated, but training never takes them as gold labels.
+    """
 
     words: tuple
     tags: tuple
     intent: str
     line: int = 0
+    augmented: bool = False  # written by augmentation: its labels are not gold
 
 
 def read_lines(path):
@@ -149,6 +154,19 @@ class LabelMaps:
         return ids
 
 
+def mark_augmented(examples, data_dir):
+    """Marks the examples of an augmented training split that are not utterances of the
+    dataset's `train` split (same words, tags and intent) as `augmented`.
+
+    Without a `train` folder nothing is known to be original, and nothing is marked.
+    """
+    if not os.path.isdir(os.path.join(data_dir, "train")):
+        return examples
+    originals = {(e.words, e.tags, e.intent) for e in read_split(data_dir, "train")}
+    return [e if (e.words, e.tags, e.intent) in originals
+            else dataclasses.replace(e, augmented=True) for e in examples]
+
+
 def read_dataset(data_dir, max_train_examples=0, train_split="train"):
     """Reads and validates a whole dataset: its vocabularies and every split.
 
@@ -162,6 +180,8 @@ def read_dataset(data_dir, max_train_examples=0, train_split="train"):
                          f"no '{train_split}' folder: training split not found")
     splits = {split: read_split(data_dir, train_split if split == "train" else split)
               for split in SPLITS}
+    if train_split != "train":
+        splits["train"] = mark_augmented(splits["train"], data_dir)
     if max_train_examples:
         splits["train"] = splits["train"][:max_train_examples]
     return labels, splits

@@ -9,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from nlu_tf.distill.losses import global_counts
+from nlu_tf.distill.objective import Objective
 
 
 class Distiller(keras.Model):
@@ -16,9 +17,8 @@ class Distiller(keras.Model):
 
     Args:
         student: keras.Model returning a dict of outputs (a `JointNLUModel`).
-        objective: keras.layers.Layer with `loss_names` and
-            `call(student_out, teacher_out, inputs, targets, counts) -> dict of losses`; optional
-            `after_step(losses) -> list of tensors` for non-gradient updates.
+        objective: an `Objective` (losses, and an optional non-gradient update of its own
+            state after each training step).
         teacher: keras.Model or None; frozen (never updated).
         clip_norm: float, gradient clipping by global norm (after the cross-replica sum).
         teacher_ids: for a student whose vocabulary differs from the teacher's (a trimmed
@@ -29,6 +29,8 @@ class Distiller(keras.Model):
     def __init__(self, student, objective, teacher=None, clip_norm=1.0, teacher_ids=None,
                  **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(objective, Objective):
+            raise TypeError(f"objective must be an Objective, got {type(objective).__name__}")
         if objective.uses_teacher and teacher is None:
             raise ValueError(f"{type(objective).__name__} needs a teacher")
         self.student = student
@@ -72,8 +74,7 @@ class Distiller(keras.Model):
                        if self.teacher is not None else None)
         student_out = self.student(inputs, training=training)
         counts = global_counts(inputs, targets)
-        return student_out, teacher_out, self.objective(student_out, teacher_out, inputs, targets,
-                                                        counts)
+        return self.objective(student_out, teacher_out, inputs, targets, counts)
 
     def _clipped(self, grads):
         # Dense: the norm of an embedding's IndexedSlices counts repeated tokens apart.
@@ -91,12 +92,12 @@ class Distiller(keras.Model):
         inputs, targets = data
         variables = self.train_variables
         with tf.GradientTape() as tape:
-            student_out, teacher_out, losses = self._forward(inputs, targets, training=True)
-        # Non-gradient updates (BERT-EMD layer weights) run first: their flows are constants
-        # of this step's loss, and ordering them before the gradient all-reduce keeps the
-        # replicas' collectives in one order.
-        updated = (self.objective.after_step(losses)
-                   if hasattr(self.objective, "after_step") else [])
+            output = self._forward(inputs, targets, training=True)
+        losses = output.losses
+        # The non-gradient update (BERT-EMD layer weights) runs first: its inputs are
+        # constants of this step's loss, and ordering it before the gradient all-reduce
+        # keeps the replicas' collectives in one order.
+        updated = self.objective.after_step(output.state)
         with tf.control_dependencies(updated):
             grads = tape.gradient(losses["loss"], variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
@@ -105,8 +106,8 @@ class Distiller(keras.Model):
 
     def test_step(self, data):
         inputs, targets = data
-        _, _, losses = self._forward(inputs, targets, training=False)
-        return self._track(losses)
+        output = self._forward(inputs, targets, training=False)
+        return self._track(output.losses)
 
     def _track(self, losses):
         for name, tracker in self.trackers.items():

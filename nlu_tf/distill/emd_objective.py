@@ -5,21 +5,23 @@ import tensorflow as tf
 
 from nlu_tf.distill import losses
 from nlu_tf.distill.emd import emd_cost_matrix, update_layer_weights
+from nlu_tf.distill.objective import Objective, ObjectiveOutput
 from nlu_tf.distill.objectives import WidthProjection
 from nlu_tf.distill.transport import solve_transport
 
 WEIGHT_NAMES = ("student_att", "teacher_att", "student_hid", "teacher_hid")
 
 
-class EmdObjective(keras.layers.Layer):
+class EmdObjective(Objective):
     """Embedding MSE + EMD over hidden states + EMD over attention scores, optionally + prediction.
 
     Every student block may learn from every teacher block. Per step, the (M, N) cost
     matrices of hidden-state MSEs and attention-score MSEs are summed over replicas (so
     every replica solves the same problem), the exact transport plan between the layer
     weights is solved in TF ops and held constant, and the loss is Σ flow·cost. After
-    the step the layer weights follow BERT-EMD's cost-attention rule; they are
-    non-trainable variables, so checkpoints keep them.
+    the step the layer weights follow BERT-EMD's cost-attention rule (`after_step`, fed
+    the flows and shared costs through `ObjectiveOutput.state`); they are non-trainable
+    variables, so checkpoints keep them.
 
     With `prediction` set (BERT-EMD's one-step objective) the loss is
     β·(θ·(L_att + L_hid) + L_emb) + L_pred.
@@ -49,6 +51,7 @@ class EmdObjective(keras.layers.Layer):
         self.temperature = temperature
         self.separate = separate
         self.prediction = prediction
+        self.trains_heads = prediction is not None
         self.beta, self.theta = beta, theta
         self.projection = WidthProjection(student_width, teacher_width, name="projection")
         sizes = (student_layers, teacher_layers) * 2
@@ -111,24 +114,26 @@ class EmdObjective(keras.layers.Layer):
         hid_flow, att_flow = self._flow(hid_shared, "hid"), self._flow(att_shared, "att")
         hid = tf.reduce_sum(hid_flow * hid_cost)
         att = tf.reduce_sum(att_flow * att_cost)
-        result = {"emb_loss": emb, "hidden_loss": hid, "att_loss": att,
-                  "_flows": (att_flow, att_shared, hid_flow, hid_shared)}
+        result = {"emb_loss": emb, "hidden_loss": hid, "att_loss": att}
+        state = {"att_flow": att_flow, "att_cost": att_shared, "hid_flow": hid_flow,
+                 "hid_cost": hid_shared}
         if self.prediction is None:
             result["loss"] = emb + hid + att
-            return result
-        predicted = self.prediction(student, teacher, inputs, targets, counts)
+            return ObjectiveOutput(result, state)
+        predicted = self.prediction(student, teacher, inputs, targets, counts).losses
         result.update({k: v for k, v in predicted.items() if k != "loss"})
         result["loss"] = (self.beta * (self.theta * (att + hid) + emb) + predicted["loss"])
-        return result
+        return ObjectiveOutput(result, state)
 
-    def after_step(self, step_losses):
-        """Updates the layer weights from this step's flows and (replica-summed) costs.
+    def after_step(self, state):
+        """Updates the layer weights from this step's flows and (replica-summed) costs,
+        `state` being the `ObjectiveOutput.state` of `call`.
 
         Returns the new weights, read after the assignments, for control dependencies.
         """
-        att_flow, att_cost, hid_flow, hid_cost = step_losses["_flows"]
         new = {}
-        for kind, flow, cost in (("att", att_flow, att_cost), ("hid", hid_flow, hid_cost)):
+        for kind in ("att", "hid"):
+            flow, cost = state[f"{kind}_flow"], state[f"{kind}_cost"]
             new[f"student_{kind}"], new[f"teacher_{kind}"] = update_layer_weights(
                 flow, cost, self.weight(f"student_{kind}"), self.weight(f"teacher_{kind}"),
                 self.weight_update, self.temperature)
@@ -146,24 +151,3 @@ class EmdObjective(keras.layers.Layer):
         values = self.layer_weights.numpy()
         return {name: [float(x) for x in values[start:end]]
                 for name, (start, end) in self.slices.items()}
-
-
-class EmdWeightLogger(keras.callbacks.Callback):
-    """Prints the BERT-EMD layer weights at the end of each Keras epoch and keeps their history.
-
-    Args:
-        objective: the `EmdObjective` being trained.
-    """
-
-    def __init__(self, objective):
-        super().__init__()
-        self.objective = objective
-        self.history = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
-        weights = self.objective.weights_dict()
-        self.history.append({"step": step, **weights})
-        shown = "  ".join(f"{name} [{' '.join(f'{w:.3f}' for w in values)}]"
-                          for name, values in weights.items())
-        print(f"\nEMD layer weights @ step {step}: {shown}", flush=True)

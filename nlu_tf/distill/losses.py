@@ -10,7 +10,7 @@ whole batch.
 import tensorflow as tf
 
 IGNORE = -100
-COUNT_NAMES = ("examples", "slot_labels", "tokens", "pairs")
+COUNT_NAMES = ("examples", "intent_labels", "slot_labels", "tokens", "pairs")
 
 
 def local_counts(inputs, targets):
@@ -18,6 +18,7 @@ def local_counts(inputs, targets):
     mask = tf.cast(inputs["attention_mask"], tf.float32)
     tokens = tf.reduce_sum(mask, axis=1)
     values = [tf.cast(tf.shape(mask)[0], tf.float32),
+              tf.reduce_sum(tf.cast(targets["intent"] != IGNORE, tf.float32)),
               tf.reduce_sum(tf.cast(targets["slots"] != IGNORE, tf.float32)),
               tf.reduce_sum(tokens), tf.reduce_sum(tokens * tokens)]
     return dict(zip(COUNT_NAMES, values))
@@ -49,9 +50,15 @@ def global_counts(inputs, targets):
 
 
 def intent_cross_entropy(logits, labels):
-    """Sum of the intent cross-entropy over the batch (divide by `examples`)."""
-    return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
-                                                                        logits=logits))
+    """Sum of the intent cross-entropy over labelled rows (divide by `intent_labels`).
+
+    Rows labelled `IGNORE` (augmented utterances, which learn from the teacher only)
+    add nothing.
+    """
+    mask = labels != IGNORE
+    safe = tf.where(mask, labels, tf.zeros_like(labels))
+    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
+    return tf.reduce_sum(losses * tf.cast(mask, losses.dtype))
 
 
 def slot_cross_entropy(logits, labels):

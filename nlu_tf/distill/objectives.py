@@ -1,45 +1,36 @@
-"""What each stage minimises. An objective maps model outputs to a dict of named losses.
-
-Objectives are Keras layers so that their own variables (TinyBERT's width projection,
-BERT-EMD's layer weights) are tracked, trained and checkpointed with the `Distiller`.
-Every objective is called as `objective(student_out, teacher_out, inputs, targets, counts)`,
-`counts` being `losses.global_counts` of the step, and returns
-`{"loss": total, <component>: value, ...}`.
-"""
+"""What stages 2.0, 2.1 and 2.2 minimise (see `objective.Objective` for the protocol)."""
 
 import keras
 import tensorflow as tf
 
 from nlu_tf.distill import losses
+from nlu_tf.distill.objective import Objective, ObjectiveOutput
 
 
-class SupervisedObjective(keras.layers.Layer):
+class SupervisedObjective(Objective):
     """Stage 2.0: intent cross-entropy + `slot_loss_coef` × slot cross-entropy on gold labels.
+
+    Rows without gold labels (augmented utterances: intent and slots `IGNORE`) add nothing.
 
     Args:
         slot_loss_coef: float, weight of the slot loss.
     """
 
-    uses_teacher = False
+    trains_heads = True
+    loss_names = ("loss", "intent_loss", "slot_loss")
 
     def __init__(self, slot_loss_coef=1.0, **kwargs):
         super().__init__(**kwargs)
         self.slot_loss_coef = slot_loss_coef
 
-    def build(self, input_shape=None):
-        self.built = True
-
-    @property
-    def loss_names(self):
-        return ("loss", "intent_loss", "slot_loss")
-
     def call(self, student, teacher, inputs, targets, counts):
         intent = losses.intent_cross_entropy(student["intent_logits"],
-                                             targets["intent"]) / counts["examples"]
+                                             targets["intent"]) / tf.maximum(
+            counts["intent_labels"], 1.0)
         slot = losses.slot_cross_entropy(student["slot_logits"], targets["slots"]) / tf.maximum(
             counts["slot_labels"], 1.0)
-        return {"loss": intent + self.slot_loss_coef * slot, "intent_loss": intent,
-                "slot_loss": slot}
+        return ObjectiveOutput({"loss": intent + self.slot_loss_coef * slot,
+                                "intent_loss": intent, "slot_loss": slot}, {})
 
 
 def uniform_layer_map(student_layers, teacher_layers):
@@ -73,7 +64,7 @@ class WidthProjection(keras.layers.Layer):
         return hidden if self.dense is None else self.dense(hidden)
 
 
-class IntermediateObjective(keras.layers.Layer):
+class IntermediateObjective(Objective):
     """Stage 2.1: embedding MSE + hidden-state MSE + pre-softmax attention MSE, no labels.
 
     Args:
@@ -86,6 +77,7 @@ class IntermediateObjective(keras.layers.Layer):
     """
 
     uses_teacher = True
+    loss_names = ("loss", "emb_loss", "hidden_loss", "att_loss")
 
     def __init__(self, student_layers, teacher_layers, student_width, teacher_width,
                  layer_map=None, **kwargs):
@@ -96,10 +88,6 @@ class IntermediateObjective(keras.layers.Layer):
     def build(self, input_shape=None):
         self.projection.build()
         self.built = True
-
-    @property
-    def loss_names(self):
-        return ("loss", "emb_loss", "hidden_loss", "att_loss")
 
     def call(self, student, teacher, inputs, targets, counts):
         mask = inputs["attention_mask"]
@@ -114,15 +102,16 @@ class IntermediateObjective(keras.layers.Layer):
         att = tf.add_n([
             losses.attention_mse(scores[m], teacher["attention_scores"][n - 1], mask)
             for m, n in enumerate(self.layer_map)]) / pair_count
-        return {"loss": emb + hidden + att, "emb_loss": emb, "hidden_loss": hidden,
-                "att_loss": att}
+        return ObjectiveOutput({"loss": emb + hidden + att, "emb_loss": emb,
+                                "hidden_loss": hidden, "att_loss": att}, {})
 
 
-class PredictionObjective(keras.layers.Layer):
+class PredictionObjective(Objective):
     """Stage 2.2: soft cross-entropy with temperature on intent and slot logits.
 
     Slot logits are distilled on every real (non-padding) token. With `alpha` > 0 the
-    gold-label loss of stage 2.0 is mixed in: (1 - alpha)·soft + alpha·gold.
+    gold-label loss of stage 2.0 is mixed in: (1 - alpha)·soft + alpha·gold; augmented
+    utterances carry no gold labels, so on them the targets are the teacher's alone.
 
     Args:
         temperature: float, softmax temperature of both distributions.
@@ -131,6 +120,7 @@ class PredictionObjective(keras.layers.Layer):
     """
 
     uses_teacher = True
+    trains_heads = True
 
     def __init__(self, temperature=1.0, alpha=0.0, slot_loss_coef=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -157,7 +147,7 @@ class PredictionObjective(keras.layers.Layer):
         result = {"loss": intent + self.slot_loss_coef * slot, "soft_intent_loss": intent,
                   "soft_slot_loss": slot}
         if self.alpha:
-            gold = self.gold(student, None, inputs, targets, counts)["loss"]
+            gold = self.gold(student, None, inputs, targets, counts).losses["loss"]
             result["gold_loss"] = gold
             result["loss"] = (1.0 - self.alpha) * result["loss"] + self.alpha * gold
-        return result
+        return ObjectiveOutput(result, {})

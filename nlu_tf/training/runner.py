@@ -1,5 +1,6 @@
 """Runs one training stage (2.0, 2.1, 2.2, or BERT-EMD) end to end from `RunSettings`."""
 
+import dataclasses
 import logging
 import math
 import os
@@ -12,14 +13,13 @@ from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.data.tokenizer import id_map
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.distill.emd_objective import EmdObjective, EmdWeightLogger
 from nlu_tf.errors import InputError
 from nlu_tf.evaluation import evaluate_examples
 from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.runners import keras_runner
 from nlu_tf.training.evaluator import DevEvaluator
-from nlu_tf.training.objective_factory import make_objective
+from nlu_tf.training.objective_factory import StageObjective, make_objective
 from nlu_tf.training.schedule import WarmupLinearDecay
 from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
@@ -70,6 +70,107 @@ def _optimizer(settings, total_steps):
     return optimizer
 
 
+@dataclasses.dataclass
+class _Stage:
+    """Everything `_setup` builds for one stage."""
+
+    settings: object
+    data_dir: str
+    splits: dict
+    student: object
+    stage_objective: StageObjective
+    distiller: Distiller
+    evaluator: object
+    checkpoint: TrainingCheckpoint
+    train_features: object
+    steps_per_epoch: int
+    total_steps: int
+
+
+def _setup(settings, dataset, strategy, restart):
+    """Reads the data, builds the models, the objective, the trainer, the dev evaluator
+    and the checkpoint, and restores the trainer from a checkpoint of the same run."""
+    data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
+    labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples,
+                                             settings.data.train_split)
+    keras.utils.set_random_seed(settings.seed)
+    with strategy.scope():
+        student, teacher = _models(settings, labels)
+    _, train_features = _features(student, data_dir, "train", splits["train"])
+    dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
+    steps_per_epoch = math.ceil(len(train_features) / settings.data.train_batch_size)
+    total_steps = max(int(steps_per_epoch * settings.num_train_epochs), 1)
+    with strategy.scope():
+        stage_objective = make_objective(settings, student, teacher)
+        distiller = Distiller(student.model, stage_objective.objective,
+                              teacher.model if teacher else None,
+                              clip_norm=settings.optimizer.clip_norm,
+                              teacher_ids=id_map(student.tokenizer, teacher.tokenizer)
+                              if teacher else None)
+        distiller.compile(optimizer=_optimizer(settings, total_steps),
+                          jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
+    evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
+                             settings.eval_step, settings.data.eval_batch_size,
+                             settings.jit_compile, steps_per_epoch, total_steps) \
+        if stage_objective.trains_heads else None
+    checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict(), evaluator)
+    if restart:
+        checkpoint.clear()
+    stage = _Stage(settings, data_dir, splits, student, stage_objective, distiller, evaluator,
+                   checkpoint, train_features, steps_per_epoch, total_steps)
+    return stage
+
+
+def _fit(stage, strategy, callbacks):
+    """Trains from the checkpointed step (0 for a new run) to the last; returns
+    (first step, Keras history, seconds)."""
+    settings = stage.settings
+    with strategy.scope():
+        start = stage.checkpoint.restore(stage.distiller)
+    steps_per_epoch, total_steps = stage.steps_per_epoch, stage.total_steps
+    interval = settings.checkpoint_every or steps_per_epoch
+    first_epoch = start // steps_per_epoch
+    batches = train_dataset(stage.train_features, settings.data.train_batch_size, settings.seed,
+                            bucket_width=settings.data.bucket_width,
+                            epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
+                            first_epoch=first_epoch).skip(start % steps_per_epoch)
+    callbacks = (([stage.evaluator] if stage.evaluator else [])
+                 + list(stage.stage_objective.callbacks)
+                 + [StopAtStep(total_steps), stage.checkpoint] + list(callbacks))
+    started = time.time()
+    history = stage.distiller.fit(batches, epochs=math.ceil(total_steps / interval),
+                                  initial_epoch=start // interval, steps_per_epoch=interval,
+                                  callbacks=callbacks, verbose=settings.verbose, shuffle=False)
+    return start, history, time.time() - started
+
+
+def _finish(stage, start, history, seconds):
+    """Keeps the best dev weights, scores dev and test, writes the model directory
+    atomically and removes the checkpoint; returns the metrics."""
+    settings, evaluator = stage.settings, stage.evaluator
+    if evaluator:
+        evaluator.restore_best()
+    metrics = {"stage": settings.stage, "train_seconds": round(seconds, 1),
+               "train_examples": len(stage.train_features), "steps": stage.total_steps,
+               "resumed_from_step": start,
+               "loss_history": [float(v) for v in history.history.get("loss", [])]}
+    runner = keras_runner(stage.student, jit_compile=settings.jit_compile)
+    for split in ("dev", "test"):
+        metrics[split] = evaluate_examples(runner, stage.splits[split],
+                                           settings.data.eval_batch_size,
+                                           _source(stage.data_dir, split))
+    if evaluator:
+        metrics["best_step"] = evaluator.best_step
+        metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
+                                                                  "sentence_acc")}}
+                                  for s, m in evaluator.history]
+    metrics.update(stage.stage_objective.summary())
+    model_dirs.save_model_dir(stage.student, settings.output_dir, settings=settings.to_dict(),
+                              metrics=metrics)
+    stage.checkpoint.clear()
+    return metrics
+
+
 def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()):
     """Trains one stage and writes its model directory atomically; returns its metrics dict.
 
@@ -81,69 +182,6 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
     settings run again; `restart` discards that checkpoint. `callbacks` are extra Keras
     callbacks for the fit.
     """
-    data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
-    labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples,
-                                             settings.data.train_split)
-    keras.utils.set_random_seed(settings.seed)
     strategy = strategy or make_strategy(settings.distribution_strategy)
-    with strategy.scope():
-        student, teacher = _models(settings, labels)
-    train_examples, train_features = _features(student, data_dir, "train", splits["train"])
-    dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
-    batch = settings.data.train_batch_size
-    steps_per_epoch = math.ceil(len(train_features) / batch)
-    total_steps = max(int(steps_per_epoch * settings.num_train_epochs), 1)
-    interval = settings.checkpoint_every or steps_per_epoch
-    with strategy.scope():
-        objective = make_objective(settings, student, teacher)
-        distiller = Distiller(student.model, objective, teacher.model if teacher else None,
-                              clip_norm=settings.optimizer.clip_norm,
-                              teacher_ids=id_map(student.tokenizer, teacher.tokenizer)
-                              if teacher else None)
-        distiller.compile(optimizer=_optimizer(settings, total_steps),
-                          jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
-    predicts = settings.stage != "2.1" or settings.distill.one_step
-    evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
-                             settings.eval_step, settings.data.eval_batch_size,
-                             settings.jit_compile, steps_per_epoch, total_steps) \
-        if predicts else None
-    checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict(), evaluator)
-    if restart:
-        checkpoint.clear()
-    with strategy.scope():
-        start = checkpoint.restore(distiller)
-    first_epoch = start // steps_per_epoch
-    batches = train_dataset(train_features, batch, settings.seed,
-                            bucket_width=settings.data.bucket_width,
-                            epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
-                            first_epoch=first_epoch).skip(start % steps_per_epoch)
-    emd_log = EmdWeightLogger(objective) if isinstance(objective, EmdObjective) else None
-    callbacks = (([evaluator] if evaluator else []) + ([emd_log] if emd_log else [])
-                 + [StopAtStep(total_steps), checkpoint] + list(callbacks))
-    started = time.time()
-    history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),
-                            initial_epoch=start // interval, steps_per_epoch=interval,
-                            callbacks=callbacks, verbose=settings.verbose, shuffle=False)
-    train_seconds = time.time() - started
-    if evaluator:
-        evaluator.restore_best()
-    metrics = {"stage": settings.stage, "train_seconds": round(train_seconds, 1),
-               "train_examples": len(train_features), "steps": total_steps,
-               "resumed_from_step": start,
-               "loss_history": [float(v) for v in history.history.get("loss", [])]}
-    runner = keras_runner(student, jit_compile=settings.jit_compile)
-    for split in ("dev", "test"):
-        metrics[split] = evaluate_examples(runner, splits[split], settings.data.eval_batch_size,
-                                           _source(data_dir, split))
-    if evaluator:
-        metrics["best_step"] = evaluator.best_step
-        metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
-                                                                  "sentence_acc")}}
-                                  for s, m in evaluator.history]
-    if emd_log:
-        metrics["emd_layer_weights"] = objective.weights_dict()
-        metrics["emd_weight_history"] = emd_log.history
-    model_dirs.save_model_dir(student, settings.output_dir, settings=settings.to_dict(),
-                              metrics=metrics)
-    checkpoint.clear()
-    return metrics
+    stage = _setup(settings, dataset, strategy, restart)
+    return _finish(stage, *_fit(stage, strategy, callbacks))

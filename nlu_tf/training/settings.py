@@ -76,6 +76,9 @@ class RunSettings:
                    f"layer_mapping must be one of {LAYER_MAPPINGS}"),
                   (self.distribution_strategy in STRATEGIES,
                    f"distribution_strategy must be one of {STRATEGIES}"),
+                  (not (self.stage == "2.2" and self.distill.layer_mapping == "emd"),
+                   "stage 2.2 distils the predictions only: layer_mapping emd belongs to "
+                   "stage 2.1 (with one_step for BERT-EMD's one-step objective)"),
                   (self.num_train_epochs > 0, "num_train_epochs must be positive"),
                   (self.data.max_seq_len >= 3, "max_seq_len must be at least 3"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]

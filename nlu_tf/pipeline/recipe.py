@@ -11,6 +11,8 @@ import os
 
 import yaml
 
+from nlu_tf.augment.augmenter import AugmentSettings
+from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.training.settings import (LAYER_MAPPINGS, DataSettings, DistillSettings,
@@ -24,6 +26,8 @@ DEFAULTS = {
     "training": {"jit_compile": True, "checkpoint_every": 0, "eval_step": 0,
                  "warmup_proportion": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
                  "slot_loss_coef": 1.0, "dropout": 0.1, "verbose": 1},
+    "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
+                "probability": AugmentSettings.probability, "source": ""},
     "teacher": {"model": "", "finetuned": "", "epochs": 4.0, "learning_rate": 2e-4},
     "student": {"num_layers": 4, "tinybert": "", "layer_mapping": "uniform"},
     "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,
@@ -95,8 +99,10 @@ def _check(recipe, where):
     if bad or not recipe["export"]["quantizations"]:
         raise InputError(where, f"export.quantizations: each one of {', '.join(QUANTIZATIONS)}, "
                                 f"got {recipe['export']['quantizations']!r}")
+    if recipe["augment"]["copies"] < 0 or not 0.0 <= recipe["augment"]["probability"] <= 1.0:
+        raise InputError(where, "augment.copies must be >= 0 and augment.probability in [0, 1]")
     for dotted in ("benchmark.queries", "benchmark.threads", "export.representative_size",
-                   "student.num_layers"):
+                   "student.num_layers", "augment.candidates"):
         section, key = dotted.split(".")
         if recipe[section][key] < 1:
             raise InputError(where, f"{dotted} must be positive")
@@ -163,6 +169,19 @@ def teacher_dir(recipe):
     return os.path.join(recipe["output_dir"], "teacher")
 
 
+def augments(recipe):
+    """True when the recipe distils its students on an augmented training set."""
+    return recipe["augment"]["copies"] > 0
+
+
+def augmented_data_dir(recipe):
+    """The dataset folder the augment stage writes (`<output_dir>/augment/<dataset>/`): the
+    recipe's vocabularies, train, dev and test, and `train_aug/`."""
+    data = recipe["data"]
+    name = os.path.basename(os.path.normpath(resolve_data_dir(data["data_dir"], data["task"])))
+    return os.path.join(recipe["output_dir"], "augment", name)
+
+
 def stage_settings(recipe, teacher_model):
     """The `RunSettings` of the training stages to run, keyed by stage name (no "teacher"
     when the recipe names an already fine-tuned teacher).
@@ -183,7 +202,13 @@ def stage_settings(recipe, teacher_model):
     common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
                   head_dropout=t["dropout"], jit_compile=t["jit_compile"],
                   checkpoint_every=t["checkpoint_every"], eval_step=t["eval_step"],
-                  verbose=t["verbose"], data=data)
+                  verbose=t["verbose"])
+    # The teacher learns from the gold training set; the students, with augmentation on,
+    # from the augment stage's copy of the dataset (train_aug: originals, then copies).
+    # The augment stage keeps only the first max_train_examples originals.
+    student_data = (dataclasses.replace(data, data_dir=augmented_data_dir(recipe), task="",
+                                        train_split="train_aug", max_train_examples=0)
+                    if augments(recipe) else data)
     teacher = teacher_dir(recipe)
     first, second = recipe["stage_2_1"], recipe["stage_2_2"]
     distill_2_1 = DistillSettings(layer_mapping=s["layer_mapping"], T_emd=first["T_emd"],
@@ -195,15 +220,15 @@ def stage_settings(recipe, teacher_model):
         "teacher": lambda: RunSettings(
             stage="2.0", output_dir=teacher, teacher_model=teacher_model,
             num_train_epochs=recipe["teacher"]["epochs"],
-            optimizer=optimizer(recipe["teacher"]), **common),
+            optimizer=optimizer(recipe["teacher"]), data=data, **common),
         "student_2.1": lambda: RunSettings(
             stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher,
             tinybert=s["tinybert"], num_train_epochs=first["epochs"],
-            optimizer=optimizer(first), distill=distill_2_1, **common),
+            optimizer=optimizer(first), distill=distill_2_1, data=student_data, **common),
         "student_2.2": lambda: RunSettings(
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
-            optimizer=optimizer(second), distill=distill_2_2, **common),
+            optimizer=optimizer(second), distill=distill_2_2, data=student_data, **common),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]

@@ -6,13 +6,16 @@ checkpoint (`run_stage` does it); a stage whose output fails `check_stage` is re
 removed and redone, never loaded.
 """
 
+import dataclasses
 import os
+import shutil
 import time
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
 from nlu_tf.pipeline import report as reports
-from nlu_tf.pipeline.recipe import settings_dicts, stage_settings, teacher_dir
+from nlu_tf.pipeline.recipe import (augmented_data_dir, augments, settings_dicts,
+                                    stage_settings, teacher_dir)
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
                                     check_trained_model, export_paths, read_json,
                                     remove_stage, stage_dir)
@@ -24,6 +27,9 @@ def _expected(recipe, training):
     """Every stage's settings as dicts (what `check_stage` compares)."""
     out = recipe["output_dir"]
     expected = settings_dicts(training)
+    expected["augment"] = {"augment": recipe["augment"], "seed": recipe["seed"],
+                           "data": recipe["data"], "source": _augment_source(recipe),
+                           "dataset": os.path.basename(augmented_data_dir(recipe))}
     expected["export"] = {"export": recipe["export"], "data": recipe["data"],
                           "seed": recipe["seed"],
                           "models": {"teacher": teacher_dir(recipe),
@@ -37,6 +43,52 @@ def _expected(recipe, training):
                             "jit_compile": recipe["training"]["jit_compile"]}
     expected["report"] = {"output_dir": out}
     return expected
+
+
+def _augment_source(recipe):
+    """The checkpoint whose masked LM (or input embeddings) proposes replacement words:
+    `augment.source`, else the checkpoint the teacher is fine-tuned from."""
+    from nlu_tf.defaults import default_teacher_dir
+
+    return recipe["augment"]["source"] or recipe["teacher"]["model"] or default_teacher_dir()
+
+
+def _copy_dataset(source, target, max_train_examples):
+    """Copies the vocabularies and splits of a dataset folder; train cut to its first
+    `max_train_examples` utterances (0: all)."""
+    os.makedirs(target)
+    for name in ("intent_label.txt", "slot_label.txt"):
+        shutil.copy(os.path.join(source, name), target)
+    for split in ("train", "dev", "test"):
+        os.makedirs(os.path.join(target, split))
+        for name in ("seq.in", "seq.out", "label"):
+            with open(os.path.join(source, split, name), encoding="utf-8") as f:
+                lines = f.read().splitlines()
+            if split == "train" and max_train_examples:
+                lines = lines[:max_train_examples]
+            write_text_atomic(os.path.join(target, split, name), "\n".join(lines) + "\n")
+
+
+def _augment(recipe, expected, path, log):
+    from nlu_tf.augment.augmenter import AugmentSettings
+    from nlu_tf.augment.run import augment_dataset
+    from nlu_tf.data.reader import resolve_data_dir
+
+    settings, data = expected["augment"], recipe["data"]
+    augment = recipe["augment"]
+    with atomic_dir(path) as tmp:
+        dataset = os.path.join(tmp, settings["dataset"])
+        _copy_dataset(resolve_data_dir(data["data_dir"], data["task"]), dataset,
+                      data["max_train_examples"])
+        _, counts, kind = augment_dataset(
+            dataset, settings["source"],
+            AugmentSettings(copies=augment["copies"], candidates=augment["candidates"],
+                            probability=augment["probability"], seed=recipe["seed"]))
+        counts = dataclasses.asdict(counts)
+        write_json(os.path.join(tmp, STAGE_FILE), {"stage": "augment", "settings": settings,
+                                                   "source_kind": kind, "counts": counts})
+    log(f"augment: {counts['originals']} originals + {counts['augmented']} copies "
+        f"({kind}); {counts['dropped_dev_test']} copies equal to dev/test utterances dropped")
 
 
 def _export(recipe, expected, path):
@@ -119,6 +171,13 @@ def _report(recipe, expected, path):
                 "benchmark.keras_latency is false") + ")",
              f"machine: {results['machine']['cpu']}, {results['machine']['cpu_count']} cores",
              "size MB: the model file(s) only, without vocabulary and labels"]
+    if augments(recipe):
+        counts = read_json(os.path.join(stage_dir(out, "augment"), STAGE_FILE))["counts"]
+        notes.append(f"students distilled on {counts['originals']} training utterances and "
+                     f"{counts['augmented']} augmented copies (augment.copies "
+                     f"{recipe['augment']['copies']}, probability "
+                     f"{recipe['augment']['probability']}); on the copies the targets are "
+                     f"the teacher's predictions")
     with atomic_dir(path) as tmp:
         plots = reports.write_plots(tmp, histories, emd_weights, rows)
         summary = {"settings": expected["report"], "rows": rows, "stages": stages,
@@ -188,6 +247,10 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     summary = None
     for index, stage in enumerate(STAGES):
         path = stage_dir(out, stage)
+        if stage == "augment" and not augments(recipe):
+            if stage == until:
+                return None
+            continue
         if stage == "teacher" and stage not in training:
             log(f"teacher: {teacher_dir(recipe)} (teacher.finetuned), stage 2.0 not run")
             if stage == until:
@@ -208,7 +271,11 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
             if stage in training:
                 from nlu_tf.training.runner import run_stage
 
-                run_stage(training[stage], dataset)
+                # Students on augmented data read the augment stage's dataset themselves.
+                same_data = training[stage].data.data_dir == data["data_dir"]
+                run_stage(training[stage], dataset if same_data else None)
+            elif stage == "augment":
+                _augment(recipe, expected, path, log)
             elif stage == "export":
                 _export(recipe, expected, path)
             elif stage == "evaluate":

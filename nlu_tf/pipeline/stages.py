@@ -1,6 +1,7 @@
 """The stages of a pipeline run, where each one writes, and whether its output is complete.
 
-A stage is complete only if its output passes `check_stage`: a training stage's model
+A stage is complete only if its output passes `check_stage`: the augmented dataset holds
+the line counts its `stage.json` records; a training stage's model
 directory has every file (`check_model_dir`), a `metrics.json` that parses and the
 `settings.json` of the settings asked for now; the export holds every expected
 `model.tflite` and a `model_info.json` that parses; the evaluation and the report hold
@@ -17,7 +18,8 @@ from nlu_tf.export.metadata import read_model_info
 from nlu_tf.models.model_files import check_model_dir
 
 TRAINING_STAGES = ("teacher", "student_2.1", "student_2.2")
-STAGES = TRAINING_STAGES + ("export", "evaluate", "report")
+# augment follows the teacher, which never reads it: redoing it redoes only the students.
+STAGES = ("teacher", "augment") + TRAINING_STAGES[1:] + ("export", "evaluate", "report")
 STAGE_FILE = "stage.json"
 RESULTS_FILE = "results.json"
 REPORT_FILES = ("report.md", "report.json")
@@ -83,6 +85,18 @@ def _check_training(path, expected):
     _check_settings(os.path.join(path, "settings.json"), expected)
 
 
+def _check_augment(path, expected):
+    _check_settings(os.path.join(path, STAGE_FILE), expected, "settings")
+    counts = read_json(os.path.join(path, STAGE_FILE))["counts"]
+    folder = os.path.join(path, expected["dataset"], "train_aug")
+    for name in ("seq.in", "seq.out", "label"):
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            lines = sum(1 for _ in f)
+        if lines != counts["originals"] + counts["augmented"]:
+            raise ValueError(f"train_aug/{name} holds {lines} lines, stage.json counts "
+                             f"{counts['originals'] + counts['augmented']}")
+
+
 def _check_export(path, expected):
     _check_settings(os.path.join(path, STAGE_FILE), expected, "settings")
     for (role, kind), folder in export_paths(path, expected["export"]).items():
@@ -117,7 +131,7 @@ def _check_report(path, expected):
             raise ValueError(f"{os.path.join(parent, name)} is missing")
 
 
-_CHECKS = {"teacher": _check_training, "student_2.1": _check_training,
+_CHECKS = {"augment": _check_augment, "teacher": _check_training, "student_2.1": _check_training,
            "student_2.2": _check_training, "export": _check_export,
            "evaluate": _check_evaluate, "report": _check_report}
 

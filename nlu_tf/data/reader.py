@@ -11,7 +11,8 @@ import logging
 import os
 import re
 
-from nlu_tf.errors import InputError
+from nlu_tf.data.label_check import check_train_labels
+from nlu_tf.errors import InputError, quoted
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +60,9 @@ def read_vocab(path):
     for number, label in enumerate(labels, 1):
         label = label.strip()
         if not label or " " in label:
-            raise InputError(path, f"bad label {label!r}", number)
+            raise InputError(path, f"bad label {quoted(label)}", number)
         if label in seen:
-            raise InputError(path, f"duplicate label {label!r} (first on line {seen[label]})", number)
+            raise InputError(path, f"duplicate label {quoted(label)} (first on line {seen[label]})", number)
         seen[label] = number
     return [label.strip() for label in labels]
 
@@ -99,9 +100,9 @@ def read_split(data_dir, split):
         for tag in tags:
             if not _TAG.match(tag):
                 raise InputError(paths["seq.out"],
-                                 f"malformed tag {tag!r} (expected O, B-x or I-x)", number)
+                                 f"malformed tag {quoted(tag)} (expected O, B-x or I-x)", number)
         if not intent or len(intent.split()) != 1:
-            raise InputError(paths["label"], f"bad intent {intent!r}", number)
+            raise InputError(paths["label"], f"bad intent {quoted(intent)}", number)
         examples.append(Example(tuple(words), tuple(tags), intent, number))
     return examples
 
@@ -154,7 +155,8 @@ def read_dataset(data_dir, max_train_examples=0, train_split="train"):
 
     Returns `(labels, {"train": [...], "dev": [...], "test": [...]})`; with
     `max_train_examples` only the first utterances of train are kept. `train_split` names
-    the folder read as training data (e.g. `train_aug` for an augmented set).
+    the folder read as training data (e.g. `train_aug` for an augmented set); a training
+    label outside the vocabulary is an `InputError` (see `check_train_labels`).
     """
     labels = LabelMaps.from_dir(data_dir)
     if not os.path.isdir(os.path.join(data_dir, train_split)):
@@ -164,4 +166,5 @@ def read_dataset(data_dir, max_train_examples=0, train_split="train"):
               for split in SPLITS}
     if max_train_examples:
         splits["train"] = splits["train"][:max_train_examples]
+    check_train_labels(labels, splits["train"], os.path.join(data_dir, train_split))
     return labels, splits

@@ -9,6 +9,7 @@ import keras
 
 from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
+from nlu_tf.data.label_check import check_train_labels
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.emd_objective import EmdObjective, EmdWeightLogger
@@ -87,6 +88,8 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
     strategy = strategy or make_strategy(settings.distribution_strategy)
     with strategy.scope():
         student, teacher = _models(settings, labels)
+    check_train_labels(student.labels, splits["train"],
+                       os.path.join(data_dir, settings.data.train_split))
     train_examples, train_features = _features(student, data_dir, "train", splits["train"])
     dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
     batch = settings.data.train_batch_size

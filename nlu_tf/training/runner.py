@@ -19,6 +19,7 @@ from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.runners import keras_runner
 from nlu_tf.training.evaluator import DevEvaluator
+from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import make_objective
 from nlu_tf.training.schedule import WarmupLinearDecay
 from nlu_tf.training.resume import TrainingCheckpoint
@@ -118,7 +119,8 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
                             epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
                             first_epoch=first_epoch).skip(start % steps_per_epoch)
     emd_log = EmdWeightLogger(objective) if isinstance(objective, EmdObjective) else None
-    callbacks = (([evaluator] if evaluator else []) + ([emd_log] if emd_log else [])
+    callbacks = ([StopOnNonFiniteLoss(settings.output_dir)] + ([evaluator] if evaluator else [])
+                 + ([emd_log] if emd_log else [])
                  + [StopAtStep(total_steps), checkpoint] + list(callbacks))
     started = time.time()
     history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),

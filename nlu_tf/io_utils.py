@@ -99,14 +99,30 @@ def write_json(path, data):
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def prepare_output_file(path):
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def prepare_output_file(path, input_path=None):
     """Checks that a file can be written at `path` and creates its parent folders.
 
+    Args:
+        path: the output file.
+        input_path: the input file the output is made from; `path` must not be it (under
+            any name: a symlink, a hard link, a relative path).
+
     Raises:
-        InputError: `path` is an existing directory, or its parent cannot be created.
+        InputError: `path` is an existing directory or the input file, or its parent
+            cannot be created.
     """
     if os.path.isdir(path):
         raise InputError(path, "is a directory, expected an output file path")
+    if input_path is not None and _same_file(input_path, path):
+        raise InputError(path, f"is the input file {input_path}: writing it would destroy "
+                               "the input; choose another output file")
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)

@@ -12,6 +12,7 @@ import os
 import re
 
 from nlu_tf.data.label_check import check_train_labels
+from nlu_tf.data.text_lines import iter_lines
 from nlu_tf.errors import InputError, quoted
 
 logger = logging.getLogger(__name__)
@@ -36,19 +37,7 @@ def read_lines(path):
     """Returns the lines of a UTF-8 text file without line endings (LF or CRLF)."""
     if not os.path.isfile(path):
         raise InputError(path, "file not found")
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputError(path, f"not UTF-8 (byte 0x{raw[error.start]:02x})", line) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return list(iter_lines(path))
 
 
 def read_vocab(path):

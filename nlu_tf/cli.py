@@ -41,7 +41,7 @@ _import_tensorflow_quietly()
 
 from absl import app  # noqa: E402
 
-from nlu_tf.errors import InputError  # noqa: E402
+from nlu_tf.errors import InputError, RunError  # noqa: E402
 
 
 def settings(build, values):
@@ -53,7 +53,8 @@ def settings(build, values):
 
 
 def run(main):
-    """Runs an absl `main`, turning an `InputError` into one line on stderr and exit status 2."""
+    """Runs an absl `main`: an `InputError` gives one line on stderr and exit status 2, a
+    `RunError` one line and exit status 1."""
 
     def guarded(argv):
         try:
@@ -61,5 +62,8 @@ def run(main):
         except InputError as error:
             print(f"error: {error}", file=sys.stderr)
             sys.exit(2)
+        except RunError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(1)
 
     app.run(guarded)

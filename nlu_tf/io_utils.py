@@ -1,11 +1,18 @@
 """Writing outputs so that a killed run never leaves something that looks complete."""
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import uuid
 
 from nlu_tf.errors import InputError
+
+
+def _unique():
+    """A suffix no other thread or process uses: the PID and a random part."""
+    return f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 @contextlib.contextmanager
@@ -13,32 +20,78 @@ def atomic_dir(path):
     """Yields a temporary sibling of `path`; renames it onto `path` only if the body succeeds.
 
     An existing `path` is replaced. A failure or a kill leaves `path` as it was; the
-    temporary sibling (`.name.tmp-PID`) is removed on failure and ignored by readers.
+    temporary sibling (`.name.tmp-PID-*`) is removed on failure and ignored by readers.
+    Writers finishing together (threads or processes) all succeed; the last one wins.
     """
     path = os.path.abspath(path)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = os.path.join(parent, f".{name}.tmp-{_unique()}")
     os.makedirs(tmp)
     try:
         yield tmp
+        replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = os.path.join(parent, f".{name}.old-{os.getpid()}")
-    if os.path.exists(path):
-        os.rename(path, old)
-    os.rename(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
+
+
+def replace_dir(source, path, attempts=1000):
+    """Renames the directory `source` onto `path`, replacing whatever `path` holds.
+
+    `rename` replaces only an absent path or an empty directory, so a full one is first
+    renamed aside to a unique `.name.old-PID-*` (removed afterwards). Another writer may
+    move or fill `path` in between: then the two steps are retried.
+    """
+    parent, name = os.path.split(path)
+    asides = []
+    try:
+        for _ in range(attempts):
+            try:
+                os.rename(source, path)
+                return
+            except OSError as error:
+                if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR,
+                                       errno.EISDIR):
+                    raise
+            aside = os.path.join(parent, f".{name}.old-{_unique()}")
+            try:
+                os.rename(path, aside)
+                asides.append(aside)
+            except FileNotFoundError:
+                pass  # another writer moved it aside first
+        raise OSError(errno.EBUSY, f"could not replace {path}: other writers kept replacing it")
+    finally:
+        for aside in asides:
+            if os.path.isdir(aside) and not os.path.islink(aside):
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.remove(aside)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """Yields a text file (UTF-8) that replaces `path` only when the body succeeds.
+
+    The lines go to a temporary sibling (`path.tmp-PID-*`), renamed onto `path` at the
+    end; on failure it is removed and `path` is left as it was.
+    """
+    tmp = f"{path}.tmp-{_unique()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
 
 def write_text_atomic(path, text):
     """Writes `text` to `path` through a temporary file and a rename."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(path) as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 def write_json(path, data):
@@ -46,14 +99,30 @@ def write_json(path, data):
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def prepare_output_file(path):
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def prepare_output_file(path, input_path=None):
     """Checks that a file can be written at `path` and creates its parent folders.
 
+    Args:
+        path: the output file.
+        input_path: the input file the output is made from; `path` must not be it (under
+            any name: a symlink, a hard link, a relative path).
+
     Raises:
-        InputError: `path` is an existing directory, or its parent cannot be created.
+        InputError: `path` is an existing directory or the input file, or its parent
+            cannot be created.
     """
     if os.path.isdir(path):
         raise InputError(path, "is a directory, expected an output file path")
+    if input_path is not None and _same_file(input_path, path):
+        raise InputError(path, f"is the input file {input_path}: writing it would destroy "
+                               "the input; choose another output file")
     parent = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(parent, exist_ok=True)

@@ -65,7 +65,8 @@ class LinePrediction:
 def predict_lines(runner, lines, batch_size=64):
     """Predicts intent and tags for raw text lines, in batches of similar length.
 
-    Logs one warning counting the lines that were truncated to `runner.max_seq_len`.
+    Logs one warning counting the lines that were truncated to `runner.max_seq_len`. For
+    a long file, `nlu_tf.prediction_stream.predict_stream` keeps memory bounded.
 
     Args:
         runner: a `nlu_tf.runners.Runner`.
@@ -75,6 +76,13 @@ def predict_lines(runner, lines, batch_size=64):
     Returns:
         One `LinePrediction` per line, in input order.
     """
+    results = predict_chunk(runner, lines, batch_size)
+    log_truncated(sum(result.truncated for result in results), len(results), runner.max_seq_len)
+    return results
+
+
+def predict_chunk(runner, lines, batch_size=64):
+    """`predict_lines` without the truncation warning (callers count over many chunks)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     encodings = [runner.tokenizer.encode_text(line, runner.max_seq_len) for line in lines]
@@ -89,12 +97,15 @@ def predict_lines(runner, lines, batch_size=64):
         results[i] = dataclasses.replace(results[i], intent=prediction.intent,
                                          intent_prob=prediction.intent_prob,
                                          tags=prediction.tags, truncated=encodings[i].truncated)
-    truncated = sum(result.truncated for result in results)
+    return results
+
+
+def log_truncated(truncated, total, max_seq_len):
+    """Logs the one warning counting truncated lines (nothing when there are none)."""
     if truncated:
         logger.warning("%d of %d line(s) longer than max_seq_len=%d tokens were truncated; "
-                       "their words beyond the limit are tagged 'O'", truncated, len(lines),
-                       runner.max_seq_len)
-    return results
+                       "their words beyond the limit are tagged 'O'", truncated, total,
+                       max_seq_len)
 
 
 def slot_spans(result):
@@ -139,6 +150,13 @@ def format_json(result):
     return json.dumps(record, ensure_ascii=False)
 
 
+def formatter(output_format="text"):
+    """The function formatting one `LinePrediction` as one output line (without newline)."""
+    if output_format not in FORMATS:
+        raise ValueError(f"output_format must be one of {FORMATS}, got {output_format!r}")
+    return format_text if output_format == "text" else format_json
+
+
 def format_lines(results, output_format="text"):
     """Formats `LinePrediction`s as output text: one line per result, each ending in a newline.
 
@@ -149,7 +167,5 @@ def format_lines(results, output_format="text"):
     Returns:
         The output text.
     """
-    if output_format not in FORMATS:
-        raise ValueError(f"output_format must be one of {FORMATS}, got {output_format!r}")
-    formatter = format_text if output_format == "text" else format_json
-    return "".join(formatter(result) + "\n" for result in results)
+    format_one = formatter(output_format)
+    return "".join(format_one(result) + "\n" for result in results)

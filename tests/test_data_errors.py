@@ -1,12 +1,13 @@
 """Bad datasets: one line naming file, line and problem, exit status 2, nothing written."""
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from nlu_tf.data.reader import LabelMaps, read_split
+from nlu_tf.data.reader import LabelMaps, read_dataset, read_split
 from nlu_tf.errors import InputError
 from tests.tiny import REPO, write_tiny_dataset
 
@@ -104,3 +105,44 @@ def test_bad_vocabulary_lines_are_named(tmp_path):
     _append(os.path.join(data, "intent_label.txt"), b"PlayMusic\n")
     with pytest.raises(InputError, match=r"intent_label.txt:\d+: duplicate label 'PlayMusic'"):
         LabelMaps.from_dir(data)
+
+
+def test_cli_refuses_unknown_training_intent_naming_count_line_and_closest(tmp_path):
+    data = write_tiny_dataset(str(tmp_path / "data"))
+    for number in (3, 9):
+        _replace_line(os.path.join(data, "train", "label"), number, b"PlayMusik")
+    output = tmp_path / "out"
+    result = subprocess.run([sys.executable, TRAIN, "--data_dir", data, "--task", "snips",
+                             "--output_dir", str(output)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {data}/train/label:3: training intent 'PlayMusik' is not in the vocabulary "
+        "(2 utterance(s) carry it; closest in the vocabulary: 'PlayMusic')"]
+    assert not output.exists()
+
+
+def test_unknown_tag_of_an_augmented_training_split_is_refused(tmp_path):
+    data = write_tiny_dataset(str(tmp_path / "data"))
+    shutil.copytree(os.path.join(data, "train"), os.path.join(data, "train_aug"))
+    path = os.path.join(data, "train_aug", "seq.out")
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    number = next(i for i, line in enumerate(lines, 1) if "B-artist" in line.split())
+    _replace_line(path, number, lines[number - 1].replace("B-artist", "B-artists").encode())
+    _replace_line(os.path.join(data, "train_aug", "label"), 1, b"PlayMusic")  # a known intent
+    expected = (f"{data}/train_aug/seq.out:{number}: training slot tag 'B-artists' is not in the "
+                "vocabulary (1 utterance(s) carry it; closest in the vocabulary: 'B-artist')")
+    with pytest.raises(InputError) as error:
+        read_dataset(data, train_split="train_aug")
+    assert str(error.value) == expected
+    read_dataset(data)  # the plain train split is untouched
+
+
+def test_unknown_labels_of_dev_and_test_stay_counted_warnings(tmp_path, caplog):
+    data = write_tiny_dataset(str(tmp_path / "data"))
+    _replace_line(os.path.join(data, "dev", "label"), 2, b"PlayMusik")
+    labels, splits = read_dataset(data)
+    ids = labels.intent_ids(splits["dev"], "tiny/dev")
+    assert ids[1] == labels.intents.index("UNK")
+    assert "tiny/dev: 1 utterance(s) with an intent outside the vocabulary" in caplog.text

@@ -240,3 +240,66 @@ def test_finetuned_teacher_that_is_not_a_model_directory_is_refused(tmp_path, ti
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'nowhere'}: model directory not found"]
     assert not os.path.exists(output)
+
+
+def _refused(command, status=2):
+    """Runs a command that must fail: returns its one `error:` line (the last of stderr)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == status, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and result.stderr.strip().splitlines()[-1] == errors[0], \
+        result.stderr[-3000:]
+    return errors[0]
+
+
+def test_recipe_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"seed: 1\nstage_2_1:\n  epochs: 2  # caf\xe9\n")
+    assert _refused([sys.executable, TOOL, "--config", str(path)]) == \
+        f"error: {path}:3: not UTF-8 (byte 0xe9)"
+
+
+def test_recipe_alias_bomb_is_refused_at_once(tmp_path):
+    """A few hundred bytes of nested aliases expand to 9**9 strings when anything walks them."""
+    rows = ["  - &a [" + ", ".join(["lol"] * 9) + "]"]
+    rows += [f"  - &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]"
+             for i in range(8)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("seed:\n" + "\n".join(rows) + "\n")
+    started = time.time()
+    line = _refused([sys.executable, TOOL, "--config", str(path)])
+    assert time.time() - started < 60
+    assert line == f"error: {path}:3: YAML aliases (*name) are not allowed in a recipe"
+
+
+def test_values_quoted_in_recipe_errors_are_truncated(tmp_path):
+    path = tmp_path / "long.yaml"
+    path.write_text("seed: '" + "9x" * 50_000 + "'\n")
+    line = _refused([sys.executable, TOOL, "--config", str(path)])
+    assert line.startswith(f"error: {path}: seed: expected int, got '9x9x") and len(line) < 300
+
+
+@pytest.mark.parametrize("override, message", [
+    ("teacher.learning_rate=.nan", "teacher: learning_rate must be a finite number > 0, got nan"),
+    ("stage_2_1.learning_rate=0", "student_2.1: learning_rate must be a finite number > 0"),
+    ("training.dropout=1.0", "teacher: dropout must be in [0, 1), got 1.0"),
+    ("data.max_train_examples=-1", "teacher: max_train_examples must be >= 0, got -1"),
+    ("data.eval_batch_size=0", "teacher: eval_batch_size must be positive, got 0"),
+])
+def test_recipe_settings_out_of_range_are_refused(override, message):
+    recipe = load_recipe(TINY, [override])
+    with pytest.raises(InputError) as error:
+        stage_settings(recipe, "bert")
+    assert str(error.value).startswith(f"recipe: {message}")
+
+
+def test_nan_loss_stops_the_pipeline_with_status_1_and_no_complete_stage(tmp_path, tiny_bert_dir,
+                                                                        tiny_data_dir):
+    output = str(tmp_path / "out")
+    line = _refused([*_command(output, tiny_bert_dir, tiny_data_dir),
+                     "--set", "teacher.learning_rate=1e30"], status=1)
+    assert line.startswith(f"error: {output}/teacher: the training loss became nan at step ")
+    assert check_stage("teacher", os.path.join(output, "teacher"), {}) == "absent"
+    assert not os.path.exists(os.path.join(output, "student_2.1"))

@@ -12,6 +12,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from nlu_tf.prediction import (LinePrediction, format_json, format_lines, format_text,
                                predict_lines, slot_spans)
+from nlu_tf.prediction_stream import predict_stream
 from nlu_tf.runners import load_runner
 from tests.tiny import REPO
 
@@ -121,6 +122,7 @@ def test_cli_file_to_json(runner, tiny_model_dir, tmp_path):
         assert got.pop("intent_prob") == pytest.approx(want.pop("intent_prob"), abs=1e-5)
         assert got == want
     assert written[1]["intent"] is None and written[3]["truncated"]
+    assert os.listdir(output.parent) == ["preds.jsonl"]  # no temporary file left behind
 
 
 def test_cli_query_to_stdout_as_text(runner, tiny_model_dir):
@@ -176,3 +178,45 @@ def test_every_artefact_predicts_the_same_lines(export_model_dir, convert_dir, t
     result = run_tool("--model_dir", paths[2], "--input_file", str(source), "--num_threads", "2")
     assert result.returncode == 0, result.stderr
     assert result.stdout == texts[0]
+
+
+def test_stream_reads_lazily_in_windows_and_predicts_like_predict_lines(runner, caplog):
+    lines = [("" if i % 7 == 3 else f"play song {i} by artist {i % 5}") + (" " + LONG) * (i == 20)
+             for i in range(120)]
+    pulled = []
+
+    def source():
+        for line in lines:
+            pulled.append(line)
+            yield line
+
+    stream = predict_stream(runner, source(), batch_size=4, window_batches=2)
+    first = next(stream)
+    # One window: 8 lines with words (and the empty ones between them), not the whole input.
+    assert 8 <= len(pulled) <= 10, len(pulled)
+    with caplog.at_level(logging.WARNING, logger="nlu_tf.prediction"):
+        results = [first] + list(stream)
+    assert len(pulled) == len(lines)
+    expected = predict_lines(runner, lines, batch_size=4)
+    assert [(r.text, r.intent, r.tags, r.truncated) for r in results] == \
+        [(r.text, r.intent, r.tags, r.truncated) for r in expected]
+    warnings = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
+    assert warnings == ["1 of 120 line(s) longer than max_seq_len=32 tokens were truncated; "
+                        "their words beyond the limit are tagged 'O'"] * 2
+
+
+def test_cli_refuses_an_output_file_that_is_the_input(tmp_path):
+    source = tmp_path / "queries.txt"
+    source.write_text("play jazz\nbook a table\n", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(source)
+    os.link(source, tmp_path / "hard.txt")
+    for output in (str(source), str(tmp_path / "link.txt"), str(tmp_path / "hard.txt"),
+                   os.path.relpath(source, REPO)):
+        result = run_tool("--model_dir", str(tmp_path), "--input_file", str(source),
+                          "--output_file", output)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.splitlines() == [
+            f"error: {output}: is the input file {source}: writing it would destroy the input; "
+            "choose another output file"]
+    assert source.read_text(encoding="utf-8") == "play jazz\nbook a table\n"
+    assert sorted(os.listdir(tmp_path)) == ["hard.txt", "link.txt", "queries.txt"]

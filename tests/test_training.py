@@ -2,11 +2,16 @@
 
 import json
 import os
+import re
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 
 from nlu_tf.models.model_dir import load_model_dir
 from nlu_tf.models.model_files import REQUIRED_FILES
+from nlu_tf.training.resume import work_dir
 from nlu_tf.training.runner import run_stage
 
 
@@ -46,8 +51,6 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, sett
                                                                   tiny_bert_dir):
     import keras
 
-    from nlu_tf.training.resume import work_dir
-
     class KillAtStep(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if int(self.model.optimizer.iterations.numpy()) == 7:
@@ -72,3 +75,70 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, sett
     assert resumed["best_step"] == reference["best_step"]
     assert resumed["dev_history"] == reference["dev_history"]
     assert resumed["test"] == reference["test"]
+
+
+TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
+                     "train.py")
+
+
+def _train_tool(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, TRAIN, *args], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("learning_rate", float("nan"), "learning_rate must be a finite number > 0, got nan"),
+    ("learning_rate", float("inf"), "learning_rate must be a finite number > 0, got inf"),
+    ("learning_rate", -1e-4, "learning_rate must be a finite number > 0, got -0.0001"),
+    ("head_dropout", 1.0, "dropout must be in [0, 1), got 1.0"),
+    ("head_dropout", -0.1, "dropout must be in [0, 1), got -0.1"),
+    ("num_train_epochs", float("inf"), "num_train_epochs must be a finite number > 0, got inf"),
+    ("eval_batch_size", 0, "eval_batch_size must be positive, got 0"),
+    ("max_train_examples", -3, "max_train_examples must be >= 0, got -3"),
+])
+def test_out_of_range_settings_are_refused(settings_factory, field, value, message):
+    import dataclasses
+
+    from nlu_tf.training.settings import DataSettings, OptimizerSettings
+
+    overrides = {field: value}
+    if field == "learning_rate":
+        overrides = {"optimizer": OptimizerSettings(learning_rate=value)}
+    elif field in ("eval_batch_size", "max_train_examples"):
+        overrides = {"data": dataclasses.replace(DataSettings(), **{field: value})}
+    with pytest.raises(ValueError) as error:
+        settings_factory("out", "bert", **overrides)
+    assert str(error.value) == message
+
+
+def test_cli_nan_learning_rate_is_exit_2_before_training(tmp_path, tiny_data_dir):
+    result = _train_tool("--data_dir", tiny_data_dir, "--output_dir", str(tmp_path / "out"),
+                         "--teacher_model", str(tmp_path), "--learning_rate", "nan")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.splitlines() == [
+        "error: command line: learning_rate must be a finite number > 0, got nan"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_loss_that_becomes_nan_stops_with_status_1_and_writes_nothing(tmp_path, tiny_bert_dir,
+                                                                         tiny_data_dir):
+    output = str(tmp_path / "out")
+    result = _train_tool("--teacher_model", tiny_bert_dir, "--data_dir", tiny_data_dir,
+                         "--output_dir", output, "--max_seq_len", "32", "--train_batch_size",
+                         "16", "--num_train_epochs", "2", "--checkpoint_every", "1",
+                         "--nojit_compile", "--learning_rate", "1e30")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")] == [last]
+    assert re.fullmatch(rf"error: {re.escape(output)}: the training loss became (nan|inf|-inf) "
+                        r"at step \d+; .*", last), last
+    step = int(re.search(r"at step (\d+)", last).group(1))
+    assert 1 <= step <= 3
+    assert not os.path.exists(output)
+    # The checkpoint of the last finite step is kept, never one of NaN weights.
+    state = os.path.join(work_dir(output), "checkpoint", "state.json")
+    if step > 1:
+        with open(state) as f:
+            assert json.load(f)["step"] == step - 1

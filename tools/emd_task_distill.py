@@ -24,6 +24,7 @@ from absl import flags  # noqa: E402
 from nlu_tf import cli  # noqa: E402
 from nlu_tf.data.reader import read_dataset, resolve_data_dir  # noqa: E402
 from nlu_tf.models.model_files import is_model_dir  # noqa: E402
+from nlu_tf.run_lock import run_lock  # noqa: E402
 from nlu_tf.training.settings import (DataSettings, DistillSettings, OptimizerSettings,  # noqa: E402
                                       RunSettings)
 
@@ -66,10 +67,10 @@ def main(argv):
         num_train_epochs=FLAGS.num_train_epochs, seed=FLAGS.seed, data=data, distill=distill,
         optimizer=OptimizerSettings(learning_rate=FLAGS.learning_rate)))
     dataset = read_dataset(resolve_data_dir(data.data_dir, data.task), 0, data.train_split)
+    with run_lock(settings.output_dir):
+        from nlu_tf.training.runner import run_stage
 
-    from nlu_tf.training.runner import run_stage
-
-    metrics = run_stage(settings, dataset)
+        metrics = run_stage(settings, dataset)
     print(json.dumps({"output_dir": FLAGS.output_dir, "test": {
         k: metrics["test"][k] for k in ("intent_acc", "slot_f1", "sentence_acc")},
         "emd_layer_weights": metrics["emd_layer_weights"]}))

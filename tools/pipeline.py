@@ -9,6 +9,7 @@ Stages: teacher (2.0), student_2.1, student_2.2, export, evaluate, report; each 
 <output_dir>/<stage>/. Rerunning the same command skips complete stages, resumes a killed
 training stage from its checkpoint and redoes a stage whose output is broken. The report
 (report.md, report.json, report/*.png) lands in <output_dir>; its table ends the output.
+One run per --output_dir: a second one started while the first lives exits 2 naming its PID.
 """
 
 import os
@@ -22,6 +23,7 @@ from nlu_tf import cli  # noqa: E402
 from nlu_tf.errors import InputError  # noqa: E402
 from nlu_tf.pipeline.recipe import load_recipe  # noqa: E402
 from nlu_tf.pipeline.stages import STAGES  # noqa: E402
+from nlu_tf.run_lock import run_lock  # noqa: E402
 
 flags.DEFINE_string("config", "", "The recipe (YAML), e.g. configs/snips.yaml.")
 flags.DEFINE_string("output_dir", "", "Replaces the recipe's output_dir.")
@@ -38,13 +40,13 @@ def main(argv):
     if not FLAGS.config:
         raise InputError("command line", "--config is required")
     recipe = load_recipe(FLAGS.config, FLAGS.set, FLAGS.output_dir, FLAGS.seed)
+    with run_lock(recipe["output_dir"]):
+        from nlu_tf.pipeline.report import markdown_table
+        from nlu_tf.pipeline.runner import run_pipeline
 
-    from nlu_tf.pipeline.report import markdown_table
-    from nlu_tf.pipeline.runner import run_pipeline
-
-    summary = run_pipeline(recipe, restart=FLAGS.restart, until=FLAGS.until or "",
-                           log=lambda line: print(f"[pipeline] {line}", flush=True),
-                           config_path=FLAGS.config)
+        summary = run_pipeline(recipe, restart=FLAGS.restart, until=FLAGS.until or "",
+                               log=lambda line: print(f"[pipeline] {line}", flush=True),
+                               config_path=FLAGS.config)
     if summary is not None:
         print(f"\nreport: {os.path.join(recipe['output_dir'], 'report.md')}\n")
         print(markdown_table(summary["rows"]), flush=True)

@@ -17,9 +17,12 @@ One output line per input line, in input order. Lines are split on whitespace in
 An empty (or whitespace-only) line gives an empty line (text) or an object with "intent"
 and "intent_prob" null and no slots or tags (json). Words beyond the model's max_seq_len
 are tagged O, with one warning counting the truncated lines. Without --output_file the
-lines go to stdout; the output file is written atomically, only once every line is predicted.
+lines go to stdout; the output file is written atomically, only once every line is predicted,
+and must not be the input file. The input is streamed: memory does not grow with its length.
 """
 
+import collections
+import contextlib
 import os
 import sys
 
@@ -28,9 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from absl import flags  # noqa: E402
 
 from nlu_tf import cli  # noqa: E402
-from nlu_tf.data.reader import read_lines  # noqa: E402
+from nlu_tf.data.text_lines import iter_lines  # noqa: E402
 from nlu_tf.errors import InputError  # noqa: E402
-from nlu_tf.io_utils import prepare_output_file, write_text_atomic  # noqa: E402
+from nlu_tf.io_utils import atomic_file, prepare_output_file  # noqa: E402
 
 flags.DEFINE_string("model_dir", None, "The artefact: a model directory (a tools/train.py "
                     "output), a SavedModel folder or a TFLite folder.")
@@ -56,20 +59,28 @@ def main(argv):
     if FLAGS.num_threads < 1:
         raise InputError("command line",
                          f"--num_threads must be positive, got {FLAGS.num_threads}")
-    lines = read_lines(FLAGS.input_file) if FLAGS.input_file else [FLAGS.input_query]
+    path = FLAGS.input_file
+    if path and (os.path.isfile(path) or not os.path.exists(path)):
+        # A first streaming pass reports bad input before TensorFlow takes seconds to load
+        # (a pipe is read once: its lines are checked as they stream).
+        collections.deque(iter_lines(path), maxlen=0)
     if FLAGS.output_file:
-        prepare_output_file(FLAGS.output_file)
-    # Imported here: TensorFlow takes seconds to load, and bad input is reported before it.
-    from nlu_tf.prediction import format_lines, predict_lines
+        prepare_output_file(FLAGS.output_file, path)
+    from nlu_tf.prediction import formatter
+    from nlu_tf.prediction_stream import predict_stream
     from nlu_tf.runners import load_runner
 
     runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
-    text = format_lines(predict_lines(runner, lines, FLAGS.batch_size), FLAGS.format)
+    lines = iter_lines(path) if path else [FLAGS.input_query]
+    format_one = formatter(FLAGS.format)
+    with (atomic_file(FLAGS.output_file) if FLAGS.output_file
+          else contextlib.nullcontext(sys.stdout)) as out:
+        count = 0
+        for result in predict_stream(runner, lines, FLAGS.batch_size):
+            out.write(format_one(result) + "\n")
+            count += 1
     if FLAGS.output_file:
-        write_text_atomic(FLAGS.output_file, text)
-        print(f"{len(lines)} prediction(s) written to {FLAGS.output_file}")
-    else:
-        sys.stdout.write(text)
+        print(f"{count} prediction(s) written to {FLAGS.output_file}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
         --student_model out/student_2.1 --output_dir out/student
 
 The dataset is validated before TensorFlow starts: a bad file gives one line and exit 2.
+One run per --output_dir: a second one started while the first lives exits 2 naming its PID.
 """
 
 import json
@@ -21,6 +22,7 @@ from nlu_tf import cli  # noqa: E402
 from nlu_tf.cli_flags import define_train_flags, settings_from_flags  # noqa: E402
 from nlu_tf.data.reader import read_dataset, resolve_data_dir  # noqa: E402
 from nlu_tf.defaults import default_teacher_dir  # noqa: E402
+from nlu_tf.run_lock import run_lock  # noqa: E402
 
 define_train_flags()
 FLAGS = flags.FLAGS
@@ -34,10 +36,10 @@ def main(argv):
     settings = cli.settings(settings_from_flags, values)
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
     dataset = read_dataset(data_dir, settings.data.max_train_examples, settings.data.train_split)
+    with run_lock(settings.output_dir):
+        from nlu_tf.training.runner import run_stage
 
-    from nlu_tf.training.runner import run_stage
-
-    metrics = run_stage(settings, dataset, restart=FLAGS.restart)
+        metrics = run_stage(settings, dataset, restart=FLAGS.restart)
     test = metrics["test"]
     print(json.dumps({"output_dir": settings.output_dir, "test_intent_acc": test["intent_acc"],
                       "test_slot_f1": test["slot_f1"], "test_sentence_acc": test["sentence_acc"],

@@ -11,7 +11,9 @@ import logging
 import os
 import re
 
-from nlu_tf.errors import InputError
+from nlu_tf.data.label_check import check_train_labels
+from nlu_tf.data.text_lines import iter_lines
+from nlu_tf.errors import InputError, quoted
 
 logger = logging.getLogger(__name__)
 
@@ -40,19 +42,7 @@ def read_lines(path):
     """Returns the lines of a UTF-8 text file without line endings (LF or CRLF)."""
     if not os.path.isfile(path):
         raise InputError(path, "file not found")
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputError(path, f"not UTF-8 (byte 0x{raw[error.start]:02x})", line) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return list(iter_lines(path))
 
 
 def read_vocab(path):
@@ -64,9 +54,9 @@ def read_vocab(path):
     for number, label in enumerate(labels, 1):
         label = label.strip()
         if not label or " " in label:
-            raise InputError(path, f"bad label {label!r}", number)
+            raise InputError(path, f"bad label {quoted(label)}", number)
         if label in seen:
-            raise InputError(path, f"duplicate label {label!r} (first on line {seen[label]})", number)
+            raise InputError(path, f"duplicate label {quoted(label)} (first on line {seen[label]})", number)
         seen[label] = number
     return [label.strip() for label in labels]
 
@@ -104,9 +94,9 @@ def read_split(data_dir, split):
         for tag in tags:
             if not _TAG.match(tag):
                 raise InputError(paths["seq.out"],
-                                 f"malformed tag {tag!r} (expected O, B-x or I-x)", number)
+                                 f"malformed tag {quoted(tag)} (expected O, B-x or I-x)", number)
         if not intent or len(intent.split()) != 1:
-            raise InputError(paths["label"], f"bad intent {intent!r}", number)
+            raise InputError(paths["label"], f"bad intent {quoted(intent)}", number)
         examples.append(Example(tuple(words), tuple(tags), intent, number))
     return examples
 
@@ -172,7 +162,8 @@ def read_dataset(data_dir, max_train_examples=0, train_split="train"):
 
     Returns `(labels, {"train": [...], "dev": [...], "test": [...]})`; with
     `max_train_examples` only the first utterances of train are kept. `train_split` names
-    the folder read as training data (e.g. `train_aug` for an augmented set).
+    the folder read as training data (e.g. `train_aug` for an augmented set); a training
+    label outside the vocabulary is an `InputError` (see `check_train_labels`).
     """
     labels = LabelMaps.from_dir(data_dir)
     if not os.path.isdir(os.path.join(data_dir, train_split)):
@@ -184,4 +175,5 @@ def read_dataset(data_dir, max_train_examples=0, train_split="train"):
         splits["train"] = mark_augmented(splits["train"], data_dir)
     if max_train_examples:
         splits["train"] = splits["train"][:max_train_examples]
+    check_train_labels(labels, splits["train"], os.path.join(data_dir, train_split))
     return labels, splits

@@ -9,12 +9,11 @@ import copy
 import dataclasses
 import os
 
-import yaml
-
 from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.data.reader import resolve_data_dir
-from nlu_tf.errors import InputError
+from nlu_tf.errors import InputError, quoted
 from nlu_tf.export.metadata import QUANTIZATIONS
+from nlu_tf.pipeline.safe_yaml import parse_value, read_yaml_file
 from nlu_tf.training.settings import (LAYER_MAPPINGS, DataSettings, DistillSettings,
                                       OptimizerSettings, RunSettings)
 
@@ -70,17 +69,17 @@ def _coerce(value, default, where, key):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
-    raise InputError(where, f"{key}: expected {kind.__name__}, got {value!r}")
+    raise InputError(where, f"{key}: expected {kind.__name__}, got {quoted(value)}")
 
 
 def _merge(target, values, defaults, where, prefix=""):
     if not isinstance(values, dict):
         raise InputError(where, f"{prefix.rstrip('.') or 'the recipe'}: expected a mapping, "
-                                f"got {values!r}")
+                                f"got {quoted(values)}")
     for key, value in values.items():
         dotted = f"{prefix}{key}"
         if key not in defaults:
-            raise InputError(where, f"unknown key {dotted!r} (known: "
+            raise InputError(where, f"unknown key {quoted(dotted)} (known: "
                                     f"{', '.join(prefix + k for k in defaults)})")
         if isinstance(defaults[key], dict):
             _merge(target[key], value if value is not None else {}, defaults[key], where,
@@ -94,11 +93,11 @@ def _check(recipe, where):
         section, key = dotted.split(".")
         if recipe[section][key] not in choices:
             raise InputError(where, f"{dotted} must be one of {', '.join(choices)}, got "
-                                    f"{recipe[section][key]!r}")
+                                    f"{quoted(recipe[section][key])}")
     bad = [q for q in recipe["export"]["quantizations"] if q not in QUANTIZATIONS]
     if bad or not recipe["export"]["quantizations"]:
         raise InputError(where, f"export.quantizations: each one of {', '.join(QUANTIZATIONS)}, "
-                                f"got {recipe['export']['quantizations']!r}")
+                                f"got {quoted(recipe['export']['quantizations'])}")
     if recipe["augment"]["copies"] < 0 or not 0.0 <= recipe["augment"]["probability"] <= 1.0:
         raise InputError(where, "augment.copies must be >= 0 and augment.probability in [0, 1]")
     for dotted in ("benchmark.queries", "benchmark.threads", "export.representative_size",
@@ -113,13 +112,9 @@ def _check(recipe, where):
 def parse_override(text):
     """`key.sub=value` -> (["key", "sub"], value parsed as YAML)."""
     if "=" not in text:
-        raise InputError("--set", f"expected key.sub=value, got {text!r}")
+        raise InputError("--set", f"expected key.sub=value, got {quoted(text)}")
     key, value = text.split("=", 1)
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
-    return [part for part in key.strip().split(".") if part], parsed
+    return [part for part in key.strip().split(".") if part], parse_value(value)
 
 
 def load_recipe(path, overrides=(), output_dir="", seed=None):
@@ -132,27 +127,20 @@ def load_recipe(path, overrides=(), output_dir="", seed=None):
         seed: replaces `seed` when not None.
 
     Raises:
-        InputError: a missing or unreadable file, an unknown key, a bad value.
+        InputError: a missing, unreadable, non-UTF-8 or oversized file, a YAML alias, an
+            unknown key, a bad value.
     """
-    if not os.path.isfile(path):
-        raise InputError(path, "recipe not found")
-    try:
-        with open(path, encoding="utf-8") as f:
-            values = yaml.safe_load(f) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(path, f"not valid YAML ({getattr(error, 'problem', error)})",
-                         line=mark.line + 1 if mark else None) from None
+    values = read_yaml_file(path) or {}
     recipe = copy.deepcopy(DEFAULTS)
     _merge(recipe, values, DEFAULTS, path)
     for text in overrides:
         keys, value = parse_override(text)
         if not keys:
-            raise InputError("--set", f"expected key.sub=value, got {text!r}")
+            raise InputError("--set", f"expected key.sub=value, got {quoted(text)}")
         nested = value
         for key in reversed(keys):
             nested = {key: nested}
-        _merge(recipe, nested, DEFAULTS, f"--set {text}")
+        _merge(recipe, nested, DEFAULTS, f"--set {text[:80]}")
     if output_dir:
         recipe["output_dir"] = output_dir
     if seed is not None:

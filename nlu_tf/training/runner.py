@@ -10,6 +10,7 @@ import keras
 
 from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
+from nlu_tf.data.label_check import check_train_labels
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.data.tokenizer import id_map
 from nlu_tf.distill.distiller import Distiller
@@ -19,6 +20,7 @@ from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.runners import keras_runner
 from nlu_tf.training.evaluator import DevEvaluator
+from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import StageObjective, make_objective
 from nlu_tf.training.schedule import WarmupLinearDecay
 from nlu_tf.training.resume import TrainingCheckpoint
@@ -96,6 +98,8 @@ def _setup(settings, dataset, strategy, restart):
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
         student, teacher = _models(settings, labels)
+    check_train_labels(student.labels, splits["train"],
+                       os.path.join(data_dir, settings.data.train_split))
     _, train_features = _features(student, data_dir, "train", splits["train"])
     dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
     steps_per_epoch = math.ceil(len(train_features) / settings.data.train_batch_size)
@@ -134,7 +138,9 @@ def _fit(stage, strategy, callbacks):
                             bucket_width=settings.data.bucket_width,
                             epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
                             first_epoch=first_epoch).skip(start % steps_per_epoch)
-    callbacks = (([stage.evaluator] if stage.evaluator else [])
+    # The loss check comes first: nothing is checkpointed or written after a NaN.
+    callbacks = ([StopOnNonFiniteLoss(settings.output_dir)]
+                 + ([stage.evaluator] if stage.evaluator else [])
                  + list(stage.stage_objective.callbacks)
                  + [StopAtStep(total_steps), stage.checkpoint] + list(callbacks))
     started = time.time()

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from nlu_tf.training.setting_checks import numeric_problems
+
 STAGES = ("2.0", "2.1", "2.2")
 LAYER_MAPPINGS = ("uniform", "emd")
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -85,6 +87,8 @@ class RunSettings:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        for message in numeric_problems(self):
+            raise ValueError(message)
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -36,7 +36,7 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_string("tinybert", d.tinybert, _HELP["tinybert"], **fv)
     flags.DEFINE_string("output_dir", d.output_dir, _HELP["output_dir"], **fv)
     flags.DEFINE_string("data_dir", d.data.data_dir, "Dataset root (holds <task>/) or a dataset folder.", **fv)
-    flags.DEFINE_enum("task", d.data.task, ["snips", "atis"], "Dataset under --data_dir.", **fv)
+    flags.DEFINE_string("task", d.data.task, "Dataset under --data_dir (any name, e.g. snips or atis).", **fv)
     flags.DEFINE_integer("max_seq_len", d.data.max_seq_len, "Longest token sequence, specials included.", **fv)
     flags.DEFINE_integer("train_batch_size", d.data.train_batch_size, "Global training batch size.", **fv)
     flags.DEFINE_integer("eval_batch_size", d.data.eval_batch_size, "Evaluation batch size.", **fv)

@@ -38,7 +38,7 @@ def tiny_settings(tiny_data_dir, output_dir, teacher_model, **overrides):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, tiny_bert_dir, tiny_data_dir):
     """A model directory fine-tuned (stage 2.0) for two epochs on the tiny data."""
-    from nlu_tf.training.runner import run_stage
+    from nlu_tf.training.stage import run_stage
 
     output = str(tmp_path_factory.mktemp("tiny_model") / "teacher")
     run_stage(tiny_settings(tiny_data_dir, output, tiny_bert_dir))

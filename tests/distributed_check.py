@@ -26,7 +26,7 @@ from nlu_tf.data.reader import read_split  # noqa: E402
 from nlu_tf.distill.losses import local_counts  # noqa: E402
 from nlu_tf.distill.objectives import SupervisedObjective  # noqa: E402
 from nlu_tf.models.model_dir import load_model_dir  # noqa: E402
-from nlu_tf.training.runner import run_stage  # noqa: E402
+from nlu_tf.training.stage import run_stage  # noqa: E402
 from nlu_tf.training.settings import (DataSettings, DistillSettings,  # noqa: E402
                                       OptimizerSettings, RunSettings)
 from tests.tiny import write_tiny_bert, write_tiny_dataset  # noqa: E402

@@ -11,12 +11,12 @@ import sys
 
 import pytest
 
-from nlu_tf.benchmark.artefacts import artefact_kind, model_size_bytes, num_parameters
+from nlu_tf.serving.artefact import open_artefact
 from nlu_tf.benchmark.compare import agreement, evaluate_artefacts, split_features
 from nlu_tf.benchmark.latency import markdown_table, run_benchmark
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.errors import InputError
-from nlu_tf.runners import load_runner
+from nlu_tf.serving.artefact import load_predictor
 from tests.tiny import REPO
 
 SUMMARY = ("p50", "p90", "p99", "mean", "min")
@@ -37,7 +37,7 @@ def _check_result(result, path, threads, queries):
         assert set(result[key]) == set(SUMMARY), key
         assert 0 < result[key]["min"] <= result[key]["p50"] <= result[key]["p90"] \
             <= result[key]["p99"], key
-    assert result["size_bytes"] == model_size_bytes(path) > 0
+    assert result["size_bytes"] == open_artefact(path).size_bytes > 0
     assert result["size_mb"] == round(result["size_bytes"] / 1e6, 2)
 
 
@@ -56,7 +56,7 @@ def test_latency_cli_measures_every_kind(artefacts, tiny_data_dir, tmp_path):
     assert setup["queries"] == 5 and setup["warmup"] == 2 and setup["split"] == "test"
     assert setup["machine"]["cpu_count"] >= 1 and setup["machine"]["packages"]["tensorflow"]
     assert [r["kind"] for r in results] == ["keras", "saved_model", "tflite"]
-    parameters = num_parameters(artefacts["keras"])
+    parameters = open_artefact(artefacts["keras"]).num_parameters
     for path, measured in zip(paths, results):
         _check_result(measured, path, 1, 5)
         assert measured["num_parameters"] == parameters
@@ -86,7 +86,7 @@ def test_tflite_latency_runs_in_process_per_thread_count(artefacts, tiny_data_di
 
 def test_bad_benchmark_inputs_fail_before_measuring(artefacts, tiny_data_dir, tmp_path):
     float32 = artefacts["float32"]
-    with pytest.raises(InputError, match="artefact not found"):
+    with pytest.raises(InputError, match="model not found"):
         run_benchmark([str(tmp_path / "nowhere")], (1,), tiny_data_dir, "")
     with pytest.raises(InputError, match="thread counts must be positive"):
         run_benchmark([float32], (0,), tiny_data_dir, "")
@@ -95,8 +95,8 @@ def test_bad_benchmark_inputs_fail_before_measuring(artefacts, tiny_data_dir, tm
     with pytest.raises(InputError, match="split folder 'nope' not found"):
         run_benchmark([float32], (1,), tiny_data_dir, "", split="nope")
     with pytest.raises(InputError, match="config.json"):
-        artefact_kind(str(tmp_path))
-    assert artefact_kind(os.path.join(float32, "model.tflite")) == "tflite"
+        open_artefact(str(tmp_path))
+    assert open_artefact(os.path.join(float32, "model.tflite")).kind == "tflite"
 
 
 def test_evaluate_artefacts_gives_one_row_each(artefacts, tiny_data_dir):
@@ -114,7 +114,7 @@ def test_evaluate_artefacts_gives_one_row_each(artefacts, tiny_data_dir):
 
 
 def test_agreement_of_converted_models_with_keras(artefacts, tiny_data_dir):
-    keras = load_runner(artefacts["keras"], jit_compile=False)
+    keras = load_predictor(artefacts["keras"], jit_compile=False)
     features = split_features(keras, tiny_data_dir, "", "test")
 
     itself = agreement(keras, keras, features, batch_size=8)
@@ -122,12 +122,12 @@ def test_agreement_of_converted_models_with_keras(artefacts, tiny_data_dir):
     assert itself["max_abs_logit_diff"] == 0.0
     assert itself["examples"] == 32 and itself["words"] == int(features.num_words.sum())
 
-    float32 = agreement(keras, load_runner(artefacts["float32"]), features, batch_size=8)
+    float32 = agreement(keras, load_predictor(artefacts["float32"]), features, batch_size=8)
     assert float32["intent_agreement_pct"] == 100.0 and float32["tag_agreement_pct"] == 100.0
     assert 0.0 < float32["max_abs_logit_diff"] < 1e-4
 
     # Loose bounds, as in test_export: random heads leave small logit margins.
-    int8 = agreement(keras, load_runner(artefacts["int8"]), features)
+    int8 = agreement(keras, load_predictor(artefacts["int8"]), features)
     assert int8["intent_agreement_pct"] >= 75 and int8["tag_agreement_pct"] >= 85, int8
     assert 0.0 < int8["max_abs_logit_diff"] < 1.0
     assert int8["max_abs_logit_diff"] == max(int8["max_abs_intent_logit_diff"],

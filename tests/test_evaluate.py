@@ -1,4 +1,4 @@
-"""Tests of nlu_tf.evaluation, nlu_tf.runners and tools/evaluate.py."""
+"""Tests of nlu_tf.serving.evaluation, nlu_tf.predictor and tools/evaluate.py."""
 
 import json
 import os
@@ -12,9 +12,10 @@ import pytest
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
-from nlu_tf.evaluation import SUMMARY_KEYS, evaluate_split, format_report, record_tflite_metrics
+from nlu_tf.serving.evaluation import SUMMARY_KEYS, evaluate_split, format_report, record_tflite_metrics
 from nlu_tf.export.metadata import read_model_info
-from nlu_tf.runners import Runner, load_runner
+from nlu_tf.predictor import Predictor
+from nlu_tf.serving.artefact import load_predictor
 from tests.tiny import REPO
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "play", "jazz", "now", "weather", "in", "paris"]
@@ -53,7 +54,7 @@ def test_fake_logits_give_hand_computed_metrics(tmp_path):
         # Always PlayMusic: the second utterance's intent is wrong.
         return np.tile([[0.0, 2.0, 1.0]], (len(ids), 1)), SLOT_TABLE[ids]
 
-    runner = Runner(logits_fn, WordPieceTokenizer(VOCAB), LabelMaps(INTENTS, SLOTS), 16, "fake")
+    runner = Predictor(logits_fn, WordPieceTokenizer(VOCAB), LabelMaps(INTENTS, SLOTS), 16, "fake")
     metrics = evaluate_split(runner, data_dir, "test", batch_size=8)
 
     assert len(batches) == 1
@@ -86,15 +87,15 @@ def test_fake_logits_give_hand_computed_metrics(tmp_path):
 
 def test_missing_split_and_bad_model_paths_are_input_errors(tmp_path):
     data_dir = write_split(str(tmp_path / "data"), "dev", [("play jazz", "O B-genre", "PlayMusic")])
-    runner = Runner(None, WordPieceTokenizer(VOCAB), LabelMaps(INTENTS, SLOTS), 16, "fake")
+    runner = Predictor(None, WordPieceTokenizer(VOCAB), LabelMaps(INTENTS, SLOTS), 16, "fake")
     with pytest.raises(InputError, match="split folder 'test' not found"):
         evaluate_split(runner, data_dir, "test")
     with pytest.raises(InputError, match="model not found"):
-        load_runner(str(tmp_path / "nowhere"))
+        load_predictor(str(tmp_path / "nowhere"))
     with pytest.raises(InputError, match="not a model directory"):
-        load_runner(os.path.join(data_dir, "dev", "label"))
+        load_predictor(os.path.join(data_dir, "dev", "label"))
     with pytest.raises(InputError, match="config.json: missing"):
-        load_runner(data_dir)
+        load_predictor(data_dir)
 
 
 def test_cli_reproduces_the_test_metrics_of_training(tiny_model_dir, tiny_data_dir, tmp_path):
@@ -130,7 +131,7 @@ def test_every_artefact_gives_the_same_metrics_and_report(export_model_dir, conv
              "tflite-float32": os.path.join(convert_dir, "tflite_float32")}
     results = {}
     for kind, path in paths.items():
-        runner = load_runner(path, jit_compile=False)
+        runner = load_predictor(path, jit_compile=False)
         assert runner.name == f"{kind}:{os.path.normpath(path)}"
         # Batches of 8: the TFLite model is resized to several padded batch shapes.
         metrics = evaluate_split(runner, tiny_data_dir, "test", batch_size=8)
@@ -153,7 +154,7 @@ def test_cli_on_a_tflite_folder_records_its_metrics(export_model_dir, convert_di
                             capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr
 
-    keras = evaluate_split(load_runner(export_model_dir, jit_compile=False), tiny_data_dir, "test")
+    keras = evaluate_split(load_predictor(export_model_dir, jit_compile=False), tiny_data_dir, "test")
     with open(output, encoding="utf-8") as f:
         written = json.load(f)
     assert written["model"] == f"tflite-float32:{folder}"

@@ -23,11 +23,11 @@ from nlu_tf.data.reader import read_split
 from nlu_tf.errors import InputError
 from nlu_tf.export.convert import convert_model_dir, tflite_folder
 from nlu_tf.export.metadata import QUANTIZATIONS, export_kind, read_model_info, record_metrics
-from nlu_tf.export.savedmodel import savedmodel_runner
+from nlu_tf.export.savedmodel import open_saved_model
 from nlu_tf.export.tflite import ConversionError, convert_saved_model
 from nlu_tf.export.tflite_ops import inspect_ops
-from nlu_tf.export.tflite_runner import tflite_runner
-from nlu_tf.inference import decode, keras_logits_fn, predict
+from nlu_tf.export.tflite_interpreter import open_tflite
+from nlu_tf.decoding import decode, keras_logits_fn, predict
 from nlu_tf.models.model_dir import load_model_dir
 from tests.tiny import REPO
 
@@ -91,7 +91,7 @@ def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):
         assert info["ops"]["custom"] == []
         assert info["num_parameters"] == bundle.model.count_params()
 
-        logits_fn, artefact = tflite_runner(folder, num_threads=1)
+        logits_fn, artefact = open_tflite(folder, num_threads=1)
         assert not logits_fn.dynamic_batch and not logits_fn.batched
         assert artefact.labels == bundle.labels and artefact.max_seq_len == MAX_SEQ_LEN
         assert artefact.tokenizer.vocab == bundle.tokenizer.vocab
@@ -108,7 +108,7 @@ def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):
 
 def test_float32_tflite_matches_keras(convert_dir, reference):
     model_file = os.path.join(convert_dir, tflite_folder("float32"), "model.tflite")
-    logits_fn, artefact = tflite_runner(model_file)
+    logits_fn, artefact = open_tflite(model_file)
     assert artefact.name.startswith("tflite-float32:")
     # The padded Keras batch against one unpadded utterance at a time.
     assert _max_diff(reference, logits_fn(reference["batch"])) < 1e-4
@@ -131,7 +131,7 @@ def test_quantized_models_agree_with_keras(convert_dir, reference):
     bounds = {"float16": (0.95, 0.95, 0.01), "dynamic": (0.9, 0.95, 0.2),
               "int8": (0.75, 0.85, 1.0)}
     for mode, (min_intent, min_tags, max_diff) in bounds.items():
-        logits_fn, _ = tflite_runner(os.path.join(convert_dir, tflite_folder(mode)))
+        logits_fn, _ = open_tflite(os.path.join(convert_dir, tflite_folder(mode)))
         logits = logits_fn(reference["batch"])
         intents, tags = _agreement(reference, logits)
         assert intents >= min_intent and tags >= min_tags, (mode, intents, tags)
@@ -163,7 +163,7 @@ def test_saved_model_on_raw_strings_matches_keras(convert_dir, reference):
 
 
 def test_saved_model_logits_runner_matches_keras(convert_dir, reference):
-    logits_fn, artefact = savedmodel_runner(os.path.join(convert_dir, "saved_model"))
+    logits_fn, artefact = open_saved_model(os.path.join(convert_dir, "saved_model"))
     assert artefact.labels == reference["bundle"].labels
     assert artefact.name.startswith("saved_model:")
     assert _max_diff(reference, logits_fn(reference["batch"])) < 1e-5

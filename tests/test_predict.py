@@ -1,4 +1,4 @@
-"""Tests of nlu_tf.prediction and tools/predict.py."""
+"""Tests of nlu_tf.serving.prediction and tools/predict.py."""
 
 import json
 import logging
@@ -10,10 +10,10 @@ import sys
 import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
-from nlu_tf.prediction import (LinePrediction, format_json, format_lines, format_text,
+from nlu_tf.serving.prediction import (LinePrediction, format_json, format_lines, format_text,
                                predict_lines, slot_spans)
-from nlu_tf.prediction_stream import predict_stream
-from nlu_tf.runners import load_runner
+from nlu_tf.serving.prediction_stream import predict_stream
+from nlu_tf.serving.artefact import load_predictor
 from tests.tiny import REPO
 
 TOOL = os.path.join(REPO, "tools", "predict.py")
@@ -34,7 +34,7 @@ def run_tool(*args):
 
 @pytest.fixture(scope="module")
 def runner(tiny_model_dir):
-    return load_runner(tiny_model_dir, jit_compile=False)
+    return load_predictor(tiny_model_dir, jit_compile=False)
 
 
 def test_spans_offsets_and_text_format_by_hand():
@@ -96,7 +96,7 @@ def test_empty_lines_keep_alignment_and_give_neutral_output(runner):
 
 
 def test_overlong_line_is_truncated_with_one_counted_warning(runner, caplog):
-    with caplog.at_level(logging.WARNING, logger="nlu_tf.prediction"):
+    with caplog.at_level(logging.WARNING, logger="nlu_tf.serving.prediction"):
         results = predict_lines(runner, [LONG, "play music", LONG + " again"])
     warnings = [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].startswith("2 of 3 line(s)"), warnings
@@ -154,7 +154,7 @@ def test_every_artefact_predicts_the_same_lines(export_model_dir, convert_dir, t
              os.path.join(convert_dir, "tflite_float32")]
     texts, records = [], []
     for path in paths:
-        results = predict_lines(load_runner(path, jit_compile=False), lines, batch_size=2)
+        results = predict_lines(load_predictor(path, jit_compile=False), lines, batch_size=2)
         texts.append(format_lines(results, "text"))
         records.append([json.loads(line) for line in format_lines(results, "json").splitlines()])
     tags = {tag for record in records[0] for tag in record["tags"]}
@@ -168,7 +168,7 @@ def test_every_artefact_predicts_the_same_lines(export_model_dir, convert_dir, t
             assert got == want
 
     # int8 predicts differently here and there, in the same format.
-    int8 = predict_lines(load_runner(os.path.join(convert_dir, "tflite_int8")), lines)
+    int8 = predict_lines(load_predictor(os.path.join(convert_dir, "tflite_int8")), lines)
     for got, want in zip(map(json.loads, format_lines(int8, "json").splitlines()), records[0]):
         assert list(got) == list(want)
         assert len(got["tags"]) == len(want["tags"]) and got["truncated"] == want["truncated"]
@@ -194,7 +194,7 @@ def test_stream_reads_lazily_in_windows_and_predicts_like_predict_lines(runner, 
     first = next(stream)
     # One window: 8 lines with words (and the empty ones between them), not the whole input.
     assert 8 <= len(pulled) <= 10, len(pulled)
-    with caplog.at_level(logging.WARNING, logger="nlu_tf.prediction"):
+    with caplog.at_level(logging.WARNING, logger="nlu_tf.serving.prediction"):
         results = [first] + list(stream)
     assert len(pulled) == len(lines)
     expected = predict_lines(runner, lines, batch_size=4)

@@ -12,7 +12,7 @@ import pytest
 from nlu_tf.models.model_dir import load_model_dir
 from nlu_tf.models.model_files import REQUIRED_FILES
 from nlu_tf.training.resume import work_dir
-from nlu_tf.training.runner import run_stage
+from nlu_tf.training.stage import run_stage
 
 
 def test_model_dir_is_complete_and_reloads_to_identical_logits(tiny_model_dir, tiny_data_dir):

@@ -67,7 +67,7 @@ def test_trimming_round_trips_with_identical_logits(trimmed_tiny, export_model_d
                                                     tiny_data_dir):
     from nlu_tf.data.dataset import pad_batch
     from nlu_tf.data.features import encode_examples
-    from nlu_tf.inference import keras_logits_fn
+    from nlu_tf.decoding import keras_logits_fn
     from nlu_tf.models.model_dir import load_model_dir
 
     path, summary = trimmed_tiny
@@ -102,7 +102,7 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
     from nlu_tf.distill.distiller import Distiller
     from nlu_tf.distill.objectives import PredictionObjective
     from nlu_tf.models.model_dir import load_model_dir
-    from nlu_tf.training.runner import run_stage
+    from nlu_tf.training.stage import run_stage
 
     # No data given: the training data comes from the teacher's settings.json.
     trimmed_dir = str(tmp_path / "trimmed")
@@ -130,20 +130,20 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
 
 def test_evaluate_predict_and_convert_accept_a_trimmed_model(trimmed_tiny, tiny_data_dir,
                                                              tmp_path):
-    from nlu_tf.evaluation import evaluate_split
+    from nlu_tf.serving.evaluation import evaluate_split
     from nlu_tf.export.convert import convert_model_dir
-    from nlu_tf.prediction import predict_lines
-    from nlu_tf.runners import load_runner
+    from nlu_tf.serving.prediction import predict_lines
+    from nlu_tf.serving.artefact import load_predictor
 
     path, _ = trimmed_tiny
-    runner = load_runner(path, jit_compile=False)
+    runner = load_predictor(path, jit_compile=False)
     assert evaluate_split(runner, tiny_data_dir, "test")["examples"] == 32
     results = predict_lines(runner, OUT_OF_DOMAIN + ["play some jazz"])
     assert len(results) == len(OUT_OF_DOMAIN) + 1 and results[-1].intent
     written = convert_model_dir(path, str(tmp_path / "convert"), ("dynamic",), saved_model=False)
     (info,) = written.values()
     assert info["vocab_size"] == runner.tokenizer.vocab_size
-    tflite = load_runner(str(tmp_path / "convert" / "tflite_dynamic"))
+    tflite = load_predictor(str(tmp_path / "convert" / "tflite_dynamic"))
     assert tflite.tokenizer.vocab == runner.tokenizer.vocab
     assert evaluate_split(tflite, tiny_data_dir, "test")["examples"] == 32
 

@@ -31,7 +31,7 @@ from nlu_tf.training.settings import (DataSettings, DistillSettings, OptimizerSe
 flags.DEFINE_string("teacher_model", None, "Fine-tuned teacher (a stage 2.0 output).", required=True)
 flags.DEFINE_string("student_model", "", "General TinyBERT checkpoint or nlu_tf model directory.")
 flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task_name>/).")
-flags.DEFINE_enum("task_name", "snips", ["snips", "atis"], "Dataset.")
+flags.DEFINE_string("task_name", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
 flags.DEFINE_string("output_dir", None, "Where the student is written.", required=True)
 flags.DEFINE_integer("max_seq_length", 50, "Longest token sequence.")
 flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
@@ -68,7 +68,7 @@ def main(argv):
         optimizer=OptimizerSettings(learning_rate=FLAGS.learning_rate)))
     dataset = read_dataset(resolve_data_dir(data.data_dir, data.task), 0, data.train_split)
     with run_lock(settings.output_dir):
-        from nlu_tf.training.runner import run_stage
+        from nlu_tf.training.stage import run_stage
 
         metrics = run_stage(settings, dataset)
     print(json.dumps({"output_dir": FLAGS.output_dir, "test": {

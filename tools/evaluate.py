@@ -38,7 +38,7 @@ from nlu_tf.io_utils import prepare_output_file, write_json  # noqa: E402
 flags.DEFINE_string("model_dir", None, "The artefact to evaluate: a model directory (a "
                     "tools/train.py output), a SavedModel folder or a TFLite folder.")
 flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task>/) or a dataset folder.")
-flags.DEFINE_enum("task", "snips", ["snips", "atis"], "Dataset under --data_dir.")
+flags.DEFINE_string("task", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
 flags.DEFINE_enum("split", "test", list(SPLITS), "The split to score.")
 flags.DEFINE_string("output_file", None,
                     "Also write the metrics as JSON here (default: print only).")
@@ -64,22 +64,23 @@ def main(argv):
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)
     # Imported here: TensorFlow takes seconds to load, and bad input is reported before it.
-    from nlu_tf.evaluation import (evaluate_examples, format_report, record_tflite_metrics,
-                                   split_name)
-    from nlu_tf.runners import load_runner
+    from nlu_tf.data.reader import split_name
+    from nlu_tf.predictor import evaluate_examples
+    from nlu_tf.serving.artefact import load_predictor
+    from nlu_tf.serving.evaluation import format_report, record_tflite_metrics
 
-    runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
+    predictor = load_predictor(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
     name = split_name(folder, FLAGS.split)
-    metrics = evaluate_examples(runner, examples, FLAGS.batch_size, name)
-    print(format_report(metrics, f"{runner.name} on {name} ({os.path.normpath(folder)})"))
+    metrics = evaluate_examples(predictor, examples, FLAGS.batch_size, name)
+    print(format_report(metrics, f"{predictor.name} on {name} ({os.path.normpath(folder)})"))
     record_tflite_metrics(FLAGS.model_dir, f"{FLAGS.task}_{FLAGS.split}", metrics, folder)
-    result = {"model": runner.name, "data_dir": os.path.normpath(folder), "split": FLAGS.split,
+    result = {"model": predictor.name, "data_dir": os.path.normpath(folder), "split": FLAGS.split,
               "metrics": metrics}
     if FLAGS.reference:
         from nlu_tf.benchmark.compare import agreement, split_features
 
-        reference = load_runner(FLAGS.reference, FLAGS.jit_compile, FLAGS.num_threads)
-        result["agreement"] = agreement(reference, runner,
+        reference = load_predictor(FLAGS.reference, FLAGS.jit_compile, FLAGS.num_threads)
+        result["agreement"] = agreement(reference, predictor,
                                         split_features(reference, FLAGS.data_dir, FLAGS.task,
                                                        FLAGS.split), FLAGS.batch_size)
         result["agreement"]["reference"] = reference.name

@@ -42,7 +42,7 @@ def main(argv):
     recipe = load_recipe(FLAGS.config, FLAGS.set, FLAGS.output_dir, FLAGS.seed)
     with run_lock(recipe["output_dir"]):
         from nlu_tf.pipeline.report import markdown_table
-        from nlu_tf.pipeline.runner import run_pipeline
+        from nlu_tf.pipeline.orchestrator import run_pipeline
 
         summary = run_pipeline(recipe, restart=FLAGS.restart, until=FLAGS.until or "",
                                log=lambda line: print(f"[pipeline] {line}", flush=True),

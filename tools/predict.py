@@ -66,17 +66,17 @@ def main(argv):
         collections.deque(iter_lines(path), maxlen=0)
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file, path)
-    from nlu_tf.prediction import formatter
-    from nlu_tf.prediction_stream import predict_stream
-    from nlu_tf.runners import load_runner
+    from nlu_tf.serving.prediction import formatter
+    from nlu_tf.serving.prediction_stream import predict_stream
+    from nlu_tf.serving.artefact import load_predictor
 
-    runner = load_runner(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
+    predictor = load_predictor(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
     lines = iter_lines(path) if path else [FLAGS.input_query]
     format_one = formatter(FLAGS.format)
     with (atomic_file(FLAGS.output_file) if FLAGS.output_file
           else contextlib.nullcontext(sys.stdout)) as out:
         count = 0
-        for result in predict_stream(runner, lines, FLAGS.batch_size):
+        for result in predict_stream(predictor, lines, FLAGS.batch_size):
             out.write(format_one(result) + "\n")
             count += 1
     if FLAGS.output_file:

@@ -25,7 +25,7 @@ flags.DEFINE_bool("do_eval", False, "Evaluate --student_model on the dev split (
 flags.DEFINE_string("student_model", None, "Model directory, SavedModel or TFLite folder.",
                     required=True)
 flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task_name>/).")
-flags.DEFINE_enum("task_name", "snips", ["snips", "atis"], "Dataset.")
+flags.DEFINE_string("task_name", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
 flags.DEFINE_string("output_dir", None, "Where eval_results.txt is written.", required=True)
 flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility; the model decides.")
 flags.DEFINE_integer("eval_batch_size", 64, "Evaluation batch size.")
@@ -38,12 +38,12 @@ def main(argv):
     if not FLAGS.do_eval:
         raise InputError("command line", "only --do_eval is supported here; train with "
                                          "tools/train.py or tools/emd_task_distill.py")
-    from nlu_tf.evaluation import evaluate_split
+    from nlu_tf.serving.evaluation import evaluate_split
     from nlu_tf.io_utils import write_json, write_text_atomic
-    from nlu_tf.runners import load_runner
+    from nlu_tf.serving.artefact import load_predictor
 
-    runner = load_runner(FLAGS.student_model)
-    metrics = evaluate_split(runner, FLAGS.data_dir, "dev", FLAGS.task_name,
+    predictor = load_predictor(FLAGS.student_model)
+    metrics = evaluate_split(predictor, FLAGS.data_dir, "dev", FLAGS.task_name,
                              FLAGS.eval_batch_size)
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     summary = {k: metrics[k] for k in ("intent_acc", "slot_f1", "sentence_acc", "examples")}

@@ -37,7 +37,7 @@ def main(argv):
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
     dataset = read_dataset(data_dir, settings.data.max_train_examples, settings.data.train_split)
     with run_lock(settings.output_dir):
-        from nlu_tf.training.runner import run_stage
+        from nlu_tf.training.stage import run_stage
 
         metrics = run_stage(settings, dataset, restart=FLAGS.restart)
     test = metrics["test"]

@@ -3,5 +3,4 @@
     throughput.py  training and batch-inference examples per second (tools/benchmark_train.py)
     latency.py     one-query latency per artefact and thread count (tools/benchmark_latency.py)
     compare.py     accuracy of several artefacts on one split; agreement with a reference
-    artefacts.py   the kind, model size and parameter count of an artefact on disk
 """

@@ -1,7 +1,7 @@
 """Accuracy of several artefacts on one split, and how closely an artefact follows a reference.
 
 `evaluate_artefacts` scores each artefact with the code of `tools/evaluate.py`, so its rows
-match that tool's numbers. `agreement` compares two runners on the same padded batches:
+match that tool's numbers. `agreement` compares two predictors on the same padded batches:
 how often the converted model (e.g. int8 TFLite) predicts what the reference (the Keras
 model) predicts, and how far its logits drift.
 """
@@ -10,13 +10,12 @@ import os
 
 import numpy as np
 
-from nlu_tf.benchmark.artefacts import model_size_bytes, num_parameters, size_mb
 from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples
-from nlu_tf.data.reader import read_split, resolve_data_dir
-from nlu_tf.evaluation import evaluate_examples, split_name
-from nlu_tf.inference import decode
-from nlu_tf.runners import load_runner
+from nlu_tf.data.reader import read_split, resolve_data_dir, split_name
+from nlu_tf.decoding import decode
+from nlu_tf.predictor import evaluate_examples
+from nlu_tf.serving.artefact import open_artefact
 
 
 def evaluate_artefacts(paths, data_dir, task, split="test", batch_size=64, jit_compile=True,
@@ -41,33 +40,33 @@ def evaluate_artefacts(paths, data_dir, task, split="test", batch_size=64, jit_c
     examples = read_split(folder, split)
     rows = []
     for path in paths:
-        runner = load_runner(path, jit_compile, num_threads)
-        metrics = evaluate_examples(runner, examples, batch_size, split_name(folder, split))
-        rows.append({"name": runner.name, "path": os.path.normpath(path),
+        artefact = open_artefact(path)
+        predictor = artefact.predictor(jit_compile, num_threads)
+        metrics = evaluate_examples(predictor, examples, batch_size, split_name(folder, split))
+        rows.append({"name": predictor.name, "path": os.path.normpath(path),
                      "examples": metrics["examples"], "intent_acc": metrics["intent_acc"],
                      "slot_f1": metrics["slot_f1"], "sentence_acc": metrics["sentence_acc"],
-                     "size_mb": size_mb(model_size_bytes(path)),
-                     "num_parameters": num_parameters(path)})
+                     "size_mb": artefact.size_mb, "num_parameters": artefact.num_parameters})
     return rows
 
 
-def split_features(runner, data_dir, task, split="test"):
-    """The labelled `Features` of a split, encoded with the runner's tokenizer and limit."""
+def split_features(predictor, data_dir, task, split="test"):
+    """The labelled `Features` of a split, encoded with the predictor's tokenizer and limit."""
     folder = resolve_data_dir(data_dir, task)
-    return encode_examples(read_split(folder, split), runner.tokenizer, runner.labels,
-                           runner.max_seq_len, split_name(folder, split))
+    return encode_examples(read_split(folder, split), predictor.tokenizer, predictor.labels,
+                           predictor.max_seq_len, split_name(folder, split))
 
 
-def agreement(reference_runner, runner, features, batch_size=64):
-    """How closely `runner` follows `reference_runner` on the same inputs.
+def agreement(reference_predictor, predictor, features, batch_size=64):
+    """How closely `predictor` follows `reference_predictor` on the same inputs.
 
     Both run the same padded batches of `features`; predictions are decoded alike (a
-    word's tag at its first sub-token). Logits are compared at real tokens only (a runner
+    word's tag at its first sub-token). Logits are compared at real tokens only (a predictor
     may leave padding positions at zero).
 
     Args:
-        reference_runner: the reference, e.g. the Keras model's `Runner`.
-        runner: the runner to compare, with the same vocabulary and labels.
+        reference_predictor: the reference, e.g. the Keras model's `Predictor`.
+        predictor: the predictor to compare, with the same vocabulary and labels.
         features: `Features` encoded with the reference's tokenizer (`split_features`).
         batch_size: utterances per forward pass.
 
@@ -78,12 +77,12 @@ def agreement(reference_runner, runner, features, batch_size=64):
         (the larger of the two).
 
     Raises:
-        ValueError: the two runners have different labels or vocabularies.
+        ValueError: the two predictors have different labels or vocabularies.
     """
-    if reference_runner.labels != runner.labels:
-        raise ValueError(f"{runner.name} and {reference_runner.name} have different labels")
-    if reference_runner.tokenizer.vocab != runner.tokenizer.vocab:
-        raise ValueError(f"{runner.name} and {reference_runner.name} have different "
+    if reference_predictor.labels != predictor.labels:
+        raise ValueError(f"{predictor.name} and {reference_predictor.name} have different labels")
+    if reference_predictor.tokenizer.vocab != predictor.tokenizer.vocab:
+        raise ValueError(f"{predictor.name} and {reference_predictor.name} have different "
                          f"vocabularies")
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -97,11 +96,11 @@ def agreement(reference_runner, runner, features, batch_size=64):
         starts = [features.word_starts[i] for i in indices]
         decoded = []
         logits = []
-        for which in (reference_runner, runner):
+        for which in (reference_predictor, predictor):
             intent_logits, slot_logits = which.logits_fn(inputs)
             logits.append((np.asarray(intent_logits), np.asarray(slot_logits)))
             decoded.append(decode(*logits[-1], starts, features.num_words[indices],
-                                  reference_runner.labels))
+                                  reference_predictor.labels))
         real = inputs["attention_mask"] == 1
         intent_diff = max(intent_diff, float(np.abs(logits[0][0] - logits[1][0]).max()))
         slot_diff = max(slot_diff, float(np.abs(logits[0][1] - logits[1][1])[real].max()))

@@ -13,7 +13,7 @@ Timed apart, per query:
     tokenize  our Python WordPiece (`WordPieceTokenizer.encode_text`), its word cache
               cleared before every query: each utterance costs what its first sight costs.
     model     the artefact's forward pass on the token ids, logits back as numpy arrays
-              (Keras: the `tf.function` of `nlu_tf.inference.keras_logits_fn`; SavedModel:
+              (Keras: the `tf.function` of `nlu_tf.decoding.keras_logits_fn`; SavedModel:
               its `logits` signature; TFLite: `TFLiteLogits.run`). Decoding is not timed.
 
 TensorFlow's thread pools can only be sized before TensorFlow starts, so a Keras or
@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from nlu_tf.benchmark.artefacts import artefact_kind, model_size_bytes, num_parameters, size_mb
+from nlu_tf.serving.artefact import open_artefact
 from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.errors import InputError
 
@@ -95,15 +95,14 @@ def measure(path, threads, queries, warmup=20, jit_compile=True):
         `size_mb`, `size_bytes`, `num_parameters` (None if unknown), `jit_compile`
         (Keras only), `tensorflow_threads` (the pool sizes in effect; TFLite: None).
     """
-    from nlu_tf.runners import load_runner
-
-    kind = artefact_kind(path)
-    runner = load_runner(path, jit_compile, num_threads=threads)
-    tokenizer = runner.tokenizer
+    artefact = open_artefact(path)
+    kind = artefact.kind
+    predictor = artefact.predictor(jit_compile, num_threads=threads)
+    tokenizer = predictor.tokenizer
     # A TFLite logits function would loop over rows; `run` takes the (1, L) inputs as they are.
-    forward = getattr(runner.logits_fn, "run", runner.logits_fn)
+    forward = getattr(predictor.logits_fn, "run", predictor.logits_fn)
 
-    encodings = [tokenizer.encode_text(text, runner.max_seq_len) for text in queries]
+    encodings = [tokenizer.encode_text(text, predictor.max_seq_len) for text in queries]
     warm = [_inputs(encoding) for encoding in (encodings * warmup)[:warmup]]
     seen = {len(encoding) for encoding in encodings[:warmup]}
     for encoding in encodings:
@@ -118,7 +117,7 @@ def measure(path, threads, queries, warmup=20, jit_compile=True):
     for text in queries:
         tokenizer.clear_cache()
         start = clock()
-        encoding = tokenizer.encode_text(text, runner.max_seq_len)
+        encoding = tokenizer.encode_text(text, predictor.max_seq_len)
         tokenized = clock()
         inputs = _inputs(encoding)
         begin = clock()
@@ -126,7 +125,6 @@ def measure(path, threads, queries, warmup=20, jit_compile=True):
         end = clock()
         tokenize_ms.append((tokenized - start) * 1e3)
         model_ms.append((end - begin) * 1e3)
-    size = model_size_bytes(path)
     tensorflow_threads = None
     if kind != "tflite":
         import tensorflow as tf
@@ -134,12 +132,13 @@ def measure(path, threads, queries, warmup=20, jit_compile=True):
         tensorflow_threads = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                               "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
     return {
-        "artefact": os.path.normpath(path), "name": runner.name, "kind": kind,
+        "artefact": os.path.normpath(path), "name": predictor.name, "kind": kind,
         "threads": int(threads), "queries": len(queries), "warmup_calls": len(warm),
         "mean_tokens": round(float(np.mean([len(e) for e in encodings])), 2),
         "model_ms": summarize(model_ms), "tokenize_ms": summarize(tokenize_ms),
         "total_ms": summarize(np.add(model_ms, tokenize_ms)),
-        "size_bytes": size, "size_mb": size_mb(size), "num_parameters": num_parameters(path),
+        "size_bytes": artefact.size_bytes, "size_mb": artefact.size_mb,
+        "num_parameters": artefact.num_parameters,
         "jit_compile": bool(jit_compile) if kind == "keras" else None,
         "tensorflow_threads": tensorflow_threads,
     }
@@ -168,7 +167,7 @@ def run_measurement(path, threads, data_dir, task, split="test", queries=200, wa
     Raises:
         RuntimeError: the subprocess failed (its last stderr lines in the message).
     """
-    if artefact_kind(path) == "tflite":
+    if open_artefact(path).kind == "tflite":
         return measure(path, threads, load_queries(data_dir, task, split, queries), warmup,
                        jit_compile)
     command = [sys.executable, "-m", "nlu_tf.benchmark.latency", "--artefact", path,
@@ -241,7 +240,7 @@ def run_benchmark(artefacts, threads=(1, 2), data_dir="data", task="snips", spli
     if warmup < 0:
         raise InputError("command line", f"warm-up calls cannot be negative, got {warmup}")
     for path in artefacts:
-        artefact_kind(path)
+        open_artefact(path)  # fails early on a bad path
     load_queries(data_dir, task, split, queries)  # fails early on bad data
     setup = {"data_dir": os.path.normpath(resolve_data_dir(data_dir, task)), "split": split,
              "queries": queries, "warmup": warmup, "jit_compile": bool(jit_compile),
@@ -289,7 +288,7 @@ def _worker(argv=None):
     args = parser.parse_args(argv)
     try:
         queries = load_queries(args.data_dir, args.task, args.split, args.queries)
-        if artefact_kind(args.artefact) != "tflite":
+        if open_artefact(args.artefact).kind != "tflite":
             configure_tensorflow_threads(args.threads)
         result = measure(args.artefact, args.threads, queries, args.warmup, args.jit_compile)
     except InputError as error:

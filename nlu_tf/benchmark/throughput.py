@@ -15,7 +15,7 @@ from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.objectives import SupervisedObjective
-from nlu_tf.inference import keras_logits_fn
+from nlu_tf.decoding import keras_logits_fn
 
 
 def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, offset=0):

@@ -70,6 +70,11 @@ def resolve_data_dir(data_dir, task=None):
     return data_dir
 
 
+def split_name(folder, split):
+    """A short name of a split for messages: `<dataset folder name>/<split>`."""
+    return f"{os.path.basename(os.path.normpath(folder))}/{split}"
+
+
 def read_split(data_dir, split):
     """Reads and validates one split folder into a list of `Example`s."""
     folder = os.path.join(data_dir, split)

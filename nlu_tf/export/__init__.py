@@ -1,11 +1,11 @@
 """Exports of a trained model: a SavedModel for servers and `.tflite` folders for Android.
 
     convert.py          model directory -> saved_model/ and tflite_<mode>/ (tools/convert.py)
-    savedmodel.py       the SavedModel (raw strings and token ids) and its runner
+    savedmodel.py       the SavedModel (raw strings and token ids) and its logits function
     graph_tokenizer.py  WordPiece and first-sub-token alignment as TF Text ops
     signatures.py       the exported tf.Modules
     tflite.py           builtin-ops-only conversion and quantization
     tflite_ops.py       which operators a .tflite runs
-    tflite_runner.py    the LiteRT interpreter as a logits function
+    tflite_interpreter.py  the LiteRT interpreter as a logits function
     metadata.py         vocab, labels and model_info.json of every export folder
 """

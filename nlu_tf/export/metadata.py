@@ -30,7 +30,7 @@ TOKENIZATION = ("Split the text on whitespace into words; per word: drop control
 
 @dataclasses.dataclass(frozen=True)
 class ArtefactInfo:
-    """What a runner needs besides its logits function, read back from an export folder.
+    """What a predictor needs besides its logits function, read back from an export folder.
 
     Attributes:
         tokenizer: the `WordPieceTokenizer` of `vocab.txt` and `lower_case`.

@@ -60,7 +60,7 @@ def export_saved_model(bundle, path, source=""):
 
 
 def savedmodel_logits_fn(path):
-    """A logits function (see `nlu_tf.inference`) over the `logits` signature at `path`."""
+    """A logits function (see `nlu_tf.decoding`) over the `logits` signature at `path`."""
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise InputError(path, "no saved_model.pb (not a SavedModel folder)")
     loaded = tf.saved_model.load(path)
@@ -76,7 +76,7 @@ def savedmodel_logits_fn(path):
     return run
 
 
-def savedmodel_runner(path):
+def open_saved_model(path):
     """Returns `(logits_fn, ArtefactInfo)` for a SavedModel folder written by this module."""
     info = load_artefact_info(path)
     return savedmodel_logits_fn(path), info

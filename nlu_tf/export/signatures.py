@@ -55,7 +55,7 @@ class ServingModule(LogitsModule):
     `serve` takes `text` (tf.string, (B,)) and returns `intent` (string, (B,)),
     `intent_prob` (float32, (B,)), `slot_tags` (string, (B, W), one tag per
     whitespace-separated word, padded with "") and `num_words` (int32, (B,)). Decoding is
-    that of `nlu_tf.inference.decode`: a word takes the tag at its first sub-token, a word
+    that of `nlu_tf.decoding.decode`: a word takes the tag at its first sub-token, a word
     without a token is "O", and PAD / UNK are never predicted.
 
     `tokenize(text)` (a function of the loaded object, not a signature) returns the model

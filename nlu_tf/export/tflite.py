@@ -13,7 +13,7 @@ a couple of partitions instead of twenty, which halves the latency of a small st
 
 The int8 model is calibrated on real tokens only (unpadded utterances), so the quantized
 range of the attention scores does not stretch to the -10000 padding penalty (which would
-leave no resolution for the scores themselves). `nlu_tf.export.tflite_runner` feeds every
+leave no resolution for the scores themselves). `nlu_tf.export.tflite_interpreter` feeds every
 model one unpadded utterance at a time.
 """
 

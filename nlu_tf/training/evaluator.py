@@ -4,7 +4,7 @@ import logging
 
 import keras
 
-from nlu_tf.inference import keras_logits_fn, predict, score
+from nlu_tf.decoding import keras_logits_fn, predict, score
 from nlu_tf.metrics import is_better
 
 logger = logging.getLogger(__name__)

@@ -1,11 +1,11 @@
 """Prediction over a stream of lines with memory bounded by a window, not by the input.
 
 Lines are read lazily, a window of a few batches at a time; inside a window they are
-batched by length as in `nlu_tf.prediction.predict_lines`, and the results come out in
+batched by length as in `nlu_tf.serving.prediction.predict_lines`, and the results come out in
 input order. The truncation warning counts the whole stream once, at its end.
 """
 
-from nlu_tf.prediction import log_truncated, predict_chunk
+from nlu_tf.serving.prediction import log_truncated, predict_chunk
 
 
 def _windows(lines, size):
@@ -22,11 +22,11 @@ def _windows(lines, size):
         yield window
 
 
-def predict_stream(runner, lines, batch_size=64, window_batches=16):
+def predict_stream(predictor, lines, batch_size=64, window_batches=16):
     """Yields one `LinePrediction` per input line, in order, reading `lines` lazily.
 
     Args:
-        runner: a `nlu_tf.runners.Runner`.
+        predictor: a `nlu_tf.predictor.Predictor`.
         lines: an iterable of input lines (str), e.g. `nlu_tf.data.text_lines.iter_lines`.
         batch_size: lines per forward pass.
         window_batches: batches sorted by length together; at most
@@ -37,8 +37,8 @@ def predict_stream(runner, lines, batch_size=64, window_batches=16):
                          f"and {window_batches}")
     truncated = total = 0
     for window in _windows(lines, batch_size * window_batches):
-        for result in predict_chunk(runner, window, batch_size):
+        for result in predict_chunk(predictor, window, batch_size):
             truncated += result.truncated
             total += 1
             yield result
-    log_truncated(truncated, total, runner.max_seq_len)
+    log_truncated(truncated, total, predictor.max_seq_len)

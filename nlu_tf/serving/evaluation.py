@@ -1,46 +1,23 @@
-"""Scores a `Runner` on a labelled split and formats the result as JSON-ready dict and tables.
+"""Scores a `Predictor` on a labelled split and formats the result as JSON-ready dict and tables.
 
-The examples are encoded and decoded exactly as during training (`encode_examples` with the
-runner's `max_seq_len`, `inference.predict`, `inference.score`), so a model directory
-evaluated here on its own test split reproduces the `test` block of its `metrics.json`.
+The examples are encoded and decoded exactly as during training
+(`nlu_tf.predictor.evaluate_examples`), so a model directory evaluated here on its own
+test split reproduces the `test` block of its `metrics.json`.
 """
 
 import os
 
-from nlu_tf.data.features import encode_examples
-from nlu_tf.data.reader import read_split, resolve_data_dir
-from nlu_tf.inference import predict, score
+from nlu_tf.data.reader import read_split, resolve_data_dir, split_name
+from nlu_tf.predictor import evaluate_examples
 
 SUMMARY_KEYS = ("intent_acc", "slot_f1", "slot_precision", "slot_recall", "sentence_acc")
 
 
-def evaluate_examples(runner, examples, batch_size=64, source=""):
-    """Predicts `examples` with `runner` and scores the predictions against their gold labels.
+def evaluate_split(predictor, data_dir, split, task=None, batch_size=64):
+    """Reads one split of a dataset and scores `predictor` on it.
 
     Args:
-        runner: a `nlu_tf.runners.Runner`.
-        examples: labelled `Example`s (`nlu_tf.data.reader.read_split`).
-        batch_size: utterances per forward pass.
-        source: a name for the examples used in warnings (e.g. "snips/test").
-
-    Returns:
-        The dict of `nlu_tf.metrics.compute_metrics` with `breakdown=True`: `examples`,
-        `intent_acc`, `slot_f1`, `slot_precision`, `slot_recall`, `sentence_acc` (in [0, 1]),
-        `per_intent` and `per_slot`.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    features = encode_examples(examples, runner.tokenizer, runner.labels, runner.max_seq_len,
-                               source)
-    predictions = predict(runner.logits_fn, features, runner.labels, batch_size)
-    return score(examples, predictions, breakdown=True)
-
-
-def evaluate_split(runner, data_dir, split, task=None, batch_size=64):
-    """Reads one split of a dataset and scores `runner` on it.
-
-    Args:
-        runner: a `nlu_tf.runners.Runner`.
+        predictor: a `nlu_tf.predictor.Predictor`.
         data_dir: a dataset folder, or a root holding `<task>/`.
         split: "train", "dev" or "test".
         task: the dataset under `data_dir` ("snips", "atis"), if `data_dir` is a root.
@@ -54,12 +31,7 @@ def evaluate_split(runner, data_dir, split, task=None, batch_size=64):
     """
     folder = resolve_data_dir(data_dir, task)
     examples = read_split(folder, split)
-    return evaluate_examples(runner, examples, batch_size, split_name(folder, split))
-
-
-def split_name(folder, split):
-    """A short name of a split for messages: `<dataset folder name>/<split>`."""
-    return f"{os.path.basename(os.path.normpath(folder))}/{split}"
+    return evaluate_examples(predictor, examples, batch_size, split_name(folder, split))
 
 
 def format_report(metrics, title=""):

@@ -269,7 +269,7 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
             log(f"{stage}: running")
             started = time.time()
             if stage in training:
-                from nlu_tf.training.runner import run_stage
+                from nlu_tf.training.stage import run_stage
 
                 # Students on augmented data read the augment stage's dataset themselves.
                 same_data = training[stage].data.data_dir == data["data_dir"]

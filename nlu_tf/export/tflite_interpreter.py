@@ -19,7 +19,7 @@ UNPADDED_QUANTIZATIONS = ("int8",)
 
 
 class TFLiteLogits:
-    """A logits function (see `nlu_tf.inference`) over a `.tflite` model.
+    """A logits function (see `nlu_tf.decoding`) over a `.tflite` model.
 
     Args:
         model_path: the `.tflite` file.
@@ -93,7 +93,7 @@ class TFLiteLogits:
         return intents, slots
 
 
-def tflite_runner(path, num_threads=1, batched=None):
+def open_tflite(path, num_threads=1, batched=None):
     """Returns `(logits_fn, ArtefactInfo)` for a TFLite export folder (or its model.tflite).
 
     Args:

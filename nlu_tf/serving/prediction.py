@@ -32,7 +32,7 @@ import json
 import logging
 
 from nlu_tf.data.features import features_from_encodings
-from nlu_tf.inference import predict
+from nlu_tf.decoding import predict
 
 logger = logging.getLogger(__name__)
 
@@ -62,37 +62,37 @@ class LinePrediction:
     truncated: bool = False
 
 
-def predict_lines(runner, lines, batch_size=64):
+def predict_lines(predictor, lines, batch_size=64):
     """Predicts intent and tags for raw text lines, in batches of similar length.
 
-    Logs one warning counting the lines that were truncated to `runner.max_seq_len`. For
-    a long file, `nlu_tf.prediction_stream.predict_stream` keeps memory bounded.
+    Logs one warning counting the lines that were truncated to `predictor.max_seq_len`. For
+    a long file, `nlu_tf.serving.prediction_stream.predict_stream` keeps memory bounded.
 
     Args:
-        runner: a `nlu_tf.runners.Runner`.
+        predictor: a `nlu_tf.predictor.Predictor`.
         lines: the input lines (str).
         batch_size: lines per forward pass.
 
     Returns:
         One `LinePrediction` per line, in input order.
     """
-    results = predict_chunk(runner, lines, batch_size)
-    log_truncated(sum(result.truncated for result in results), len(results), runner.max_seq_len)
+    results = predict_chunk(predictor, lines, batch_size)
+    log_truncated(sum(result.truncated for result in results), len(results), predictor.max_seq_len)
     return results
 
 
-def predict_chunk(runner, lines, batch_size=64):
+def predict_chunk(predictor, lines, batch_size=64):
     """`predict_lines` without the truncation warning (callers count over many chunks)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    encodings = [runner.tokenizer.encode_text(line, runner.max_seq_len) for line in lines]
+    encodings = [predictor.tokenizer.encode_text(line, predictor.max_seq_len) for line in lines]
     results = [LinePrediction(line, tuple(line[s:e] for s, e in enc.word_spans), enc.word_spans)
                for line, enc in zip(lines, encodings)]
     todo = [i for i, enc in enumerate(encodings) if enc.num_words]
     # Sorted by length so that each batch is padded little; results go back to input order.
     todo.sort(key=lambda i: len(encodings[i]))
-    features = features_from_encodings([encodings[i] for i in todo], runner.tokenizer.pad_id)
-    predictions = predict(runner.logits_fn, features, runner.labels, batch_size) if todo else []
+    features = features_from_encodings([encodings[i] for i in todo], predictor.tokenizer.pad_id)
+    predictions = predict(predictor.logits_fn, features, predictor.labels, batch_size) if todo else []
     for i, prediction in zip(todo, predictions):
         results[i] = dataclasses.replace(results[i], intent=prediction.intent,
                                          intent_prob=prediction.intent_prob,

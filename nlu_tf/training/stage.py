@@ -11,14 +11,13 @@ import keras
 from nlu_tf.data.dataset import train_dataset
 from nlu_tf.data.features import encode_examples
 from nlu_tf.data.label_check import check_train_labels
-from nlu_tf.data.reader import read_dataset, resolve_data_dir
+from nlu_tf.data.reader import read_dataset, resolve_data_dir, split_name
 from nlu_tf.data.tokenizer import id_map
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.errors import InputError
-from nlu_tf.evaluation import evaluate_examples
 from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
-from nlu_tf.runners import keras_runner
+from nlu_tf.predictor import evaluate_examples, keras_predictor
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import StageObjective, make_objective
@@ -52,13 +51,9 @@ def _models(settings, labels):
     return student, teacher
 
 
-def _source(data_dir, split):
-    return f"{os.path.basename(os.path.normpath(data_dir))}/{split}"
-
-
 def _features(bundle, data_dir, split, examples):
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len,
-                               _source(data_dir, split))
+                               split_name(data_dir, split))
     return examples, features
 
 
@@ -160,11 +155,11 @@ def _finish(stage, start, history, seconds):
                "train_examples": len(stage.train_features), "steps": stage.total_steps,
                "resumed_from_step": start,
                "loss_history": [float(v) for v in history.history.get("loss", [])]}
-    runner = keras_runner(stage.student, jit_compile=settings.jit_compile)
+    predictor = keras_predictor(stage.student, jit_compile=settings.jit_compile)
     for split in ("dev", "test"):
-        metrics[split] = evaluate_examples(runner, stage.splits[split],
+        metrics[split] = evaluate_examples(predictor, stage.splits[split],
                                            settings.data.eval_batch_size,
-                                           _source(stage.data_dir, split))
+                                           split_name(stage.data_dir, split))
     if evaluator:
         metrics["best_step"] = evaluator.best_step
         metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",

@@ -75,7 +75,8 @@ def export_model_dir(tiny_bert_dir, tiny_data_dir, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def convert_dir(export_model_dir, tiny_data_dir, tmp_path_factory):
-    """`export_model_dir` converted: saved_model/ and tflite_<mode>/ for every mode.
+    """`export_model_dir` converted: saved_model/, tflite_<mode>/ for every mode and the
+    per-layer int8 error report (quantization_debug/).
 
     Shared by several test files: a test that writes into an export folder works on a copy.
     """
@@ -84,5 +85,5 @@ def convert_dir(export_model_dir, tiny_data_dir, tmp_path_factory):
 
     path = str(tmp_path_factory.mktemp("export") / "convert")
     convert_model_dir(export_model_dir, path, QUANTIZATIONS, tiny_data_dir, "",
-                      representative_size=64)
+                      representative_size=64, debug_quantization=True)
     return path

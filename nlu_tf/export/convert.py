@@ -5,6 +5,8 @@ Layout of the convert directory:
     saved_model/      SavedModel (raw-string `serving_default`, id-based `logits`) + files
     tflite_<mode>/    model.tflite, vocab.txt, intent_label.txt, slot_label.txt,
                       model_info.json; one per quantization mode
+    quantization_debug/  layer_errors.csv + layer_errors.png: the int8 error each op
+                      adds (with `debug_quantization`)
 
 Every input is checked before anything is written, and every TFLite model is converted
 (in memory) before the first folder is written: a bad model directory, missing data or a
@@ -18,12 +20,14 @@ import tempfile
 
 from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.models.model_files import check_model_dir
 
 logger = logging.getLogger(__name__)
 
 SAVED_MODEL_FOLDER = "saved_model"
+DEBUG_FOLDER = "quantization_debug"
 QUANTIZATION_CHOICES = QUANTIZATIONS + ("all",)
 
 
@@ -43,7 +47,8 @@ def resolve_quantizations(value):
 
 
 def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_dir="",
-                      task="", representative_size=300, seed=0, saved_model=True):
+                      task="", representative_size=300, seed=0, saved_model=True,
+                      debug_quantization=False, mixed_threshold=None):
     """Exports the model directory `model_dir` into `convert_dir`.
 
     Args:
@@ -51,18 +56,23 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         convert_dir: where the export folders go (created if needed; existing export
             folders of the same names are replaced).
         quantizations: TFLite modes, a subset of `QUANTIZATIONS`.
-        data_dir: dataset root or folder; only int8 reads it (its training split).
+        data_dir: dataset root or folder; the calibrated modes (int8, int8_mixed,
+            int16x8) and `debug_quantization` read its training split.
         task: dataset name under `data_dir` (e.g. "snips").
-        representative_size: int8 calibration inputs drawn from the training split.
+        representative_size: calibration inputs drawn from the training split.
         seed: fixes the calibration sample.
         saved_model: also write the SavedModel folder.
+        debug_quantization: also write the per-layer int8 error report (`DEBUG_FOLDER`).
+        mixed_threshold: int8_mixed keeps in float the ops whose rmse / scale exceeds
+            this (None: `quant_debug.DEFAULT_THRESHOLD`).
 
     Returns:
-        A dict: export folder -> its model info.
+        A dict: export folder -> its model info; the report folder -> its files,
+        threshold and denylisted nodes.
 
     Raises:
-        InputError: a missing or incomplete model directory, missing data for int8, or a
-            model the stock TFLite runtime cannot run (`ConversionError`).
+        InputError: a missing or incomplete model directory, missing calibration data, or
+            a model the stock TFLite runtime cannot run (`ConversionError`).
     """
     quantizations = tuple(quantizations)
     unknown = [mode for mode in quantizations if mode not in QUANTIZATIONS]
@@ -70,24 +80,34 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         raise InputError("command line", f"unknown quantization(s) {', '.join(unknown)}")
     if representative_size < 1:
         raise InputError("command line", "representative_size must be positive")
+    if mixed_threshold is not None and not mixed_threshold > 0:
+        raise InputError("command line", f"the int8_mixed threshold must be positive, got "
+                                         f"{mixed_threshold}")
     check_model_dir(model_dir)
+    calibrated = [mode for mode in quantizations if mode in CALIBRATED]
+    needs_data = calibrated or debug_quantization
     train_examples, data_folder = None, None
-    if "int8" in quantizations:
+    if needs_data:
+        what = ", ".join(calibrated + ["--debug_quantization"] * bool(debug_quantization))
         if not data_dir:
-            raise InputError("command line", "int8 quantization needs --data_dir (its "
-                                             "training split is the calibration set)")
+            raise InputError("command line", f"{what} need(s) --data_dir (its training split "
+                                             f"is the calibration set)")
         data_folder = resolve_data_dir(data_dir, task)
         train_examples = read_split(data_folder, "train")
         if not train_examples:
             raise InputError(os.path.join(data_folder, "train"),
-                             "no utterances to calibrate int8 quantization with")
+                             f"no utterances to calibrate {what} with")
 
     from nlu_tf.data.features import encode_examples
+    from nlu_tf.export.quant_debug import DEFAULT_THRESHOLD, select_denylist
+    from nlu_tf.export.quant_report import write_layer_report
     from nlu_tf.export.savedmodel import export_saved_model
-    from nlu_tf.export.tflite import (convert_saved_model, representative_inputs,
+    from nlu_tf.export.tflite import (convert_int8_mixed, convert_saved_model, int8_debugger,
+                                      mixed_precision_info, representative_inputs,
                                       write_tflite_folder, write_tflite_source)
     from nlu_tf.models.model_dir import load_model_dir
 
+    threshold = DEFAULT_THRESHOLD if mixed_threshold is None else float(mixed_threshold)
     bundle = load_model_dir(model_dir)
     source = os.path.normpath(model_dir)
     representative, calibration = None, None
@@ -95,16 +115,30 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         features = encode_examples(train_examples, bundle.tokenizer, bundle.labels,
                                    bundle.max_seq_len, source=f"{data_folder}/train")
         representative = representative_inputs(features, representative_size, seed)
-        calibration = {"data": os.path.normpath(data_folder), "split": "train",
-                       "inputs": len(representative),
+        calibration = {"source": f"{os.path.basename(os.path.normpath(data_folder))}/train",
+                       "size": len(representative), "data": os.path.normpath(data_folder),
                        "length": int(representative[0]["input_ids"].shape[1]), "seed": seed}
 
-    converted = {}
+    converted, extras, errors, denylist = {}, {}, None, ()
     with tempfile.TemporaryDirectory(prefix="nlu_tf_convert_") as tmp:
         tflite_source = write_tflite_source(bundle.model, os.path.join(tmp, "saved_model"))
+        if "int8_mixed" in quantizations or debug_quantization:
+            logger.info("measuring the int8 error of every op of %s", source)
+            debugger = int8_debugger(tflite_source, representative, source)
+            errors = debugger.layer_errors()
+            denylist = select_denylist(errors, threshold)
         for mode in quantizations:
             logger.info("converting %s to TFLite (%s)", source, mode)
-            converted[mode] = convert_saved_model(tflite_source, mode, representative, source)
+            extras[mode] = {}
+            if mode == "int8_mixed":
+                converted[mode] = convert_int8_mixed(debugger, denylist, source)
+                report_file = (os.path.join("..", DEBUG_FOLDER, "layer_errors.csv")
+                               if debug_quantization else "")
+                extras[mode]["mixed_precision"] = mixed_precision_info(denylist, threshold,
+                                                                       report_file)
+            else:
+                converted[mode] = convert_saved_model(tflite_source, mode, representative,
+                                                      source, extras[mode])
 
     written = {}
     if saved_model:
@@ -113,5 +147,12 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
     for mode, (content, report) in converted.items():
         path = os.path.join(convert_dir, tflite_folder(mode))
         written[path] = write_tflite_folder(bundle, path, mode, content, report, source,
-                                            calibration if mode == "int8" else None)
+                                            calibration if mode in CALIBRATED else None,
+                                            extras[mode])
+    if debug_quantization:
+        path = os.path.join(convert_dir, DEBUG_FOLDER)
+        files = write_layer_report(errors, denylist, threshold, path, f"int8 error added per "
+                                   f"op: {source} (red: kept in float by int8_mixed)")
+        written[path] = {"files": list(files), "threshold": threshold,
+                         "denylisted_nodes": list(denylist)}
     return written

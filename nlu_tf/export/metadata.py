@@ -16,7 +16,9 @@ from nlu_tf.errors import InputError
 from nlu_tf.io_utils import write_json
 
 MODEL_INFO = "model_info.json"
-QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
+QUANTIZATIONS = ("float32", "float16", "dynamic", "int8", "int8_mixed", "int16x8")
+# Calibrated on unpadded training utterances: need data, and run one utterance per call.
+CALIBRATED_QUANTIZATIONS = ("int8", "int8_mixed", "int16x8")
 ID_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 LOGITS_OUTPUTS = ("intent_logits", "slot_logits")
 LABEL_FILES = ("intent_label.txt", "slot_label.txt")

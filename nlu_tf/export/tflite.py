@@ -1,4 +1,5 @@
-"""TFLite conversion with builtin ops only: float32, float16, dynamic range and full int8.
+"""TFLite conversion with builtin ops only: float32, float16, dynamic range, full int8,
+int8 with its worst ops kept in float (`int8_mixed`), and 16x8 (`int16x8`).
 
 The converted model takes int32 `input_ids`, `attention_mask`, `token_type_ids` of shape
 (1, L): one utterance per call, as an app runs it, at its own length (L up to `max_seq_len`;
@@ -13,10 +14,11 @@ a couple of partitions instead of twenty, which halves the latency of a small st
 
 The int8 model is calibrated on real tokens only (unpadded utterances), so the quantized
 range of the attention scores does not stretch to the -10000 padding penalty (which would
-leave no resolution for the scores themselves). `nlu_tf.export.tflite_interpreter` feeds every
-model one unpadded utterance at a time.
+leave no resolution for the scores themselves); so are `int8_mixed` and `int16x8`.
+`nlu_tf.export.tflite_interpreter` feeds every model one unpadded utterance at a time.
 """
 
+import contextlib
 import os
 import re
 import tempfile
@@ -26,8 +28,10 @@ import numpy as np
 import tensorflow as tf
 
 from nlu_tf.errors import InputError
+from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import (ID_INPUTS, LOGITS_OUTPUTS, MODEL_INFO, QUANTIZATIONS,
                                     base_info, write_support_files)
+from nlu_tf.export.delegation import runs_on, xnnpack_coverage
 from nlu_tf.export.signatures import LogitsModule
 from nlu_tf.export.tflite_ops import inspect_ops
 from nlu_tf.io_utils import atomic_dir, write_json
@@ -45,6 +49,11 @@ DESCRIPTIONS = {
     "int8": "int8 weights and activations (calibrated on training utterances); int32 inputs, "
             "float32 logits (dequantized); ops without an int8 kernel stay float32 (see "
             "ops.float_ops)",
+    "int8_mixed": "int8 as in int8, except the ops whose int8 error exceeds a threshold in a "
+                  "per-layer report, kept in float32 (see mixed_precision)",
+    "int16x8": "int16 activations, int8 weights, int64 biases (calibrated on training "
+               "utterances); int32 inputs, float32 logits; ops without an int16 kernel stay "
+               "float32 (see ops.float_ops)",
 }
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 _VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
@@ -70,8 +79,6 @@ def _configure(converter, quantization, representative):
     if quantization == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif quantization == "int8":
-        if not representative:
-            raise ValueError("int8 quantization needs a representative dataset")
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.representative_dataset = lambda: iter(representative)
@@ -88,41 +95,38 @@ def _select_ops(error):
     return sorted(name for name in names if name)
 
 
-def convert_saved_model(source_dir, quantization, representative=None, model_name=""):
-    """Converts the SavedModel at `source_dir`; returns `(tflite bytes, OpReport)`.
+def _first_error_line(error):
+    text = str(error)
+    return next((line for line in text.splitlines() if "error" in line.lower()),
+                text.splitlines()[0] if text else "unknown error").strip()
 
-    Args:
-        source_dir: a SavedModel from `write_tflite_source`.
-        quantization: one of `QUANTIZATIONS`.
-        representative: for int8, a list of input dicts (int32 (1, L) arrays).
-        model_name: names the model in error messages.
 
-    Raises:
-        ConversionError: the model needs TF Select (Flex) or custom ops, or keeps
-            variables: it would not run on the stock LiteRT runtime as intended.
-    """
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(f"unknown quantization {quantization!r} (one of {QUANTIZATIONS})")
+@contextlib.contextmanager
+def _conversion_errors(quantization, where):
+    """Turns the converter's and quantizers' failures into one-line `ConversionError`s."""
     from tensorflow.lite.python.convert_phase import ConverterError
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
-    _configure(converter, quantization, representative)
-    where = model_name or source_dir
     try:
         with warnings.catch_warnings():
-            # The int8 calibrator runs the deprecated tf.lite.Interpreter internally.
+            # The calibrators run the deprecated tf.lite.Interpreter internally.
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-            content = converter.convert()
+            yield
     except ConverterError as error:
         ops = _select_ops(error)
         if ops:
             raise ConversionError(where, f"{quantization} TFLite conversion needs TF Select "
                                          f"(Flex) ops, which the stock runtime lacks: "
                                          f"{', '.join(ops)}") from None
-        first = next((line for line in str(error).splitlines() if "error" in line.lower()),
-                     str(error).splitlines()[0] if str(error) else "unknown error")
         raise ConversionError(where, f"{quantization} TFLite conversion failed: "
-                                     f"{first.strip()}") from None
+                                     f"{_first_error_line(error)}") from None
+    except (RuntimeError, ValueError) as error:
+        raise ConversionError(where, f"{quantization} TFLite quantization failed: "
+                                     f"{_first_error_line(error)}") from None
+
+
+def check_builtin_only(content, quantization, where):
+    """The `OpReport` of `content`; raises `ConversionError` on custom / Flex ops or
+    resource variables."""
     report = inspect_ops(content)
     if report.custom:
         raise ConversionError(where, f"{quantization} TFLite model contains custom / Flex ops: "
@@ -131,7 +135,88 @@ def convert_saved_model(source_dir, quantization, representative=None, model_nam
     if variables:
         raise ConversionError(where, f"{quantization} TFLite model kept resource variables "
                                      f"({', '.join(variables)}): weights were not frozen")
-    return content, report
+    return report
+
+
+def _needs_calibration(quantization, representative):
+    if quantization in CALIBRATED and not representative:
+        raise ValueError(f"{quantization} quantization needs a representative dataset")
+
+
+def int8_debugger(source_dir, representative, model_name=""):
+    """An `Int8Debugger` (per-layer int8 error) over the SavedModel at `source_dir`,
+    calibrated on `representative` as `int8` is."""
+    from nlu_tf.export.quant_debug import Int8Debugger
+
+    _needs_calibration("int8_mixed", representative)
+    converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
+    _configure(converter, "int8", representative)
+    with _conversion_errors("int8_mixed", model_name or source_dir):
+        return Int8Debugger(converter, representative)
+
+
+def convert_int8_mixed(debugger, denylisted_nodes, model_name=""):
+    """The int8 model of `debugger` with the ops writing `denylisted_nodes` in float;
+    returns `(tflite bytes, OpReport)`."""
+    where = model_name or "int8_mixed model"
+    with _conversion_errors("int8_mixed", where):
+        content = debugger.quantize(denylisted_nodes)
+    return content, check_builtin_only(content, "int8_mixed", where)
+
+
+def convert_saved_model(source_dir, quantization, representative=None, model_name="",
+                        info=None):
+    """Converts the SavedModel at `source_dir`; returns `(tflite bytes, OpReport)`.
+
+    Args:
+        source_dir: a SavedModel from `write_tflite_source`.
+        quantization: one of `QUANTIZATIONS`.
+        representative: for int8, int8_mixed and int16x8, a list of input dicts (int32
+            (1, L) arrays).
+        model_name: names the model in error messages.
+        info: a dict that receives what the conversion did besides the defaults, for
+            `model_info.json`: `graph_rewrites` (int16x8), `mixed_precision` (int8_mixed,
+            whose ops kept in float follow `quant_debug.MIXED_RULE` at the default
+            threshold; `convert_model_dir` sets its own).
+
+    Raises:
+        ConversionError: the model needs TF Select (Flex) or custom ops, or keeps
+            variables: it would not run on the stock LiteRT runtime as intended.
+    """
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {quantization!r} (one of {QUANTIZATIONS})")
+    _needs_calibration(quantization, representative)
+    info = {} if info is None else info
+    where = model_name or source_dir
+    if quantization == "int8_mixed":
+        from nlu_tf.export.quant_debug import DEFAULT_THRESHOLD, select_denylist
+
+        debugger = int8_debugger(source_dir, representative, model_name)
+        denylist = select_denylist(debugger.layer_errors(), DEFAULT_THRESHOLD)
+        info["mixed_precision"] = mixed_precision_info(denylist, DEFAULT_THRESHOLD)
+        return convert_int8_mixed(debugger, denylist, model_name)
+    converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
+    _configure(converter, "float32" if quantization == "int16x8" else quantization,
+               representative)
+    with _conversion_errors(quantization, where):
+        content = converter.convert()
+        if quantization == "int16x8":
+            from nlu_tf.export.int16x8 import prepare_for_int16x8, quantize_int16x8
+
+            content, info["graph_rewrites"] = prepare_for_int16x8(content)
+            content = quantize_int16x8(content, representative)
+    return content, check_builtin_only(content, quantization, where)
+
+
+def mixed_precision_info(denylist, threshold, report_file=""):
+    """The `mixed_precision` entry of an int8_mixed `model_info.json`."""
+    from nlu_tf.export.quant_debug import MIXED_RULE
+
+    info = {"rule": MIXED_RULE, "metric": "rmse/scale", "threshold": threshold,
+            "denylisted_nodes": list(denylist)}
+    if report_file:
+        info["report"] = report_file
+    return info
 
 
 def convert_model(model, quantization, representative=None, model_name=""):
@@ -196,8 +281,18 @@ def describe_io(content):
 
 
 def write_tflite_folder(bundle, folder, quantization, content, report, source="",
-                        calibration=None):
+                        calibration=None, extra=None):
     """Writes an Android-ready folder atomically: model.tflite, vocab, labels, model_info.json.
+
+    Args:
+        bundle: the `ModelBundle` converted (tokenizer, labels, model).
+        folder: the folder to write (replaced if it exists).
+        quantization: the mode, one of `QUANTIZATIONS`.
+        content: the `.tflite` bytes.
+        report: their `OpReport`.
+        source: the model directory converted.
+        calibration: for calibrated modes, `{"source": "<dataset>/<split>", "size": N, ...}`.
+        extra: more `model_info.json` entries (e.g. `mixed_precision`, `graph_rewrites`).
 
     Returns:
         The model info written.
@@ -208,6 +303,8 @@ def write_tflite_folder(bundle, folder, quantization, content, report, source=""
                 ops=report.to_json(), **describe_io(content))
     if calibration is not None:
         info["calibration"] = calibration
+    info["runs_on"] = runs_on(quantization, report, xnnpack_coverage(content))
+    info.update(extra or {})
     with atomic_dir(folder) as tmp:
         with open(os.path.join(tmp, MODEL_FILE), "wb") as f:
             f.write(content)

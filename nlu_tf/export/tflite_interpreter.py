@@ -3,8 +3,9 @@
 `tools/convert.py` writes models of a fixed batch of 1 (see `nlu_tf.export.tflite`): every
 utterance runs on its own at its real length, as an app runs it; the logits of a batch's
 padding positions are returned as zeros. A model with a dynamic batch (converted by other
-means) runs a whole padded batch per call, except int8: it is calibrated without padding,
-and padded positions would fall outside the calibrated range of the attention scores.
+means) runs a whole padded batch per call, except the calibrated modes (int8, int8_mixed,
+int16x8): they are calibrated without padding, and padded positions would fall outside the
+calibrated range of the attention scores.
 """
 
 import os
@@ -13,9 +14,10 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from nlu_tf.errors import InputError
-from nlu_tf.export.metadata import ID_INPUTS, LOGITS_OUTPUTS, load_artefact_info
+from nlu_tf.export.metadata import (CALIBRATED_QUANTIZATIONS, ID_INPUTS, LOGITS_OUTPUTS,
+                                    load_artefact_info)
 
-UNPADDED_QUANTIZATIONS = ("int8",)
+UNPADDED_QUANTIZATIONS = CALIBRATED_QUANTIZATIONS
 
 
 class TFLiteLogits:
@@ -100,7 +102,8 @@ def open_tflite(path, num_threads=1, batched=None):
         path: the export folder, or the `model.tflite` inside it.
         num_threads: interpreter threads.
         batched: see `TFLiteLogits`; None: padded batches for a float model with a dynamic
-            batch, one unpadded utterance at a time for int8 (see the module docstring).
+            batch, one unpadded utterance at a time for the calibrated modes (see the
+            module docstring).
     """
     folder = (os.path.dirname(path) or ".") if path.endswith(".tflite") else path
     info = load_artefact_info(folder)

@@ -1,60 +1,10 @@
 #!/usr/bin/env python3
 """One-query latency of every artefact: p50 / p90 / p99 per thread count, size, parameters.
 
-    python tools/benchmark_latency.py --data_dir data --task snips --threads 1,2 \\
-        --queries 200 --output_file out/latency.json --artefacts \\
-        out/teacher,out/convert/saved_model,out/convert/tflite_float32,out/convert/tflite_int8
-
-Real test utterances, one at a time at their real length (no padding), after a warm-up;
-tokenization (our Python WordPiece) is timed apart from the model. Keras and SavedModel
-measurements run in a fresh subprocess each, so that TensorFlow's thread pools take
---threads; TFLite interpreters take it as num_threads. Prints a line per measurement on
-stderr, then a Markdown table on stdout; --output_file gets the full JSON (percentiles,
-mean, min, machine and load average). See nlu_tf/benchmark/latency.py.
+The same as the `nlu-benchmark-latency` command (nlu_cli/benchmark_latency.py); `--help` lists the flags.
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import flags  # noqa: E402
-
-from nlu_tf import cli  # noqa: E402
-from nlu_tf.errors import InputError  # noqa: E402
-from nlu_tf.io_utils import prepare_output_file, write_json  # noqa: E402
-
-flags.DEFINE_list("artefacts", [], "Comma-separated artefacts: model directories, SavedModel "
-                                   "folders, TFLite folders (or .tflite files).")
-flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task>/) or a dataset folder.")
-flags.DEFINE_string("task", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
-flags.DEFINE_string("split", "test", "The split whose utterances are the queries.")
-flags.DEFINE_list("threads", ["1", "2"], "Comma-separated thread counts.")
-flags.DEFINE_integer("queries", 200, "Timed calls (the first N utterances of the split).")
-flags.DEFINE_integer("warmup", 20, "Untimed calls first (plus one per input length not seen).")
-flags.DEFINE_bool("jit_compile", True, "Keras only: XLA-compile the forward pass.")
-flags.DEFINE_string("output_file", None, "Also write the results as JSON here.")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    del argv
-    try:
-        threads = [int(value) for value in FLAGS.threads]
-    except ValueError:
-        raise InputError("command line",
-                         f"--threads must be integers, got {','.join(FLAGS.threads)}") from None
-    if FLAGS.output_file:
-        prepare_output_file(FLAGS.output_file)
-    from nlu_tf.benchmark.latency import markdown_table, run_benchmark
-
-    report = run_benchmark(FLAGS.artefacts, threads, FLAGS.data_dir, FLAGS.task, FLAGS.split,
-                           FLAGS.queries, FLAGS.warmup, FLAGS.jit_compile,
-                           progress=lambda line: print(line, file=sys.stderr, flush=True))
-    print(markdown_table(report["results"]))
-    if FLAGS.output_file:
-        write_json(FLAGS.output_file, report)
-
+from nlu_cli.benchmark_latency import entry
 
 if __name__ == "__main__":
-    cli.run(main)
+    entry()

@@ -1,80 +1,10 @@
 #!/usr/bin/env python3
 """BERT-EMD task distillation with the command line of the BERT-EMD reference workflow.
 
-    python tools/emd_task_distill.py --teacher_model out/teacher --student_model TINYBERT_DIR \\
-        --data_dir data --task_name snips --output_dir out/emd_student \\
-        --max_seq_length 50 --train_batch_size 32 --num_train_epochs 10 [--aug_train]
-
-Runs BERT-EMD's one-step objective, beta*(theta*(L_att + L_hid) + L_emb) + L_pred, with the
-many-to-many EMD layer mapping. --student_model is a general TinyBERT checkpoint (Hugging
-Face layout) or an nlu_tf model directory; empty: a student cut from the teacher.
---aug_train reads <data_dir>/<task_name>/train_aug/ and fails clearly if it is missing.
-Lower-casing always follows the checkpoint's vocabulary settings (--do_lower_case is
-accepted for compatibility).
+The same as the `nlu-emd-task-distill` command (nlu_cli/emd_task_distill.py); `--help` lists the flags.
 """
 
-import json
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import flags  # noqa: E402
-
-from nlu_tf import cli  # noqa: E402
-from nlu_tf.data.reader import read_dataset, resolve_data_dir  # noqa: E402
-from nlu_tf.models.model_files import is_model_dir  # noqa: E402
-from nlu_tf.run_lock import run_lock  # noqa: E402
-from nlu_tf.training.settings import (DataSettings, DistillSettings, OptimizerSettings,  # noqa: E402
-                                      RunSettings)
-
-flags.DEFINE_string("teacher_model", None, "Fine-tuned teacher (a stage 2.0 output).", required=True)
-flags.DEFINE_string("student_model", "", "General TinyBERT checkpoint or nlu_tf model directory.")
-flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task_name>/).")
-flags.DEFINE_string("task_name", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
-flags.DEFINE_string("output_dir", None, "Where the student is written.", required=True)
-flags.DEFINE_integer("max_seq_length", 50, "Longest token sequence.")
-flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
-flags.DEFINE_float("num_train_epochs", 10.0, "Training epochs.")
-flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
-flags.DEFINE_bool("aug_train", False, "Train on the augmented set <task>/train_aug.")
-flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility; the checkpoint decides.")
-flags.DEFINE_float("temperature", 1.0, "Softmax temperature of L_pred.")
-flags.DEFINE_float("alpha", 0.0, "Weight of the gold-label loss inside L_pred.")
-flags.DEFINE_float("beta", 1.0, "Weight of the intermediate terms.")
-flags.DEFINE_float("theta", 1.0, "Weight of the EMD terms against the embedding term.")
-flags.DEFINE_float("T_emd", 1.0, "Temperature of the softmax layer-weight update.")
-flags.DEFINE_enum("emd_weight_update", "softmax", ["softmax", "sum"], "Layer-weight update rule.")
-flags.DEFINE_bool("seperate", False, "Keep attention and hidden-state layer weights apart.")
-flags.DEFINE_integer("seed", 42, "Random seed.")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    del argv
-    student = FLAGS.student_model
-    data = DataSettings(data_dir=FLAGS.data_dir, task=FLAGS.task_name,
-                        max_seq_len=FLAGS.max_seq_length, train_batch_size=FLAGS.train_batch_size,
-                        train_split="train_aug" if FLAGS.aug_train else "train")
-    distill = DistillSettings(layer_mapping="emd", temperature=FLAGS.temperature,
-                              alpha=FLAGS.alpha, beta=FLAGS.beta, theta=FLAGS.theta,
-                              T_emd=FLAGS.T_emd, emd_weight_update=FLAGS.emd_weight_update,
-                              separate=FLAGS.seperate, one_step=True)
-    settings = cli.settings(lambda kw: RunSettings(**kw), dict(
-        stage="2.1", output_dir=FLAGS.output_dir, teacher_model=FLAGS.teacher_model,
-        student_model=student if student and is_model_dir(student) else "",
-        tinybert=student if student and not is_model_dir(student) else "",
-        num_train_epochs=FLAGS.num_train_epochs, seed=FLAGS.seed, data=data, distill=distill,
-        optimizer=OptimizerSettings(learning_rate=FLAGS.learning_rate)))
-    dataset = read_dataset(resolve_data_dir(data.data_dir, data.task), 0, data.train_split)
-    with run_lock(settings.output_dir):
-        from nlu_tf.training.stage import run_stage
-
-        metrics = run_stage(settings, dataset)
-    print(json.dumps({"output_dir": FLAGS.output_dir, "test": {
-        k: metrics["test"][k] for k in ("intent_acc", "slot_f1", "sentence_acc")},
-        "emd_layer_weights": metrics["emd_layer_weights"]}))
-
+from nlu_cli.emd_task_distill import entry
 
 if __name__ == "__main__":
-    cli.run(main)
+    entry()

@@ -1,4 +1,4 @@
-"""Glue shared by the command lines in tools/: quiet TensorFlow start-up, absl start-up and
+"""Glue shared by the command lines (nlu_cli/, tools/): quiet TensorFlow start-up, absl start-up and
 error reporting. Imported by every tool before anything that imports TensorFlow."""
 
 import os
@@ -39,7 +39,7 @@ def _import_tensorflow_quietly():
 
 _import_tensorflow_quietly()
 
-from absl import app  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 from nlu_tf.errors import InputError, RunError  # noqa: E402
 
@@ -52,9 +52,26 @@ def settings(build, values):
         raise InputError("command line", str(error)) from None
 
 
-def run(main):
+def _flags_in_short_help():
+    """Makes `--help` list the command's flags: absl lists those of the main module (the
+    script run), and they are defined in nlu_cli's modules."""
+    values = flags.FLAGS
+    for module, defined in list(values.flags_by_module_dict().items()):
+        if module.startswith("nlu_cli."):
+            for flag in defined:
+                values.register_key_flag_for_module(sys.argv[0], flag)
+
+
+def run(main, doc=None):
     """Runs an absl `main`: an `InputError` gives one line on stderr and exit status 2, a
-    `RunError` one line and exit status 1."""
+    `RunError` one line and exit status 1.
+
+    `doc` (the command module's docstring) is what `--help` prints: absl reads the usage
+    text from `__main__`, which is a console-script stub or a tools/ shim.
+    """
+    if doc:
+        sys.modules["__main__"].__doc__ = doc
+    _flags_in_short_help()
 
     def guarded(argv):
         try:

@@ -1,0 +1,96 @@
+"""Scores a model on a labelled split: intent accuracy, slot F1 / P / R, sentence accuracy.
+
+    nlu-evaluate --model_dir out/student --data_dir data --task snips --split test
+    nlu-evaluate --model_dir out/student --task atis --output_file out/eval_atis.json
+    nlu-evaluate --model_dir out/convert/saved_model --task snips
+    nlu-evaluate --model_dir out/convert/tflite_int8 --task snips --num_threads 2
+
+--model_dir takes any artefact: a model directory, a SavedModel folder or a TFLite folder
+(or its model.tflite); all are encoded, run and decoded by the same code. Evaluating a
+TFLite folder also records the summary in its model_info.json under
+`metrics.<task>_<split>` (e.g. `snips_test`), so the Android folder carries its accuracy.
+--num_threads sets the TFLite interpreter's threads (the Keras model and the SavedModel
+use TensorFlow's default threads). --reference M also compares the artefact with M on the
+same inputs (intent and tag agreement in %, largest absolute logit difference at real
+tokens), e.g. a TFLite folder with the Keras model it was converted from.
+
+Prints the summary and the per-intent and per-slot tables (rates as fractions). Slot
+scores are seqeval's defaults (conlleval span matching); sentence accuracy needs the right
+intent and every tag right. With --output_file, the same numbers are also written as JSON
+`{"model", "data_dir", "split", "metrics"}` (atomically); without it nothing is written.
+Encoding and decoding are those of training, so evaluating a model directory on its test
+split reproduces the `test` block of its metrics.json (with the same --jit_compile).
+"""
+
+import os
+
+from absl import flags
+
+from nlu_cli import app as cli
+from nlu_tf.data.reader import SPLITS, read_split, resolve_data_dir
+from nlu_tf.errors import InputError
+from nlu_tf.io_utils import prepare_output_file, write_json
+
+flags.DEFINE_string("model_dir", None, "The artefact to evaluate: a model directory (a "
+                    "tools/train.py output), a SavedModel folder or a TFLite folder.")
+flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task>/) or a dataset folder.")
+flags.DEFINE_string("task", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
+flags.DEFINE_enum("split", "test", list(SPLITS), "The split to score.")
+flags.DEFINE_string("output_file", None,
+                    "Also write the metrics as JSON here (default: print only).")
+flags.DEFINE_integer("batch_size", 64, "Utterances per forward pass.")
+flags.DEFINE_bool("jit_compile", True,
+                  "Compile the forward pass with XLA (as training does by default).")
+flags.DEFINE_integer("num_threads", 1, "TFLite only: interpreter threads.")
+flags.DEFINE_string("reference", None, "Also compare with this artefact (e.g. the Keras model "
+                    "directory a TFLite folder came from): share of utterances with the same "
+                    "intent and of words with the same tag, and the largest logit difference.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    if FLAGS.batch_size < 1:
+        raise InputError("command line", f"--batch_size must be positive, got {FLAGS.batch_size}")
+    if FLAGS.num_threads < 1:
+        raise InputError("command line",
+                         f"--num_threads must be positive, got {FLAGS.num_threads}")
+    folder = resolve_data_dir(FLAGS.data_dir, FLAGS.task)
+    examples = read_split(folder, FLAGS.split)
+    if FLAGS.output_file:
+        prepare_output_file(FLAGS.output_file)
+    # Imported here: TensorFlow takes seconds to load, and bad input is reported before it.
+    from nlu_tf.data.reader import split_name
+    from nlu_tf.predictor import evaluate_examples
+    from nlu_tf.serving.artefact import load_predictor
+    from nlu_tf.serving.evaluation import format_report, record_tflite_metrics
+
+    predictor = load_predictor(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
+    name = split_name(folder, FLAGS.split)
+    metrics = evaluate_examples(predictor, examples, FLAGS.batch_size, name)
+    print(format_report(metrics, f"{predictor.name} on {name} ({os.path.normpath(folder)})"))
+    record_tflite_metrics(FLAGS.model_dir, f"{FLAGS.task}_{FLAGS.split}", metrics, folder)
+    result = {"model": predictor.name, "data_dir": os.path.normpath(folder), "split": FLAGS.split,
+              "metrics": metrics}
+    if FLAGS.reference:
+        from nlu_tf.benchmark.compare import agreement, split_features
+
+        reference = load_predictor(FLAGS.reference, FLAGS.jit_compile, FLAGS.num_threads)
+        result["agreement"] = agreement(reference, predictor,
+                                        split_features(reference, FLAGS.data_dir, FLAGS.task,
+                                                       FLAGS.split), FLAGS.batch_size)
+        result["agreement"]["reference"] = reference.name
+        print("agreement with " + reference.name + ": " + ", ".join(
+            f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in result["agreement"].items() if key != "reference"))
+    if FLAGS.output_file:
+        write_json(FLAGS.output_file, result)
+
+
+def entry():
+    """The `nlu-evaluate` command."""
+    cli.run(main, __doc__)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,89 @@
+"""Predicts intent and slots for raw text: every line of a file, or one query.
+
+    nlu-predict --model_dir out/student --input_file queries.txt --output_file out.txt
+    nlu-predict --model_dir out/student --input_query "play jazz" --format json
+    nlu-predict --model_dir out/convert/tflite_int8 --input_file queries.txt
+
+--model_dir takes a model directory, a SavedModel folder or a TFLite folder (or its
+model.tflite); the output is the same for each. --num_threads sets the TFLite
+interpreter's threads.
+
+One output line per input line, in input order. Lines are split on whitespace into words.
+  text: `<intent> -> word [TAG:word] ...`, e.g.
+        `<BookRestaurant> -> book a [B-restaurant_type:restaurant] for [B-party_size_number:two]`
+  json: {"text", "intent", "intent_prob", "truncated", "slots": [{"slot", "text", "start",
+        "end"}], "tags"}; slots are B-/I- spans, start/end are character offsets into "text".
+An empty (or whitespace-only) line gives an empty line (text) or an object with "intent"
+and "intent_prob" null and no slots or tags (json). Words beyond the model's max_seq_len
+are tagged O, with one warning counting the truncated lines. Without --output_file the
+lines go to stdout; the output file is written atomically, only once every line is predicted,
+and must not be the input file. The input is streamed: memory does not grow with its length.
+"""
+
+import collections
+import contextlib
+import os
+import sys
+
+from absl import flags
+
+from nlu_cli import app as cli
+from nlu_tf.data.text_lines import iter_lines
+from nlu_tf.errors import InputError
+from nlu_tf.io_utils import atomic_file, prepare_output_file
+
+flags.DEFINE_string("model_dir", None, "The artefact: a model directory (a tools/train.py "
+                    "output), a SavedModel folder or a TFLite folder.")
+flags.DEFINE_string("input_file", None, "UTF-8 text file, one query per line.")
+flags.DEFINE_string("input_query", None, "One query (instead of --input_file).")
+flags.DEFINE_string("output_file", None, "Where the output lines are written (default: stdout).")
+flags.DEFINE_enum("format", "text", ["text", "json"],
+                  "text: `<intent> -> word [TAG:word] ...`; json: one object per line with "
+                  "text, intent, intent_prob, truncated, slots (slot, text, start, end) and tags.")
+flags.DEFINE_integer("batch_size", 64, "Queries per forward pass.")
+flags.DEFINE_bool("jit_compile", True, "Compile the forward pass with XLA (one graph per batch "
+                                       "shape; --nojit_compile starts faster for a few queries).")
+flags.DEFINE_integer("num_threads", 1, "TFLite only: interpreter threads.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    if bool(FLAGS.input_file) == (FLAGS.input_query is not None):
+        raise InputError("command line", "give exactly one of --input_file and --input_query")
+    if FLAGS.batch_size < 1:
+        raise InputError("command line", f"--batch_size must be positive, got {FLAGS.batch_size}")
+    if FLAGS.num_threads < 1:
+        raise InputError("command line",
+                         f"--num_threads must be positive, got {FLAGS.num_threads}")
+    path = FLAGS.input_file
+    if path and (os.path.isfile(path) or not os.path.exists(path)):
+        # A first streaming pass reports bad input before TensorFlow takes seconds to load
+        # (a pipe is read once: its lines are checked as they stream).
+        collections.deque(iter_lines(path), maxlen=0)
+    if FLAGS.output_file:
+        prepare_output_file(FLAGS.output_file, path)
+    from nlu_tf.serving.prediction import formatter
+    from nlu_tf.serving.prediction_stream import predict_stream
+    from nlu_tf.serving.artefact import load_predictor
+
+    predictor = load_predictor(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
+    lines = iter_lines(path) if path else [FLAGS.input_query]
+    format_one = formatter(FLAGS.format)
+    with (atomic_file(FLAGS.output_file) if FLAGS.output_file
+          else contextlib.nullcontext(sys.stdout)) as out:
+        count = 0
+        for result in predict_stream(predictor, lines, FLAGS.batch_size):
+            out.write(format_one(result) + "\n")
+            count += 1
+    if FLAGS.output_file:
+        print(f"{count} prediction(s) written to {FLAGS.output_file}")
+
+
+def entry():
+    """The `nlu-predict` command."""
+    cli.run(main, __doc__)
+
+
+if __name__ == "__main__":
+    entry()

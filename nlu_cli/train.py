@@ -1,0 +1,50 @@
+"""Trains one stage: fine-tune a teacher (2.0), distil a student (2.1, 2.2 / --pred_distill).
+
+    nlu-train --stage 2.0 --teacher_model BERT_DIR --task snips --output_dir out/teacher
+    nlu-train --stage 2.1 --teacher_model out/teacher --output_dir out/student_2.1
+    nlu-train --pred_distill --stage 2.2 --teacher_model out/teacher \\
+        --student_model out/student_2.1 --output_dir out/student
+
+The dataset is validated before TensorFlow starts: a bad file gives one line and exit 2.
+One run per --output_dir: a second one started while the first lives exits 2 naming its PID.
+"""
+
+import json
+
+from absl import flags
+
+from nlu_cli import app as cli
+from nlu_cli.train_flags import define_train_flags, settings_from_flags
+from nlu_tf.data.reader import read_dataset, resolve_data_dir
+from nlu_tf.defaults import default_teacher_dir
+from nlu_tf.run_lock import run_lock
+
+define_train_flags()
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    values = FLAGS.flag_values_dict()
+    if not values["teacher_model"] and values["stage"] == "2.0" and not values["pred_distill"]:
+        values["teacher_model"] = default_teacher_dir()
+    settings = cli.settings(settings_from_flags, values)
+    data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
+    dataset = read_dataset(data_dir, settings.data.max_train_examples, settings.data.train_split)
+    with run_lock(settings.output_dir):
+        from nlu_tf.training.stage import run_stage
+
+        metrics = run_stage(settings, dataset, restart=FLAGS.restart)
+    test = metrics["test"]
+    print(json.dumps({"output_dir": settings.output_dir, "test_intent_acc": test["intent_acc"],
+                      "test_slot_f1": test["slot_f1"], "test_sentence_acc": test["sentence_acc"],
+                      "train_seconds": metrics["train_seconds"]}))
+
+
+def entry():
+    """The `nlu-train` command."""
+    cli.run(main, __doc__)
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,54 @@
+"""Trims a model directory's vocabulary to the pieces its data uses (a smaller embedding).
+
+    nlu-trim-vocab --model_dir out/student --output_dir out/student_trimmed
+    nlu-trim-vocab --model_dir out/student --output_dir out/student_trimmed \\
+        --corpus queries.txt --corpus more.txt --min_count 2
+
+Keeps the special tokens, every single character and its ## form (no word gains an [UNK])
+and the pieces of the training data (named by the model's settings.json, or --data_dir and
+--task) and of every --corpus file (one sentence a line). The output is an ordinary model
+directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py).
+"""
+
+import json
+
+from absl import flags
+
+from nlu_cli import app as cli
+from nlu_tf.data.reader import resolve_data_dir
+from nlu_tf.errors import InputError
+from nlu_tf.export.trim_vocab import trim_model_dir
+
+flags.DEFINE_string("model_dir", "", "The nlu_tf model directory to trim.")
+flags.DEFINE_string("output_dir", "", "Where the trimmed model directory is written.")
+flags.DEFINE_multi_string("corpus", [], "A UTF-8 text file, one sentence a line, whose "
+                          "pieces are kept too (repeatable).")
+flags.DEFINE_integer("min_count", 1, "A used piece is kept if it occurs at least this often.")
+flags.DEFINE_string("data_dir", "", "The training data (dataset root or folder); default: "
+                    "the one in the model's settings.json.")
+flags.DEFINE_string("task", "", "Dataset under --data_dir (e.g. snips).")
+flags.DEFINE_string("split", "train", "With --data_dir: the split whose pieces are kept.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    for name in ("model_dir", "output_dir"):
+        if not FLAGS[name].value:
+            raise InputError("command line", f"--{name} is required")
+    data = None
+    if FLAGS.data_dir:
+        data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
+    summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
+                             FLAGS.min_count)
+    print(json.dumps({key: summary[key] for key in
+                      ("original_vocab_size", "vocab_size", "kept", "min_count")}))
+
+
+def entry():
+    """The `nlu-trim-vocab` command."""
+    cli.run(main, __doc__)
+
+
+if __name__ == "__main__":
+    entry()

@@ -26,7 +26,19 @@ from nlu_tf.pretraining.settings import GeneralDistillSettings  # noqa: E402
 from nlu_tf.training.settings import OptimizerSettings  # noqa: E402
 
 
+def _without_dropout(student, out):
+    """A copy of the student config without dropout: two replicas draw other masks."""
+    with open(os.path.join(student, "config.json")) as f:
+        config = json.load(f)
+    folder = os.path.join(out, "student_config")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump({**config, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}, f)
+    return folder
+
+
 def main(data, teacher, student, out):
+    student = _without_dropout(student, out)
     strategies = {"default": tf.distribute.get_strategy(),
                   "mirrored": tf.distribute.MirroredStrategy()}
     weights, emd = {}, {}

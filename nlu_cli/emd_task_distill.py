@@ -40,6 +40,8 @@ flags.DEFINE_float("beta", 1.0, "Weight of the intermediate terms.")
 flags.DEFINE_float("theta", 1.0, "Weight of the EMD terms against the embedding term.")
 flags.DEFINE_float("T_emd", 1.0, "Temperature of the softmax layer-weight update.")
 flags.DEFINE_enum("emd_weight_update", "softmax", ["softmax", "sum"], "Layer-weight update rule.")
+flags.DEFINE_float("emd_weight_floor", 0.0, "Share in [0, 1) of the layer weights spread "
+                   "uniformly after each update (0: the published rule).")
 flags.DEFINE_bool("seperate", False, "Keep attention and hidden-state layer weights apart.")
 flags.DEFINE_integer("seed", 42, "Random seed.")
 FLAGS = flags.FLAGS
@@ -54,6 +56,7 @@ def main(argv):
     distill = DistillSettings(layer_mapping="emd", temperature=FLAGS.temperature,
                               alpha=FLAGS.alpha, beta=FLAGS.beta, theta=FLAGS.theta,
                               T_emd=FLAGS.T_emd, emd_weight_update=FLAGS.emd_weight_update,
+                              emd_weight_floor=FLAGS.emd_weight_floor,
                               separate=FLAGS.seperate, one_step=True)
     settings = cli.settings(lambda kw: RunSettings(**kw), dict(
         stage="2.1", output_dir=FLAGS.output_dir, teacher_model=FLAGS.teacher_model,

@@ -62,6 +62,10 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_float("T_emd", d.distill.T_emd, "BERT-EMD: temperature of the softmax weight update.", **fv)
     flags.DEFINE_enum("emd_weight_update", d.distill.emd_weight_update, ["softmax", "sum"],
                       "BERT-EMD layer-weight update: softmax with --T_emd (paper) or sum-normalisation.", **fv)
+    flags.DEFINE_float("emd_weight_floor", d.distill.emd_weight_floor,
+                       "BERT-EMD: share in [0, 1) of the layer weights spread uniformly after each "
+                       "update, so no layer falls below emd_weight_floor / layers (0: the "
+                       "published rule, which can put all weight on one layer).", **fv)
     flags.DEFINE_bool("separate", d.distill.separate,
                       "BERT-EMD: keep attention and hidden-state layer weights apart (else averaged).", **fv)
     flags.DEFINE_bool("emd_one_step", d.distill.one_step,
@@ -94,6 +98,7 @@ def settings_from_flags(values):
         temperature=values["temperature"], alpha=values["alpha"], beta=values["beta"],
         theta=values["theta"], T_emd=values["T_emd"],
         emd_weight_update=values["emd_weight_update"], separate=values["separate"],
+        emd_weight_floor=values["emd_weight_floor"],
         one_step=values["emd_one_step"], student_num_layers=values["student_num_layers"])
     return RunSettings(
         stage=stage, output_dir=values["output_dir"], teacher_model=values["teacher_model"],

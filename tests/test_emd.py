@@ -256,3 +256,59 @@ def test_full_step_compiles():
     loss, grads = step()
     assert np.isfinite(loss.numpy()) and all(g is not None for g in grads)
     assert np.isclose(w_s.numpy().sum(), 1.0) and np.isclose(w_t.numpy().sum(), 1.0)
+
+
+@pytest.mark.parametrize("mode", ["softmax", "sum"])
+@pytest.mark.parametrize("floor", [0.05, 0.2, 0.5])
+def test_weight_floor_keeps_every_layer_above_its_share(mode, floor):
+    rng = np.random.default_rng(11)
+    # One pairing almost free: without a floor the update puts nearly all weight on it.
+    for m, n in [(4, 12), (2, 6), (3, 3)]:
+        a, b, cost = _random_problem(rng, m, n)
+        cost[0] *= 1e-9
+        flow = _solve_graph(a, b, cost).numpy()
+        bare_s, _ = update_layer_weights(flow, cost, a, b, mode=mode, temperature=0.1)
+        new_s, new_t = update_layer_weights(flow, cost, a, b, mode=mode, temperature=0.1,
+                                            floor=floor)
+        assert bare_s.numpy().min() < 0.05 / m  # the collapse the floor guards against
+        for new, bare, size in [(new_s.numpy(), bare_s.numpy(), m), (new_t.numpy(), None, n)]:
+            assert new.min() >= floor / size - 1e-12 and np.isclose(new.sum(), 1.0)
+            if bare is not None:
+                np.testing.assert_allclose(new, (1 - floor) * bare + floor / size, rtol=1e-12)
+    with pytest.raises(ValueError, match="floor"):
+        update_layer_weights(flow, cost, a, b, floor=1.0)
+
+
+def test_emd_objective_keeps_the_floor_through_training_steps():
+    from nlu_tf.distill.emd_objective import WEIGHT_NAMES, EmdObjective
+
+    objective = EmdObjective(2, 4, 8, 8, temperature=0.05, weight_floor=0.3)
+    objective.build()
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        cost_s = rng.random((2, 4)) * [[1e-6] + [1.0] * 3, [1.0] * 4]
+        state = {}
+        for kind in ("att", "hid"):
+            flow = _solve_graph(objective.weight(f"student_{kind}").numpy().astype(np.float64),
+                                objective.weight(f"teacher_{kind}").numpy().astype(np.float64),
+                                cost_s).numpy()
+            state[f"{kind}_flow"], state[f"{kind}_cost"] = flow, cost_s
+        objective.after_step(state)
+        weights = objective.weights_dict()
+        for name in WEIGHT_NAMES:
+            values = np.array(weights[name])
+            assert values.min() >= 0.3 / len(values) - 1e-6 and np.isclose(values.sum(), 1.0)
+
+
+def test_weight_floor_is_a_recipe_key_and_a_flag():
+    from nlu_tf.pipeline.recipe import load_recipe, stage_settings
+    from tests.tiny import REPO
+
+    recipe = load_recipe(f"{REPO}/configs/tiny.yaml",
+                         ["stage_2_1.emd_weight_floor=0.25", "stage_2_1.T_emd=2.0"])
+    distill = stage_settings(recipe, "bert")["student_2.1"].distill
+    assert (distill.emd_weight_floor, distill.T_emd) == (0.25, 2.0)
+    from nlu_tf.errors import InputError
+    with pytest.raises(InputError, match="emd_weight_floor"):
+        stage_settings(load_recipe(f"{REPO}/configs/tiny.yaml",
+                                   ["stage_2_1.emd_weight_floor=1.5"]), "bert")

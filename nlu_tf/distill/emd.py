@@ -138,6 +138,12 @@ def _cost_attention(carried, weights, fallback, mode, temperature):
     return tf.where(total > 0.0, inverse / tf.where(total > 0.0, total, 1.0), uniform)
 
 
+def _smoothed(weights, floor):
+    """``(1 - floor) * weights + floor / n``: every entry at least ``floor / n``, sum unchanged."""
+    n = tf.cast(tf.size(weights), weights.dtype)
+    return (1.0 - floor) * weights + floor / n
+
+
 def update_layer_weights(
     flow: tf.Tensor,
     cost: tf.Tensor,
@@ -145,6 +151,7 @@ def update_layer_weights(
     teacher_weights: tf.Tensor,
     mode: str = "softmax",
     temperature: float = 1.0,
+    floor: float = 0.0,
 ):
     """BERT-EMD cost-attention update of the layer weights.
 
@@ -159,6 +166,11 @@ def update_layer_weights(
     the largest, so a zero-cost layer gets the largest share; all-zero costs give
     uniform weights.
 
+    With ``floor`` = s > 0 each new vector is mixed with the uniform one,
+    ``(1 - s) * w + s / n``, so every layer keeps at least the share ``s / n`` and the
+    weights cannot collapse onto one layer (a layer of weight 0 would never be asked to
+    learn again). The default 0 is the published rule, unchanged.
+
     Args:
         flow: (M, N) optimal flow from `emd_loss`.
         cost: (M, N) cost matrix the flow was solved for (no gradient is taken).
@@ -166,6 +178,7 @@ def update_layer_weights(
         teacher_weights: (N,) current teacher layer weights.
         mode: ``"softmax"`` or ``"sum"``.
         temperature: Softmax temperature, > 0 (``"softmax"`` only).
+        floor: Share in [0, 1) of the weight spread uniformly over the layers.
 
     Returns:
         ``(new_student_weights, new_teacher_weights)``, non-negative, each summing
@@ -175,6 +188,8 @@ def update_layer_weights(
         raise ValueError(f"mode must be one of {_UPDATE_MODES}, got {mode!r}")
     if isinstance(temperature, (int, float)) and temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not 0.0 <= floor < 1.0:
+        raise ValueError(f"floor must be in [0, 1), got {floor}")
     student_weights = tf.convert_to_tensor(student_weights)
     teacher_weights = tf.convert_to_tensor(teacher_weights)
     temperature = tf.cast(temperature, tf.float64)
@@ -185,4 +200,6 @@ def update_layer_weights(
     carried = f * c
     new_s = _cost_attention(tf.reduce_sum(carried, 1), w_s, tf.reduce_min(c, 1), mode, temperature)
     new_t = _cost_attention(tf.reduce_sum(carried, 0), w_t, tf.reduce_min(c, 0), mode, temperature)
+    if floor:
+        new_s, new_t = (_smoothed(w, floor) for w in (new_s, new_t))
     return tf.cast(new_s, student_weights.dtype), tf.cast(new_t, teacher_weights.dtype)

@@ -37,17 +37,23 @@ class EmdObjective(Objective):
         prediction: an objective giving L_pred, or None for intermediate distillation only.
         beta: float, weight of the intermediate terms in the one-step objective.
         theta: float, weight of the EMD terms against the embedding term.
+        weight_floor: float in [0, 1), share of every weight vector spread uniformly after
+            each update, so no layer's weight falls below `weight_floor / layers`
+            (`--emd_weight_floor`; 0, the default, is the published rule).
     """
 
     uses_teacher = True
 
     def __init__(self, student_layers, teacher_layers, student_width, teacher_width,
                  weight_update="softmax", temperature=1.0, separate=False, prediction=None,
-                 beta=1.0, theta=1.0, **kwargs):
+                 beta=1.0, theta=1.0, weight_floor=0.0, **kwargs):
         super().__init__(**kwargs)
         if weight_update not in ("softmax", "sum"):
             raise ValueError(f"weight_update must be softmax or sum, got {weight_update!r}")
+        if not 0.0 <= weight_floor < 1.0:
+            raise ValueError(f"weight_floor must be in [0, 1), got {weight_floor}")
         self.weight_update = weight_update
+        self.weight_floor = float(weight_floor)
         self.temperature = temperature
         self.separate = separate
         self.prediction = prediction
@@ -136,7 +142,7 @@ class EmdObjective(Objective):
             flow, cost = state[f"{kind}_flow"], state[f"{kind}_cost"]
             new[f"student_{kind}"], new[f"teacher_{kind}"] = update_layer_weights(
                 flow, cost, self.weight(f"student_{kind}"), self.weight(f"teacher_{kind}"),
-                self.weight_update, self.temperature)
+                self.weight_update, self.temperature, self.weight_floor)
         if not self.separate:
             for side in ("student", "teacher"):
                 mean = (new[f"{side}_att"] + new[f"{side}_hid"]) / 2.0

@@ -30,7 +30,7 @@ DEFAULTS = {
     "teacher": {"model": "", "finetuned": "", "epochs": 4.0, "learning_rate": 2e-4},
     "student": {"num_layers": 4, "tinybert": "", "layer_mapping": "uniform"},
     "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,
-                  "emd_weight_update": "softmax", "separate": False},
+                  "emd_weight_update": "softmax", "emd_weight_floor": 0.0, "separate": False},
     "stage_2_2": {"epochs": 3.0, "learning_rate": 5e-5, "temperature": 1.0, "alpha": 0.0},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
                "trim_vocab": False},
@@ -201,6 +201,7 @@ def stage_settings(recipe, teacher_model):
     first, second = recipe["stage_2_1"], recipe["stage_2_2"]
     distill_2_1 = DistillSettings(layer_mapping=s["layer_mapping"], T_emd=first["T_emd"],
                                   emd_weight_update=first["emd_weight_update"],
+                                  emd_weight_floor=first["emd_weight_floor"],
                                   separate=first["separate"], student_num_layers=s["num_layers"])
     distill_2_2 = DistillSettings(temperature=second["temperature"], alpha=second["alpha"],
                                   student_num_layers=s["num_layers"])

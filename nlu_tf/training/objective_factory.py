@@ -54,7 +54,7 @@ def make_objective(settings, student, teacher):
         objective = EmdObjective(s.num_layers, t.num_layers, s.hidden_size, t.hidden_size,
                                  d.emd_weight_update, d.T_emd, d.separate,
                                  prediction if d.one_step else None,
-                                 d.beta, d.theta, name="objective")
+                                 d.beta, d.theta, d.emd_weight_floor, name="objective")
         callbacks = (EmdWeightLogger(objective),)
     else:
         objective = IntermediateObjective(s.num_layers, t.num_layers, s.hidden_size,

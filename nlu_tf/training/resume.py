@@ -2,7 +2,7 @@
 
 The work folder of a run is a hidden sibling of its output directory
 (`.<name>.work/`). At the end of every checkpoint interval the trainer's weights (student,
-objective, optimizer state), the step, the run settings and the dev evaluator's state are
+objective, optimizer state), its dropout seed states, the step, the run settings and the dev evaluator's state are
 written there atomically (temporary folder + rename), so a kill at any moment leaves
 either the previous checkpoint or the new one, never half of one. Rerunning the same
 command restores them; the folder is removed once the model directory is written.
@@ -21,6 +21,16 @@ from nlu_tf.io_utils import atomic_dir, write_json
 TRAINER_WEIGHTS = "trainer.weights.h5"
 BEST_WEIGHTS = "best_student.npz"
 STATE = "state.json"
+SEED_STATES = "seed_states.npz"
+
+
+def _seed_states(model):
+    """The dropout seed-generator states of `model`, in its (structural) variable order.
+
+    `save_weights` leaves them out; without them a resumed run would draw the dropout
+    masks of its first steps again instead of those that follow the checkpoint.
+    """
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
 
 
 def work_dir(output_dir):
@@ -64,6 +74,14 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                                           "rerun with the same flags, or start over with --restart")
         trainer.optimizer.build(trainer.train_variables)
         trainer.load_weights(os.path.join(self.folder, TRAINER_WEIGHTS))
+        seeds_path = os.path.join(self.folder, SEED_STATES)
+        if os.path.isfile(seeds_path):
+            with np.load(seeds_path) as arrays:
+                saved = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+            states = _seed_states(trainer)
+            if len(saved) == len(states):
+                for variable, value in zip(states, saved):
+                    variable.assign(value)
         if self.evaluator is not None and state.get("evaluator"):
             best_path = os.path.join(self.folder, BEST_WEIGHTS)
             best = None
@@ -78,6 +96,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         step = int(self.model.optimizer.iterations.numpy())
         with atomic_dir(self.folder) as tmp:
             self.model.save_weights(os.path.join(tmp, TRAINER_WEIGHTS))
+            np.savez(os.path.join(tmp, SEED_STATES), *[v.numpy() for v in _seed_states(self.model)])
             state = {"step": step, "settings": self.settings}
             if self.evaluator is not None:
                 state["evaluator"] = self.evaluator.state()

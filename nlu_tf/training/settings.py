@@ -45,6 +45,7 @@ class DistillSettings:
     theta: float = 1.0
     T_emd: float = 1.0
     emd_weight_update: str = "softmax"
+    emd_weight_floor: float = 0.0  # share spread uniformly over layers; 0: published rule
     separate: bool = False
     one_step: bool = False
     student_num_layers: int = 4
@@ -82,6 +83,8 @@ class RunSettings:
                    "stage 2.2 distils the predictions only: layer_mapping emd belongs to "
                    "stage 2.1 (with one_step for BERT-EMD's one-step objective)"),
                   (self.num_train_epochs > 0, "num_train_epochs must be positive"),
+                  (0.0 <= self.distill.emd_weight_floor < 1.0,
+                   "emd_weight_floor must be in [0, 1)"),
                   (self.data.max_seq_len >= 3, "max_seq_len must be at least 3"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]
         for ok, message in checks:

@@ -1,0 +1,176 @@
+"""TinyBERT general distillation: a student encoder learns a pre-trained BERT on unlabelled text.
+
+The objective is stage 2.1's (embedding output, hidden states through a learned width
+projection, pre-softmax attention scores), with TinyBERT's uniform layer mapping or
+BERT-EMD's (`layer_mapping` "emd"); the loop is `Distiller.fit`, the checkpoints those of
+`TrainingCheckpoint`, so a killed run resumes with the same batches, and the strategy is
+`make_strategy`'s. Student and teacher are bare `BertEncoder`s (their outputs carry
+`hidden_states` and `attention_scores`); the batches' targets are all `IGNORE`.
+"""
+
+import json
+import logging
+import math
+import os
+import time
+
+import keras
+
+from nlu_tf.data.tokenizer import WordPieceTokenizer
+from nlu_tf.distill.distiller import Distiller
+from nlu_tf.distill.emd_objective import EmdObjective
+from nlu_tf.distill.objectives import IntermediateObjective
+from nlu_tf.errors import InputError
+from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.models.checkpoint import WEIGHT_FILES, read_hf_config
+from nlu_tf.models.encoder_config import check_vocab_size
+from nlu_tf.models.encoder_init import init_bert_weights
+from nlu_tf.models.hf_writer import save_hf_encoder
+from nlu_tf.models.model_files import is_model_dir
+from nlu_tf.pretraining.pregenerate import metrics_path
+from nlu_tf.pretraining.records import pretraining_dataset
+from nlu_tf.training.objective_callbacks import EmdWeightLogger
+from nlu_tf.training.resume import TrainingCheckpoint
+from nlu_tf.training.schedule import WarmupLinearDecay
+from nlu_tf.training.stop_at_step import StopAtStep
+from nlu_tf.training.strategy import make_strategy
+
+logger = logging.getLogger(__name__)
+METRICS_FILE = "general_distill.json"
+
+
+def read_epochs(folder):
+    """The metrics of every complete pregenerated epoch in `folder`, in order."""
+    epochs = []
+    while os.path.isfile(metrics_path(folder, len(epochs))):
+        path = metrics_path(folder, len(epochs))
+        try:
+            with open(path, encoding="utf-8") as f:
+                metrics = json.load(f)
+            shards = [os.path.join(folder, name) for name in metrics["shards"]]
+            epochs.append((shards, int(metrics["max_seq_len"]),
+                           int(metrics["num_training_examples"])))
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(path, f"not a pregenerated epoch's metrics ({error})") from None
+        missing = [shard for shard in shards if not os.path.isfile(shard)]
+        if missing:
+            raise InputError(missing[0], "shard listed in its epoch's metrics is missing")
+    if not epochs:
+        raise InputError(folder, "no pregenerated data (epoch_0_metrics.json): run "
+                                 "tools/pregenerate_training_data.py first")
+    return epochs
+
+
+def load_teacher(path):
+    """The pre-trained teacher encoder and its tokenizer (a Hugging Face BERT directory)."""
+    if is_model_dir(path):
+        raise InputError(path, "an nlu_tf fine-tuned model directory: general distillation "
+                               "learns from a pre-trained BERT (Hugging Face layout)")
+    return BertEncoder.from_pretrained(path), WordPieceTokenizer.from_model_dir(path)
+
+
+def load_student(path, tokenizer, seed):
+    """The student: a Hugging Face BERT directory with weights, or a directory holding only
+    a `config.json`, a new shape that starts from BERT's random initialisation.
+
+    Returns:
+        (the built `BertEncoder`, True for a new shape).
+    """
+    config, config_path = read_hf_config(path)
+    check_vocab_size(tokenizer.vocab_size, config, config_path,
+                     "the teacher's vocab.txt")
+    if any(os.path.isfile(os.path.join(path, name)) for name in WEIGHT_FILES):
+        return BertEncoder.from_pretrained(path), False
+    student = BertEncoder(**config)
+    student.build()
+    init_bert_weights(student, seed)
+    return student, True
+
+
+def make_objective(settings, student, teacher, source):
+    """The `Objective` of general distillation and the callbacks that watch it."""
+    if student.num_heads != teacher.num_heads:
+        raise InputError(source, f"attention distillation needs as many heads as the teacher "
+                                 f"({student.num_heads} vs {teacher.num_heads})")
+    sizes = (student.num_layers, teacher.num_layers, student.hidden_size, teacher.hidden_size)
+    if settings.layer_mapping == "emd":
+        objective = EmdObjective(*sizes, settings.emd_weight_update, settings.T_emd,
+                                 settings.separate, weight_floor=settings.emd_weight_floor,
+                                 name="objective")
+        callbacks = [EmdWeightLogger(objective)]
+    else:
+        objective, callbacks = IntermediateObjective(*sizes, name="objective"), []
+    objective.build()
+    return objective, callbacks
+
+
+def _optimizer(o, total_steps):
+    schedule = WarmupLinearDecay(o.learning_rate, total_steps,
+                                 int(total_steps * o.warmup_proportion))
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=o.weight_decay,
+                                       epsilon=o.adam_epsilon)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
+
+
+def general_distill(settings, strategy=None, restart=False, callbacks=()):
+    """Runs general distillation and writes the student as a Hugging Face BERT directory.
+
+    Training epoch e reads pregenerated epoch e modulo the number generated. Returns the
+    run's metrics (also written as `general_distill.json` beside the student).
+
+    Args:
+        settings: `GeneralDistillSettings`.
+        strategy: overrides `settings.distribution_strategy`.
+        restart: discard a checkpoint of an interrupted run instead of resuming it.
+        callbacks: extra Keras callbacks for the fit.
+    """
+    strategy = strategy or make_strategy(settings.distribution_strategy)
+    pregenerated = read_epochs(settings.pregenerated_data)
+    epochs = [pregenerated[e % len(pregenerated)] for e in range(settings.num_train_epochs)]
+    keras.utils.set_random_seed(settings.seed)
+    with strategy.scope():
+        teacher, tokenizer = load_teacher(settings.teacher_model)
+        student, new_shape = load_student(settings.student_model, tokenizer, settings.seed)
+        # The loss never reaches the pooler; frozen, it keeps its initial weights as a
+        # PyTorch run would (AdamW would otherwise decay them on zero gradients).
+        student.pooler_dense.trainable = False
+        longest = max(max_seq_len for _, max_seq_len, _ in epochs)
+        for name, model in (("student", student), ("teacher", teacher)):
+            if longest > model.max_position_embeddings:
+                raise InputError(settings.pregenerated_data,
+                                 f"examples of {longest} tokens are longer than the {name}'s "
+                                 f"max_position_embeddings ({model.max_position_embeddings})")
+        objective, objective_callbacks = make_objective(
+            settings, student, teacher, os.path.join(settings.student_model, "config.json"))
+        steps = [math.ceil(count / settings.train_batch_size) for _, _, count in epochs]
+        total_steps = sum(steps)
+        distiller = Distiller(student, objective, teacher, clip_norm=settings.optimizer.clip_norm)
+        distiller.compile(optimizer=_optimizer(settings.optimizer, total_steps),
+                          jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
+    checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict())
+    if restart:
+        checkpoint.clear()
+    with strategy.scope():
+        start = checkpoint.restore(distiller)
+    interval = settings.checkpoint_every or steps[0]
+    batches = pretraining_dataset([(shards, length) for shards, length, _ in epochs],
+                                  settings.train_batch_size, settings.seed,
+                                  settings.shuffle_buffer).skip(start)
+    started = time.time()
+    history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),
+                            initial_epoch=start // interval, steps_per_epoch=interval,
+                            callbacks=objective_callbacks + [StopAtStep(total_steps), checkpoint]
+                            + list(callbacks), verbose=settings.verbose, shuffle=False)
+    metrics = {"steps": total_steps, "resumed_from_step": start,
+               "train_seconds": round(time.time() - started, 1),
+               "train_examples": sum(count for _, _, count in epochs),
+               "student_initialisation": "random (truncated normal, 0.02)" if new_shape
+               else settings.student_model,
+               "loss_history": [float(v) for v in history.history.get("loss", [])]}
+    for callback in objective_callbacks:
+        metrics.update(callback.summary())
+    save_hf_encoder(student, tokenizer, settings.output_dir,
+                    {METRICS_FILE: {"settings": settings.to_dict(), "metrics": metrics}})
+    checkpoint.clear()
+    return metrics

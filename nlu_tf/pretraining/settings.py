@@ -1,0 +1,53 @@
+"""Settings of a general-distillation run (frozen; written beside the student it makes)."""
+
+import dataclasses
+
+from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneralDistillSettings:
+    """Everything `general_distill` needs.
+
+    `optimizer` holds BERT's AdamW recipe (peak `learning_rate`, warm-up share, weight
+    decay, clipping); the EMD fields apply with `layer_mapping` "emd" only.
+    """
+
+    pregenerated_data: str = ""
+    teacher_model: str = ""
+    student_model: str = ""
+    output_dir: str = "outputs/general_student"
+    num_train_epochs: int = 3
+    train_batch_size: int = 32
+    layer_mapping: str = "uniform"
+    T_emd: float = 1.0
+    emd_weight_update: str = "softmax"
+    emd_weight_floor: float = 0.0
+    separate: bool = False
+    seed: int = 42
+    jit_compile: bool = True
+    distribution_strategy: str = "default"
+    checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
+    shuffle_buffer: int = 10_000
+    verbose: int = 1
+    optimizer: OptimizerSettings = OptimizerSettings()
+
+    def __post_init__(self):
+        checks = [(self.num_train_epochs > 0, "num_train_epochs must be positive"),
+                  (self.train_batch_size > 0, "train_batch_size must be positive"),
+                  (self.layer_mapping in LAYER_MAPPINGS,
+                   f"layer_mapping must be one of {LAYER_MAPPINGS}"),
+                  (self.emd_weight_update in ("softmax", "sum"),
+                   "emd_weight_update must be softmax or sum"),
+                  (self.T_emd > 0, "T_emd must be positive"),
+                  (0.0 <= self.emd_weight_floor < 1.0, "emd_weight_floor must be in [0, 1)"),
+                  (self.distribution_strategy in STRATEGIES,
+                   f"distribution_strategy must be one of {STRATEGIES}"),
+                  (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+                  (self.shuffle_buffer > 0, "shuffle_buffer must be positive")]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)

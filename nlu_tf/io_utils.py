@@ -15,6 +15,38 @@ def _unique():
     return f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
+MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def read_json_object(path):
+    """The JSON object (dict) in the file at `path`.
+
+    Raises:
+        InputError: the file is missing, larger than `MAX_JSON_BYTES` (a config or
+            metadata file never is), not UTF-8, not valid JSON or not an object.
+    """
+    if not os.path.isfile(path):
+        raise InputError(path, "file not found")
+    if os.path.getsize(path) > MAX_JSON_BYTES:
+        raise InputError(path, f"larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB: not a "
+                               "config or metadata file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            content = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InputError(path, f"not valid JSON ({str(error)[:80]})") from None
+    if not isinstance(content, dict):
+        raise InputError(path, "not a JSON object")
+    return content
+
+
+def work_dir(output_dir):
+    """The hidden work folder (resumable checkpoints) of the run writing `output_dir`:
+    `.<name>.work/` beside it."""
+    parent, name = os.path.split(os.path.abspath(output_dir))
+    return os.path.join(parent, f".{name}.work")
+
+
 @contextlib.contextmanager
 def atomic_dir(path):
     """Yields a temporary sibling of `path`; renames it onto `path` only if the body succeeds.

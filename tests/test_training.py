@@ -11,7 +11,7 @@ import pytest
 
 from nlu_tf.models.model_dir import load_model_dir
 from nlu_tf.models.model_files import REQUIRED_FILES
-from nlu_tf.training.resume import work_dir
+from nlu_tf.io_utils import work_dir
 from nlu_tf.training.stage import run_stage
 
 

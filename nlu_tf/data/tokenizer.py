@@ -16,12 +16,12 @@ lone control character); a word without pieces has no token, and decoding tags i
 """
 
 import dataclasses
-import json
 import os
 import re
 import unicodedata
 
 from nlu_tf.errors import InputError
+from nlu_tf.io_utils import read_json_object
 
 CLS, SEP, PAD, UNK, MASK = "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"
 CONTINUATION = "##"
@@ -328,11 +328,4 @@ def _read_json(path):
     """Returns the object in a JSON file, or {} if there is no such file."""
     if not os.path.isfile(path):
         return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            content = json.load(f)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(path, f"malformed JSON ({error})") from None
-    if not isinstance(content, dict):
-        raise InputError(path, "expected a JSON object")
-    return content
+    return read_json_object(path)

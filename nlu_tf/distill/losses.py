@@ -9,7 +9,7 @@ whole batch.
 
 import tensorflow as tf
 
-IGNORE = -100
+from nlu_tf.data.features import IGNORE
 COUNT_NAMES = ("examples", "intent_labels", "slot_labels", "tokens", "pairs")
 
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from nlu_tf.distill import losses
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
+from nlu_tf.models.student import uniform_layer_map
 
 
 class SupervisedObjective(Objective):
@@ -31,15 +32,6 @@ class SupervisedObjective(Objective):
             counts["slot_labels"], 1.0)
         return ObjectiveOutput({"loss": intent + self.slot_loss_coef * slot,
                                 "intent_loss": intent, "slot_loss": slot}, {})
-
-
-def uniform_layer_map(student_layers, teacher_layers):
-    """TinyBERT's uniform mapping g(m) = m·N/M, student block m (1-based) <- teacher block g(m)."""
-    if teacher_layers % student_layers:
-        step = teacher_layers / student_layers
-        return [int(round((m + 1) * step)) for m in range(student_layers)]
-    step = teacher_layers // student_layers
-    return [(m + 1) * step for m in range(student_layers)]
 
 
 class WidthProjection(keras.layers.Layer):

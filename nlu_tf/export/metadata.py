@@ -7,13 +7,13 @@ TensorFlow.
 """
 
 import dataclasses
-import json
 import os
 
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import CLS, PAD, SEP, UNK, WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import write_json
+from nlu_tf.io_utils import read_json_object
 
 MODEL_INFO = "model_info.json"
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8", "int8_mixed", "int16x8")
@@ -76,12 +76,8 @@ def read_model_info(folder):
     path = os.path.join(folder, MODEL_INFO)
     if not os.path.isfile(path):
         raise InputError(path, "missing (not an nlu_tf export folder)")
-    try:
-        with open(path, encoding="utf-8") as f:
-            info = json.load(f)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InputError(path, f"malformed JSON ({error})") from None
-    if not isinstance(info, dict) or not str(info.get("format", "")).startswith("nlu_tf."):
+    info = read_json_object(path)
+    if not str(info.get("format", "")).startswith("nlu_tf."):
         raise InputError(path, "not an nlu_tf model_info.json")
     return info
 

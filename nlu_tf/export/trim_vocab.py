@@ -20,7 +20,6 @@ Everything up to `trim_bundle` runs without TensorFlow.
 """
 
 import collections
-import json
 import logging
 import os
 import shutil
@@ -31,6 +30,7 @@ from nlu_tf.data.tokenizer import (CLS, CONTINUATION, MASK, PAD, SEP, UNK,
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json
 from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.io_utils import read_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -155,11 +155,9 @@ def training_data(model_dir):
     path = os.path.join(model_dir, "settings.json")
     if not os.path.isfile(path):
         return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f).get("data") or {}
-    except (ValueError, UnicodeDecodeError, AttributeError):
-        raise InputError(path, "malformed settings.json") from None
+    data = read_json_object(path).get("data") or {}
+    if not isinstance(data, dict):
+        raise InputError(path, "malformed settings.json (data is not an object)")
     if not data.get("data_dir"):
         return None
     folder = resolve_data_dir(data["data_dir"], data.get("task") or None)

@@ -1,6 +1,5 @@
 """A Keras BERT encoder that mirrors Hugging Face `BertModel` and exposes what distillation needs."""
 
-import json
 import os
 
 import keras
@@ -9,6 +8,7 @@ from keras import ops
 from nlu_tf.errors import InputError
 from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
 from nlu_tf.models.transformer_layer import TransformerLayer
+from nlu_tf.io_utils import read_json_object
 
 @keras.saving.register_keras_serializable(package="nlu_tf")
 class BertEncoder(keras.Model):
@@ -124,13 +124,7 @@ class BertEncoder(keras.Model):
             path = os.path.join(path, "config.json")
         if not os.path.isfile(path):
             raise InputError(path, "config.json not found")
-        try:
-            with open(path, encoding="utf-8") as f:
-                hf = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InputError(path, f"not valid JSON ({error})") from None
-        if not isinstance(hf, dict):
-            raise InputError(path, "not a JSON object")
+        hf = read_json_object(path)
         if hf.get("position_embedding_type", "absolute") != "absolute":
             raise InputError(path, "only absolute position embeddings are supported")
         required = [key for key in ("vocab_size", "hidden_size", "num_hidden_layers",

@@ -6,14 +6,13 @@ Layout: `config.json` (model constructor arguments, max_seq_len, lower-casing), 
 """
 
 import dataclasses
-import json
 import os
 import shutil
 
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
-from nlu_tf.io_utils import atomic_dir, write_json
+from nlu_tf.io_utils import atomic_dir, read_json_object, write_json
 from nlu_tf.models.checkpoint import (assign_state, find_weight_file, read_encoder_state,
                                       read_hf_config)
 from nlu_tf.models.encoder_config import HF_NAMES, check_max_seq_len, check_vocab_size
@@ -34,14 +33,7 @@ class ModelBundle:
 
 def _read_config(path):
     config_path = os.path.join(path, "config.json")
-    try:
-        with open(config_path, encoding="utf-8") as f:
-            config = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(config_path, f"not valid JSON ({error})") from None
-    if not isinstance(config, dict):
-        raise InputError(config_path, "not a JSON object")
-    return config, config_path
+    return read_json_object(config_path), config_path
 
 
 def load_model_dir(path):

@@ -4,11 +4,13 @@ from nlu_tf.models.joint_model import JointNLUModel
 from nlu_tf.models.model_dir import ModelBundle, from_pretrained
 
 
-def evenly_spaced_layers(num_student, num_teacher):
-    """Teacher block indices (0-based) kept by a student of `num_student` blocks, last one included."""
-    if not 0 < num_student <= num_teacher:
-        raise ValueError(f"a student needs 1..{num_teacher} layers, got {num_student}")
-    return [round((m + 1) * num_teacher / num_student) - 1 for m in range(num_student)]
+def uniform_layer_map(num_student, num_teacher):
+    """TinyBERT's uniform mapping g(m) = m·N/M: the teacher block (1-based) that student
+    block m = 1..M learns from, or is cut from; the last student block maps to the last
+    teacher block."""
+    if num_student < 1:
+        raise ValueError(f"a student needs at least one layer, got {num_student}")
+    return [round((m + 1) * num_teacher / num_student) for m in range(num_student)]
 
 
 def cut_from_teacher(teacher, num_layers):
@@ -17,7 +19,9 @@ def cut_from_teacher(teacher, num_layers):
     config = {**model.encoder_config, "num_layers": num_layers}
     student = JointNLUModel(config, model.num_intents, model.num_slots, model.head_dropout)
     student.build()
-    kept = evenly_spaced_layers(num_layers, model.encoder.num_layers)
+    if not 0 < num_layers <= model.encoder.num_layers:
+        raise ValueError(f"a student needs 1..{model.encoder.num_layers} layers, got {num_layers}")
+    kept = [block - 1 for block in uniform_layer_map(num_layers, model.encoder.num_layers)]
     pairs = [(student.encoder.token_embedding, model.encoder.token_embedding),
              (student.encoder.position_embedding, model.encoder.position_embedding),
              (student.encoder.segment_embedding, model.encoder.segment_embedding),

@@ -14,6 +14,7 @@ import os
 import shutil
 
 from nlu_tf.errors import InputError
+from nlu_tf.io_utils import work_dir
 from nlu_tf.export.metadata import read_model_info
 from nlu_tf.models.model_files import check_model_dir
 
@@ -24,13 +25,6 @@ STAGE_FILE = "stage.json"
 RESULTS_FILE = "results.json"
 REPORT_FILES = ("report.md", "report.json")
 ROLES = ("teacher", "student")  # the exported models: stage 2.0's and stage 2.2's outputs
-
-
-def work_dir(path):
-    """The hidden checkpoint folder of the training run writing `path` (as in
-    `nlu_tf.training.resume.work_dir`, without importing TensorFlow)."""
-    parent, name = os.path.split(os.path.abspath(path))
-    return os.path.join(parent, f".{name}.work")
 
 
 def stage_dir(output_dir, stage):

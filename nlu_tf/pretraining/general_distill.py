@@ -30,8 +30,8 @@ from nlu_tf.models.model_files import is_model_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
 from nlu_tf.pretraining.records import pretraining_dataset
 from nlu_tf.training.objective_callbacks import EmdWeightLogger
+from nlu_tf.training.optimizer import make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
-from nlu_tf.training.schedule import WarmupLinearDecay
 from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
 
@@ -104,15 +104,6 @@ def make_objective(settings, student, teacher, source):
     return objective, callbacks
 
 
-def _optimizer(o, total_steps):
-    schedule = WarmupLinearDecay(o.learning_rate, total_steps,
-                                 int(total_steps * o.warmup_proportion))
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=o.weight_decay,
-                                       epsilon=o.adam_epsilon)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return optimizer
-
-
 def general_distill(settings, strategy=None, restart=False, callbacks=()):
     """Runs general distillation and writes the student as a Hugging Face BERT directory.
 
@@ -146,7 +137,8 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
         steps = [math.ceil(count / settings.train_batch_size) for _, _, count in epochs]
         total_steps = sum(steps)
         distiller = Distiller(student, objective, teacher, clip_norm=settings.optimizer.clip_norm)
-        distiller.compile(optimizer=_optimizer(settings.optimizer, total_steps),
+        distiller.compile(optimizer=make_optimizer(settings.optimizer, total_steps,
+                                                   distiller.train_variables),
                           jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
     checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict())
     if restart:

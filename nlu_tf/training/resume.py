@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from nlu_tf.errors import InputError
-from nlu_tf.io_utils import atomic_dir, write_json
+from nlu_tf.io_utils import atomic_dir, work_dir, write_json
 
 TRAINER_WEIGHTS = "trainer.weights.h5"
 BEST_WEIGHTS = "best_student.npz"
@@ -31,12 +31,6 @@ def _seed_states(model):
     masks of its first steps again instead of those that follow the checkpoint.
     """
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
-
-
-def work_dir(output_dir):
-    """The hidden work folder of the run writing `output_dir`."""
-    parent, name = os.path.split(os.path.abspath(output_dir))
-    return os.path.join(parent, f".{name}.work")
 
 
 def _comparable(settings):

@@ -21,7 +21,7 @@ from nlu_tf.predictor import evaluate_examples, keras_predictor
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import StageObjective, make_objective
-from nlu_tf.training.schedule import WarmupLinearDecay
+from nlu_tf.training.optimizer import make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
@@ -55,16 +55,6 @@ def _features(bundle, data_dir, split, examples):
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len,
                                split_name(data_dir, split))
     return examples, features
-
-
-def _optimizer(settings, total_steps):
-    o = settings.optimizer
-    schedule = WarmupLinearDecay(o.learning_rate, total_steps,
-                                 int(total_steps * o.warmup_proportion))
-    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=o.weight_decay,
-                                       epsilon=o.adam_epsilon)
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return optimizer
 
 
 @dataclasses.dataclass
@@ -106,7 +96,8 @@ def _setup(settings, dataset, strategy, restart):
                               clip_norm=settings.optimizer.clip_norm,
                               teacher_ids=id_map(student.tokenizer, teacher.tokenizer)
                               if teacher else None)
-        distiller.compile(optimizer=_optimizer(settings, total_steps),
+        distiller.compile(optimizer=make_optimizer(settings.optimizer, total_steps,
+                                                   distiller.train_variables),
                           jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
     evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
                              settings.eval_step, settings.data.eval_batch_size,

@@ -1,0 +1,25 @@
+"""The optimizer of every training stage: AdamW with linear warm-up and decay."""
+
+import keras
+
+from nlu_tf.training.schedule import WarmupLinearDecay
+
+
+def make_optimizer(settings, total_steps, variables):
+    """AdamW over `variables` with the warm-up / decay schedule of `settings`.
+
+    Weight decay skips vectors (biases, layer-norm scales and offsets): they are chosen by
+    rank, not by name, so renaming a layer cannot change training.
+
+    Args:
+        settings: an `OptimizerSettings`.
+        total_steps: the steps of the run (the schedule decays to 0 at the last).
+        variables: the variables it will update.
+    """
+    schedule = WarmupLinearDecay(settings.learning_rate, total_steps,
+                                 int(total_steps * settings.warmup_proportion))
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule,
+                                       weight_decay=settings.weight_decay,
+                                       epsilon=settings.adam_epsilon)
+    optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
+    return optimizer

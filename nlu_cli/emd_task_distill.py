@@ -17,11 +17,10 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
+from nlu_cli.train_flags import emd_settings_from_flags
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
-from nlu_tf.models.model_files import is_model_dir
 from nlu_tf.run_lock import run_lock
-from nlu_tf.training.settings import (DataSettings, DistillSettings, OptimizerSettings,
-                                      RunSettings)
 
 flags.DEFINE_string("teacher_model", None, "Fine-tuned teacher (a stage 2.0 output).", required=True)
 flags.DEFINE_string("student_model", "", "General TinyBERT checkpoint or nlu_tf model directory.")
@@ -39,7 +38,7 @@ flags.DEFINE_float("alpha", 0.0, "Weight of the gold-label loss inside L_pred.")
 flags.DEFINE_float("beta", 1.0, "Weight of the intermediate terms.")
 flags.DEFINE_float("theta", 1.0, "Weight of the EMD terms against the embedding term.")
 flags.DEFINE_float("T_emd", 1.0, "Temperature of the softmax layer-weight update.")
-flags.DEFINE_enum("emd_weight_update", "softmax", ["softmax", "sum"], "Layer-weight update rule.")
+flags.DEFINE_enum("emd_weight_update", "softmax", list(names(EmdWeightUpdate)), "Layer-weight update rule.")
 flags.DEFINE_float("emd_weight_floor", 0.0, "Share in [0, 1) of the layer weights spread "
                    "uniformly after each update (0: the published rule).")
 flags.DEFINE_bool("seperate", False, "Keep attention and hidden-state layer weights apart.")
@@ -49,21 +48,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    student = FLAGS.student_model
-    data = DataSettings(data_dir=FLAGS.data_dir, task=FLAGS.task_name,
-                        max_seq_len=FLAGS.max_seq_length, train_batch_size=FLAGS.train_batch_size,
-                        train_split="train_aug" if FLAGS.aug_train else "train")
-    distill = DistillSettings(layer_mapping="emd", temperature=FLAGS.temperature,
-                              alpha=FLAGS.alpha, beta=FLAGS.beta, theta=FLAGS.theta,
-                              T_emd=FLAGS.T_emd, emd_weight_update=FLAGS.emd_weight_update,
-                              emd_weight_floor=FLAGS.emd_weight_floor,
-                              separate=FLAGS.seperate, one_step=True)
-    settings = cli.settings(lambda kw: RunSettings(**kw), dict(
-        stage="2.1", output_dir=FLAGS.output_dir, teacher_model=FLAGS.teacher_model,
-        student_model=student if student and is_model_dir(student) else "",
-        tinybert=student if student and not is_model_dir(student) else "",
-        num_train_epochs=FLAGS.num_train_epochs, seed=FLAGS.seed, data=data, distill=distill,
-        optimizer=OptimizerSettings(learning_rate=FLAGS.learning_rate)))
+    settings = cli.settings(emd_settings_from_flags, FLAGS.flag_values_dict())
+    data = settings.data
     dataset = read_dataset(resolve_data_dir(data.data_dir, data.task), 0, data.train_split)
     with run_lock(settings.output_dir):
         from nlu_tf.training.stage import run_stage

@@ -22,6 +22,7 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.pretraining.settings import GeneralDistillSettings
 from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
 
@@ -45,7 +46,7 @@ flags.DEFINE_float("max_grad_norm", o.clip_norm, "Gradient clipping by global no
 flags.DEFINE_enum("layer_mapping", d.layer_mapping, list(LAYER_MAPPINGS),
                   "TinyBERT's uniform g(m)=m*N/M, or BERT-EMD's many-to-many mapping.")
 flags.DEFINE_float("T_emd", d.T_emd, "BERT-EMD: temperature of the softmax weight update.")
-flags.DEFINE_enum("emd_weight_update", d.emd_weight_update, ["softmax", "sum"],
+flags.DEFINE_enum("emd_weight_update", d.emd_weight_update, list(names(EmdWeightUpdate)),
                   "BERT-EMD layer-weight update rule.")
 flags.DEFINE_float("emd_weight_floor", d.emd_weight_floor,
                    "BERT-EMD: share in [0, 1) of the layer weights spread uniformly after each "

@@ -8,6 +8,7 @@ import dataclasses
 
 from absl import flags
 
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.training.settings import (LAYER_MAPPINGS, STAGES, STRATEGIES, DataSettings,
                                       DistillSettings, OptimizerSettings, RunSettings)
 
@@ -60,7 +61,7 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_float("beta", d.distill.beta, "BERT-EMD one-step: weight of the intermediate terms.", **fv)
     flags.DEFINE_float("theta", d.distill.theta, "BERT-EMD one-step: weight of the EMD terms vs embeddings.", **fv)
     flags.DEFINE_float("T_emd", d.distill.T_emd, "BERT-EMD: temperature of the softmax weight update.", **fv)
-    flags.DEFINE_enum("emd_weight_update", d.distill.emd_weight_update, ["softmax", "sum"],
+    flags.DEFINE_enum("emd_weight_update", d.distill.emd_weight_update, list(names(EmdWeightUpdate)),
                       "BERT-EMD layer-weight update: softmax with --T_emd (paper) or sum-normalisation.", **fv)
     flags.DEFINE_float("emd_weight_floor", d.distill.emd_weight_floor,
                        "BERT-EMD: share in [0, 1) of the layer weights spread uniformly after each "
@@ -109,3 +110,30 @@ def settings_from_flags(values):
         distribution_strategy=values["distribution_strategy"],
         checkpoint_every=values["checkpoint_every"],
         data=data, optimizer=optimizer, distill=distill)
+
+
+def emd_settings_from_flags(values):
+    """`RunSettings` of BERT-EMD's one-step task distillation (`nlu-emd-task-distill`,
+    whose flags keep BERT-EMD's names: `--max_seq_length`, `--task_name`, `--seperate`).
+
+    `--student_model` is an nlu_tf model directory to continue, or a general (Hugging Face)
+    student to start from.
+    """
+    from nlu_tf.models.model_files import is_model_dir
+
+    student = values["student_model"]
+    data = DataSettings(data_dir=values["data_dir"], task=values["task_name"],
+                        max_seq_len=values["max_seq_length"],
+                        train_batch_size=values["train_batch_size"],
+                        train_split="train_aug" if values["aug_train"] else "train")
+    distill = DistillSettings(layer_mapping="emd", temperature=values["temperature"],
+                              alpha=values["alpha"], beta=values["beta"], theta=values["theta"],
+                              T_emd=values["T_emd"], emd_weight_update=values["emd_weight_update"],
+                              emd_weight_floor=values["emd_weight_floor"],
+                              separate=values["seperate"], one_step=True)
+    return RunSettings(
+        stage="2.1", output_dir=values["output_dir"], teacher_model=values["teacher_model"],
+        student_model=student if student and is_model_dir(student) else "",
+        tinybert=student if student and not is_model_dir(student) else "",
+        num_train_epochs=values["num_train_epochs"], seed=values["seed"], data=data,
+        distill=distill, optimizer=OptimizerSettings(learning_rate=values["learning_rate"]))

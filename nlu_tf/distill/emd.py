@@ -21,11 +21,12 @@ from typing import Optional, Sequence
 
 import tensorflow as tf
 
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.distill.transport import solve_transport
 
 __all__ = ["emd_cost_matrix", "emd_loss", "solve_transport", "update_layer_weights"]
 
-_UPDATE_MODES = ("softmax", "sum")
+_UPDATE_MODES = names(EmdWeightUpdate)
 
 
 def _position_weights(mask: tf.Tensor, like: tf.Tensor) -> tf.Tensor:

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.distill import losses
 from nlu_tf.distill.emd import emd_cost_matrix, update_layer_weights
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
@@ -48,7 +49,7 @@ class EmdObjective(Objective):
                  weight_update="softmax", temperature=1.0, separate=False, prediction=None,
                  beta=1.0, theta=1.0, weight_floor=0.0, **kwargs):
         super().__init__(**kwargs)
-        if weight_update not in ("softmax", "sum"):
+        if weight_update not in names(EmdWeightUpdate):
             raise ValueError(f"weight_update must be softmax or sum, got {weight_update!r}")
         if not 0.0 <= weight_floor < 1.0:
             raise ValueError(f"weight_floor must be in [0, 1), got {weight_floor}")

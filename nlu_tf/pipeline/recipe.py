@@ -9,6 +9,7 @@ import copy
 import dataclasses
 import os
 
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError, quoted
@@ -38,7 +39,7 @@ DEFAULTS = {
                   "keras_latency": True},
 }
 CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
-           "stage_2_1.emd_weight_update": ("softmax", "sum"),
+           "stage_2_1.emd_weight_update": names(EmdWeightUpdate),
            "benchmark.split": ("train", "dev", "test")}
 
 

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
 
 
@@ -37,7 +38,7 @@ class GeneralDistillSettings:
                   (self.train_batch_size > 0, "train_batch_size must be positive"),
                   (self.layer_mapping in LAYER_MAPPINGS,
                    f"layer_mapping must be one of {LAYER_MAPPINGS}"),
-                  (self.emd_weight_update in ("softmax", "sum"),
+                  (self.emd_weight_update in names(EmdWeightUpdate),
                    "emd_weight_update must be softmax or sum"),
                   (self.T_emd > 0, "T_emd must be positive"),
                   (0.0 <= self.emd_weight_floor < 1.0, "emd_weight_floor must be in [0, 1)"),

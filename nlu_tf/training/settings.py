@@ -2,11 +2,12 @@
 
 import dataclasses
 
+from nlu_tf.choices import LayerMapping, Stage, Strategy, names
 from nlu_tf.training.setting_checks import numeric_problems
 
-STAGES = ("2.0", "2.1", "2.2")
-LAYER_MAPPINGS = ("uniform", "emd")
-STRATEGIES = ("default", "mirrored", "multi_worker")
+STAGES = names(Stage)
+LAYER_MAPPINGS = names(LayerMapping)
+STRATEGIES = names(Strategy)
 
 
 @dataclasses.dataclass(frozen=True)

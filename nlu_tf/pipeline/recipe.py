@@ -1,6 +1,7 @@
 """A pipeline recipe: a YAML file, checked key by key, resolved into per-stage settings.
 
-A recipe names every key it changes; keys it leaves out take the defaults of `DEFAULTS`.
+A recipe names every key it changes; keys it leaves out take the defaults of `DEFAULTS`,
+which takes those of run settings from their dataclasses.
 An unknown key or a value of the wrong type is an `InputError` naming the file and the
 key. Command-line overrides (`--set stage_2_1.epochs=3`) go through the same checks.
 """
@@ -18,21 +19,40 @@ from nlu_tf.pipeline.safe_yaml import parse_value, read_yaml_file
 from nlu_tf.training.settings import (LAYER_MAPPINGS, DataSettings, DistillSettings,
                                       OptimizerSettings, RunSettings)
 
+_DATA, _OPT, _DISTILL, _RUN = DataSettings(), OptimizerSettings(), DistillSettings(), RunSettings()
+
+
+def _fields(settings, names, renamed=()):
+    """{key: default} of some fields of a settings dataclass; `renamed` maps a recipe key
+    to the field it stands for."""
+    values = {name: getattr(settings, name) for name in names}
+    values.update({key: getattr(settings, field) for key, field in renamed})
+    return values
+
+
+# The defaults of every key a recipe may set. Keys that are run settings take the
+# dataclasses' defaults; only the per-stage budgets (epochs, learning rates) and the
+# pipeline's own keys are set here.
 DEFAULTS = {
     "output_dir": "outputs/pipeline",
-    "seed": 42,
-    "data": {"data_dir": "data", "task": "snips", "max_seq_len": 50, "train_batch_size": 32,
-             "eval_batch_size": 64, "max_train_examples": 0, "train_split": "train"},
-    "training": {"jit_compile": True, "checkpoint_every": 0, "eval_step": 0,
-                 "warmup_proportion": 0.1, "weight_decay": 0.01, "clip_norm": 1.0,
-                 "slot_loss_coef": 1.0, "dropout": 0.1, "verbose": 1},
+    "seed": _RUN.seed,
+    "data": _fields(_DATA, ("data_dir", "task", "max_seq_len", "train_batch_size",
+                            "eval_batch_size", "max_train_examples", "train_split")),
+    "training": {**_fields(_RUN, ("jit_compile", "checkpoint_every", "eval_step",
+                                  "slot_loss_coef", "verbose"),
+                           renamed=(("dropout", "head_dropout"),)),
+                 **_fields(_OPT, ("warmup_proportion", "weight_decay", "clip_norm"))},
     "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
                 "probability": AugmentSettings.probability, "source": ""},
     "teacher": {"model": "", "finetuned": "", "epochs": 4.0, "learning_rate": 2e-4},
-    "student": {"num_layers": 4, "tinybert": "", "layer_mapping": "uniform"},
-    "stage_2_1": {"epochs": 10.0, "learning_rate": 5e-5, "T_emd": 1.0,
-                  "emd_weight_update": "softmax", "emd_weight_floor": 0.0, "separate": False},
-    "stage_2_2": {"epochs": 3.0, "learning_rate": 5e-5, "temperature": 1.0, "alpha": 0.0},
+    "student": {"tinybert": "",
+                **_fields(_DISTILL, ("layer_mapping",),
+                          renamed=(("num_layers", "student_num_layers"),))},
+    "stage_2_1": {"epochs": 10.0, "learning_rate": _OPT.learning_rate,
+                  **_fields(_DISTILL, ("T_emd", "emd_weight_update", "emd_weight_floor",
+                                       "separate"))},
+    "stage_2_2": {"epochs": 3.0, "learning_rate": _OPT.learning_rate,
+                  **_fields(_DISTILL, ("temperature", "alpha"))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
                "trim_vocab": False},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,

@@ -194,7 +194,7 @@ def test_bad_corpus_names_the_line(export_model_dir, tiny_data_dir, tmp_path):
 
 def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tiny_data_dir,
                                            tmp_path):
-    from nlu_tf.pipeline import runner
+    from nlu_tf.pipeline import orchestrator
     from nlu_tf.pipeline.recipe import load_recipe
     from nlu_tf.pipeline.stages import check_stage
 
@@ -206,7 +206,7 @@ def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tin
                            "seed": recipe["seed"],
                            "models": {"teacher": export_model_dir, "student": tiny_model_dir}}}
     path = str(tmp_path / "run" / "export")
-    runner._export(recipe, expected, path)
+    orchestrator._export(recipe, expected, path)
     assert check_stage("export", path, expected["export"]) is None
     trimmed = _read_vocab(os.path.join(path, "student_trimmed"))
     assert len(trimmed) < len(_read_vocab(tiny_model_dir))

@@ -21,28 +21,31 @@ from nlu_cli.train_flags import emd_settings_from_flags
 from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.run_lock import run_lock
+from nlu_tf.training.settings import EMD_ONE_STEP_EPOCHS, RunSettings
+
+_RUN = RunSettings()
 
 flags.DEFINE_string("teacher_model", None, "Fine-tuned teacher (a stage 2.0 output).", required=True)
 flags.DEFINE_string("student_model", "", "General TinyBERT checkpoint or nlu_tf model directory.")
-flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task_name>/).")
-flags.DEFINE_string("task_name", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
+flags.DEFINE_string("data_dir", _RUN.data.data_dir, "Dataset root (holds <task_name>/).")
+flags.DEFINE_string("task_name", _RUN.data.task, "Dataset under --data_dir (any name, e.g. snips or atis).")
 flags.DEFINE_string("output_dir", None, "Where the student is written.", required=True)
-flags.DEFINE_integer("max_seq_length", 50, "Longest token sequence.")
-flags.DEFINE_integer("train_batch_size", 32, "Training batch size.")
-flags.DEFINE_float("num_train_epochs", 10.0, "Training epochs.")
-flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate.")
+flags.DEFINE_integer("max_seq_length", _RUN.data.max_seq_len, "Longest token sequence.")
+flags.DEFINE_integer("train_batch_size", _RUN.data.train_batch_size, "Training batch size.")
+flags.DEFINE_float("num_train_epochs", EMD_ONE_STEP_EPOCHS, "Training epochs (BERT-EMD's default).")
+flags.DEFINE_float("learning_rate", _RUN.optimizer.learning_rate, "Peak learning rate.")
 flags.DEFINE_bool("aug_train", False, "Train on the augmented set <task>/train_aug.")
 flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility; the checkpoint decides.")
-flags.DEFINE_float("temperature", 1.0, "Softmax temperature of L_pred.")
-flags.DEFINE_float("alpha", 0.0, "Weight of the gold-label loss inside L_pred.")
-flags.DEFINE_float("beta", 1.0, "Weight of the intermediate terms.")
-flags.DEFINE_float("theta", 1.0, "Weight of the EMD terms against the embedding term.")
-flags.DEFINE_float("T_emd", 1.0, "Temperature of the softmax layer-weight update.")
-flags.DEFINE_enum("emd_weight_update", "softmax", list(names(EmdWeightUpdate)), "Layer-weight update rule.")
-flags.DEFINE_float("emd_weight_floor", 0.0, "Share in [0, 1) of the layer weights spread "
+flags.DEFINE_float("temperature", _RUN.distill.temperature, "Softmax temperature of L_pred.")
+flags.DEFINE_float("alpha", _RUN.distill.alpha, "Weight of the gold-label loss inside L_pred.")
+flags.DEFINE_float("beta", _RUN.distill.beta, "Weight of the intermediate terms.")
+flags.DEFINE_float("theta", _RUN.distill.theta, "Weight of the EMD terms against the embedding term.")
+flags.DEFINE_float("T_emd", _RUN.distill.T_emd, "Temperature of the softmax layer-weight update.")
+flags.DEFINE_enum("emd_weight_update", _RUN.distill.emd_weight_update, list(names(EmdWeightUpdate)), "Layer-weight update rule.")
+flags.DEFINE_float("emd_weight_floor", _RUN.distill.emd_weight_floor, "Share in [0, 1) of the layer weights spread "
                    "uniformly after each update (0: the published rule).")
-flags.DEFINE_bool("seperate", False, "Keep attention and hidden-state layer weights apart.")
-flags.DEFINE_integer("seed", 42, "Random seed.")
+flags.DEFINE_bool("seperate", _RUN.distill.separate, "Keep attention and hidden-state layer weights apart.")
+flags.DEFINE_integer("seed", _RUN.seed, "Random seed.")
 FLAGS = flags.FLAGS
 
 

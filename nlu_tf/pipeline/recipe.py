@@ -16,8 +16,8 @@ from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError, quoted
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.pipeline.safe_yaml import parse_value, read_yaml_file
-from nlu_tf.training.settings import (LAYER_MAPPINGS, DataSettings, DistillSettings,
-                                      OptimizerSettings, RunSettings)
+from nlu_tf.training.settings import (LAYER_MAPPINGS, RECIPE_BUDGETS, DataSettings,
+                                      DistillSettings, OptimizerSettings, RunSettings)
 
 _DATA, _OPT, _DISTILL, _RUN = DataSettings(), OptimizerSettings(), DistillSettings(), RunSettings()
 
@@ -30,9 +30,13 @@ def _fields(settings, names, renamed=()):
     return values
 
 
-# The defaults of every key a recipe may set. Keys that are run settings take the
-# dataclasses' defaults; only the per-stage budgets (epochs, learning rates) and the
-# pipeline's own keys are set here.
+def _budget(stage):
+    return dataclasses.asdict(RECIPE_BUDGETS[stage])
+
+
+# The defaults of every key a recipe may set: run settings and stage budgets come from
+# nlu_tf.training.settings; only the pipeline's own keys (paths, export, benchmark) are
+# set here.
 DEFAULTS = {
     "output_dir": "outputs/pipeline",
     "seed": _RUN.seed,
@@ -44,14 +48,14 @@ DEFAULTS = {
                  **_fields(_OPT, ("warmup_proportion", "weight_decay", "clip_norm"))},
     "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
                 "probability": AugmentSettings.probability, "source": ""},
-    "teacher": {"model": "", "finetuned": "", "epochs": 4.0, "learning_rate": 2e-4},
+    "teacher": {"model": "", "finetuned": "", **_budget("teacher")},
     "student": {"tinybert": "",
                 **_fields(_DISTILL, ("layer_mapping",),
                           renamed=(("num_layers", "student_num_layers"),))},
-    "stage_2_1": {"epochs": 10.0, "learning_rate": _OPT.learning_rate,
+    "stage_2_1": {**_budget("stage_2_1"),
                   **_fields(_DISTILL, ("T_emd", "emd_weight_update", "emd_weight_floor",
                                        "separate"))},
-    "stage_2_2": {"epochs": 3.0, "learning_rate": _OPT.learning_rate,
+    "stage_2_2": {**_budget("stage_2_2"),
                   **_fields(_DISTILL, ("temperature", "alpha"))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
                "trim_vocab": False},

@@ -11,6 +11,21 @@ STRATEGIES = names(Strategy)
 
 
 @dataclasses.dataclass(frozen=True)
+class StageBudget:
+    """How long and how fast one stage of a pipeline recipe trains, unless the recipe says."""
+
+    epochs: float
+    learning_rate: float
+
+
+# The recipe defaults of each stage (the command lines, like the workflows they replace,
+# default to `RunSettings.num_train_epochs` and `OptimizerSettings.learning_rate`).
+RECIPE_BUDGETS = {"teacher": StageBudget(4.0, 2e-4), "stage_2_1": StageBudget(10.0, 5e-5),
+                  "stage_2_2": StageBudget(3.0, 5e-5)}
+EMD_ONE_STEP_EPOCHS = 10.0  # BERT-EMD's task distillation default
+
+
+@dataclasses.dataclass(frozen=True)
 class DataSettings:
     """Where the dataset is and how it is cut into batches."""
 

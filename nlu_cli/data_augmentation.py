@@ -21,6 +21,7 @@ import time
 from absl import flags
 
 from nlu_cli import app as cli
+from nlu_cli.settings_flags import augment_settings_from_flags
 from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.defaults import default_teacher_dir
@@ -42,14 +43,9 @@ flags.mark_flag_as_required("data_dir")
 FLAGS = flags.FLAGS
 
 
-def _settings(values):
-    return AugmentSettings(copies=values["N"], candidates=values["M"], probability=values["p"],
-                           seed=values["seed"], batch_size=values["batch_size"])
-
-
 def main(argv):
     del argv
-    settings = cli.settings(_settings, FLAGS.flag_values_dict())
+    settings = cli.settings(augment_settings_from_flags, FLAGS.flag_values_dict())
     dataset_dir = resolve_data_dir(FLAGS.data_dir, FLAGS.task_name)
     model_dir = FLAGS.pretrained_bert_model or default_teacher_dir()
 

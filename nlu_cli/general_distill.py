@@ -22,6 +22,7 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
+from nlu_cli.settings_flags import general_settings_from_flags
 from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.pretraining.settings import GeneralDistillSettings
 from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
@@ -67,18 +68,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    optimizer = OptimizerSettings(learning_rate=FLAGS.learning_rate,
-                                  warmup_proportion=FLAGS.warmup_proportion,
-                                  weight_decay=FLAGS.weight_decay, clip_norm=FLAGS.max_grad_norm)
-    settings = cli.settings(lambda kw: GeneralDistillSettings(**kw), dict(
-        pregenerated_data=FLAGS.pregenerated_data, teacher_model=FLAGS.teacher_model,
-        student_model=FLAGS.student_model, output_dir=FLAGS.output_dir,
-        num_train_epochs=FLAGS.num_train_epochs, train_batch_size=FLAGS.train_batch_size,
-        layer_mapping=FLAGS.layer_mapping, T_emd=FLAGS.T_emd,
-        emd_weight_update=FLAGS.emd_weight_update, emd_weight_floor=FLAGS.emd_weight_floor,
-        separate=FLAGS.separate, seed=FLAGS.seed, jit_compile=FLAGS.jit_compile,
-        distribution_strategy=FLAGS.distribution_strategy,
-        checkpoint_every=FLAGS.checkpoint_every, optimizer=optimizer))
+    settings = cli.settings(general_settings_from_flags, FLAGS.flag_values_dict())
 
     from nlu_tf.pretraining.general_distill import general_distill
 

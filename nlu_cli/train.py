@@ -14,7 +14,7 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
-from nlu_cli.train_flags import define_train_flags, settings_from_flags
+from nlu_cli.settings_flags import define_train_flags, settings_from_flags
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.defaults import default_teacher_dir
 from nlu_tf.run_lock import run_lock

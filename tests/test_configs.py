@@ -6,7 +6,7 @@ import os
 import pytest
 from absl import flags
 
-from nlu_cli.train_flags import define_train_flags, settings_from_flags
+from nlu_cli.settings_flags import define_train_flags, settings_from_flags
 from tests.tiny import REPO
 
 FLAGFILES = sorted(glob.glob(os.path.join(REPO, "configs", "*.flags")))

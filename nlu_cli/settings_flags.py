@@ -1,7 +1,8 @@
-"""absl flag definitions of the training command lines and their conversion to `RunSettings`.
+"""absl flag values -> settings dataclasses, for every command that builds settings
+(training, BERT-EMD, general distillation, augmentation); the training flags are defined here.
 
 The flags keep the names of the original PyTorch workflow so its command lines work
-unchanged. Only tools/ call `define_train_flags`; the library receives `RunSettings`.
+unchanged. Only the commands call these; the library receives the dataclasses.
 """
 
 import dataclasses
@@ -137,3 +138,31 @@ def emd_settings_from_flags(values):
         tinybert=student if student and not is_model_dir(student) else "",
         num_train_epochs=values["num_train_epochs"], seed=values["seed"], data=data,
         distill=distill, optimizer=OptimizerSettings(learning_rate=values["learning_rate"]))
+
+
+def general_settings_from_flags(values):
+    """`GeneralDistillSettings` of `nlu-general-distill`."""
+    from nlu_tf.pretraining.settings import GeneralDistillSettings
+
+    optimizer = OptimizerSettings(learning_rate=values["learning_rate"],
+                                  warmup_proportion=values["warmup_proportion"],
+                                  weight_decay=values["weight_decay"],
+                                  clip_norm=values["max_grad_norm"])
+    return GeneralDistillSettings(
+        pregenerated_data=values["pregenerated_data"], teacher_model=values["teacher_model"],
+        student_model=values["student_model"], output_dir=values["output_dir"],
+        num_train_epochs=values["num_train_epochs"], train_batch_size=values["train_batch_size"],
+        layer_mapping=values["layer_mapping"], T_emd=values["T_emd"],
+        emd_weight_update=values["emd_weight_update"],
+        emd_weight_floor=values["emd_weight_floor"], separate=values["separate"],
+        seed=values["seed"], jit_compile=values["jit_compile"],
+        distribution_strategy=values["distribution_strategy"],
+        checkpoint_every=values["checkpoint_every"], optimizer=optimizer)
+
+
+def augment_settings_from_flags(values):
+    """`AugmentSettings` of `nlu-data-augmentation` (TinyBERT's flag names N, M, p)."""
+    from nlu_tf.augment.augmenter import AugmentSettings
+
+    return AugmentSettings(copies=values["N"], candidates=values["M"], probability=values["p"],
+                           seed=values["seed"], batch_size=values["batch_size"])

@@ -7,6 +7,7 @@ imports TensorFlow until a predictor is asked for.
 """
 
 import dataclasses
+import functools
 import os
 
 import h5py
@@ -94,14 +95,23 @@ class Artefact:
     Attributes:
         path: where it is.
         kind: "keras", "saved_model" or "tflite".
-        size_bytes: bytes of the model itself (`_size_bytes`).
-        num_parameters: weights (scalars), or None where the artefact does not say.
+
+    `size_bytes` and `num_parameters` are read from disk when first asked for, once:
+    a caller that only needs the kind (or the predictor) never walks the weights file.
     """
 
     path: str
     kind: str
-    size_bytes: int
-    num_parameters: object
+
+    @functools.cached_property
+    def size_bytes(self):
+        """Bytes of the model itself (`_size_bytes`)."""
+        return _size_bytes(self.path, self.kind)
+
+    @functools.cached_property
+    def num_parameters(self):
+        """Weights (scalars), or None where the artefact does not say."""
+        return _num_parameters(self.path, self.kind)
 
     @property
     def size_mb(self):
@@ -136,14 +146,13 @@ class Artefact:
 
 
 def open_artefact(path):
-    """Resolves the artefact at `path`: its kind, size and parameter count.
+    """Resolves the artefact at `path`: its kind (size and parameter count on demand).
 
     Raises:
         InputError: `path` is missing, or is not a model directory, SavedModel or TFLite
             export (e.g. an incomplete model directory).
     """
-    kind = _kind(path)
-    return Artefact(path, kind, _size_bytes(path, kind), _num_parameters(path, kind))
+    return Artefact(path, _kind(path))
 
 
 def load_predictor(path, jit_compile=True, num_threads=None):

@@ -14,8 +14,9 @@ import numpy as np
 from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.distill.objectives import SupervisedObjective
+from nlu_tf.distill.objectives import IntermediateObjective, SupervisedObjective
 from nlu_tf.decoding import keras_logits_fn
+from nlu_tf.models.student import cut_from_teacher
 
 
 def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, offset=0):
@@ -45,21 +46,8 @@ def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padd
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, max_seq_len)
     batches = _batches(features, batch_size, train_steps + 3, padding, max_seq_len, bucket_width)
     trainer = Distiller(bundle.model, SupervisedObjective())
-    trainer.compile(optimizer=keras.optimizers.AdamW(learning_rate), jit_compile=jit_compile)
-    trainer.make_train_function()
-    step = trainer.train_function
-    started = time.perf_counter()
-    seen = set()
-    for inputs, targets in batches:  # compile every shape once
-        shape = inputs["input_ids"].shape
-        if shape not in seen:
-            seen.add(shape)
-            step(iter([(inputs, targets)]))
-    compile_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    for batch in batches[3:]:
-        step(iter([batch]))
-    train_eps = train_steps * batch_size / (time.perf_counter() - started)
+    train_eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate,
+                                                     jit_compile)
 
     test = encode_examples(test_examples, bundle.tokenizer, bundle.labels, max_seq_len)
     n = (len(test) // batch_size) * batch_size
@@ -74,4 +62,44 @@ def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padd
     return {"padding": padding, "batch_size": batch_size, "max_seq_len": max_seq_len,
             "jit_compile": jit_compile, "train_examples_per_s": round(train_eps, 2),
             "infer_examples_per_s": round(infer_eps, 2),
-            "compile_seconds": round(compile_seconds, 1), "train_shapes": len(seen)}
+            "compile_seconds": round(compile_seconds, 1), "train_shapes": shapes}
+
+
+def measure_distill(bundle, examples, num_layers, batch_size=32, train_steps=30,
+                    padding="batch", bucket_width=8, jit_compile=True, learning_rate=1e-4):
+    """Examples/s of a TinyBERT stage-2.1 step through the `Distiller`: `bundle` as the
+    frozen teacher, a `num_layers` student cut from it, the uniform mapping's embedding,
+    hidden-state and attention losses (the step `tools/train.py --stage 2.1` runs)."""
+    student = cut_from_teacher(bundle, num_layers)
+    s, t = student.model.encoder, bundle.model.encoder
+    objective = IntermediateObjective(s.num_layers, t.num_layers, s.hidden_size, t.hidden_size)
+    objective.build()
+    features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len)
+    batches = _batches(features, batch_size, train_steps + 3, padding, bundle.max_seq_len,
+                       bucket_width)
+    trainer = Distiller(student.model, objective, bundle.model)
+    eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate, jit_compile)
+    return {"distill_layers": num_layers, "distill_examples_per_s": round(eps, 2),
+            "distill_compile_seconds": round(compile_seconds, 1), "distill_shapes": shapes}
+
+
+def _time_steps(trainer, batches, learning_rate, jit_compile):
+    """(examples/s over batches[3:], compile seconds, shapes): every batch shape is
+    compiled and run once before the timed steps, as the reference warms up 3 steps."""
+    trainer.compile(optimizer=keras.optimizers.AdamW(learning_rate), jit_compile=jit_compile)
+    trainer.make_train_function()
+    step = trainer.train_function
+    started = time.perf_counter()
+    seen = set()
+    for inputs, targets in batches:
+        shape = inputs["input_ids"].shape
+        if shape not in seen:
+            seen.add(shape)
+            step(iter([(inputs, targets)]))
+    compile_seconds = time.perf_counter() - started
+    timed = batches[3:]
+    started = time.perf_counter()
+    for batch in timed:
+        step(iter([batch]))
+    examples = sum(len(b[1]["intent"]) for b in timed)
+    return examples / (time.perf_counter() - started), compile_seconds, len(seen)

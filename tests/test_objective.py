@@ -1,16 +1,22 @@
 """The objective protocol: declared teacher use, head training and state updates."""
 
+import types
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from nlu_tf.distill.distiller import Distiller
+from nlu_tf.distill.emd_objective import EmdObjective
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
+from nlu_tf.distill.objectives import IntermediateObjective
+from nlu_tf.errors import InputError
 from nlu_tf.models.model_dir import load_model_dir
 from nlu_tf.models.student import cut_from_teacher
 from nlu_tf.training.objective_callbacks import EmdWeightLogger
-from nlu_tf.training.objective_factory import make_objective
+from nlu_tf.pretraining.settings import GeneralDistillSettings
+from nlu_tf.training.objective_factory import make_mapping_objective, make_objective
 from nlu_tf.training.settings import DistillSettings
 
 
@@ -91,3 +97,35 @@ def test_stage_2_2_with_emd_mapping_is_refused(tmp_path, settings_factory, tiny_
     with pytest.raises(ValueError, match="stage 2.2 distils the predictions only"):
         settings_factory(str(tmp_path / "out"), tiny_model_dir, stage="2.2",
                          distill=DistillSettings(layer_mapping="emd"))
+
+
+def _shape(layers, width, heads=4):
+    return types.SimpleNamespace(num_layers=layers, hidden_size=width, num_heads=heads)
+
+
+@pytest.mark.parametrize("mapping", [
+    dict(),
+    dict(layer_mapping="emd", emd_weight_update="sum", T_emd=2.0, separate=True,
+         emd_weight_floor=0.1),
+])
+def test_general_and_task_distillation_share_one_mapping_objective(mapping):
+    made = [make_mapping_objective(settings, _shape(2, 8), _shape(4, 16), "student")
+            for settings in (GeneralDistillSettings(**mapping), DistillSettings(**mapping))]
+    kind = EmdObjective if mapping else IntermediateObjective
+    for one in made:
+        assert type(one.objective) is kind and one.objective.name == "objective"
+        assert [type(c) for c in one.callbacks] == ([EmdWeightLogger] if mapping else [])
+    general, task = (one.objective for one in made)
+    assert [(v.path, tuple(v.shape)) for v in general.weights] == [
+        (v.path, tuple(v.shape)) for v in task.weights]
+    if mapping:
+        for attribute in ("weight_update", "temperature", "separate", "weight_floor", "beta",
+                          "theta", "prediction"):
+            assert getattr(general, attribute) == getattr(task, attribute), attribute
+
+
+def test_mapping_objective_refuses_another_head_count_against_its_source():
+    with pytest.raises(InputError, match="as many heads as the teacher \\(2 vs 4\\)") as error:
+        make_mapping_objective(DistillSettings(), _shape(2, 8, heads=2), _shape(4, 16),
+                               "student/config.json")
+    assert "student/config.json" in str(error.value)

@@ -18,8 +18,6 @@ import keras
 
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.distill.emd_objective import EmdObjective
-from nlu_tf.distill.objectives import IntermediateObjective
 from nlu_tf.errors import InputError
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.checkpoint import WEIGHT_FILES, read_hf_config
@@ -29,7 +27,7 @@ from nlu_tf.models.hf_writer import save_hf_encoder
 from nlu_tf.models.model_files import is_model_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
 from nlu_tf.pretraining.records import pretraining_dataset
-from nlu_tf.training.objective_callbacks import EmdWeightLogger
+from nlu_tf.training.objective_factory import make_mapping_objective
 from nlu_tf.training.optimizer import make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
@@ -87,23 +85,6 @@ def load_student(path, tokenizer, seed):
     return student, True
 
 
-def make_objective(settings, student, teacher, source):
-    """The `Objective` of general distillation and the callbacks that watch it."""
-    if student.num_heads != teacher.num_heads:
-        raise InputError(source, f"attention distillation needs as many heads as the teacher "
-                                 f"({student.num_heads} vs {teacher.num_heads})")
-    sizes = (student.num_layers, teacher.num_layers, student.hidden_size, teacher.hidden_size)
-    if settings.layer_mapping == "emd":
-        objective = EmdObjective(*sizes, settings.emd_weight_update, settings.T_emd,
-                                 settings.separate, weight_floor=settings.emd_weight_floor,
-                                 name="objective")
-        callbacks = [EmdWeightLogger(objective)]
-    else:
-        objective, callbacks = IntermediateObjective(*sizes, name="objective"), []
-    objective.build()
-    return objective, callbacks
-
-
 def general_distill(settings, strategy=None, restart=False, callbacks=()):
     """Runs general distillation and writes the student as a Hugging Face BERT directory.
 
@@ -132,11 +113,12 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
                 raise InputError(settings.pregenerated_data,
                                  f"examples of {longest} tokens are longer than the {name}'s "
                                  f"max_position_embeddings ({model.max_position_embeddings})")
-        objective, objective_callbacks = make_objective(
+        stage_objective = make_mapping_objective(
             settings, student, teacher, os.path.join(settings.student_model, "config.json"))
         steps = [math.ceil(count / settings.train_batch_size) for _, _, count in epochs]
         total_steps = sum(steps)
-        distiller = Distiller(student, objective, teacher, clip_norm=settings.optimizer.clip_norm)
+        distiller = Distiller(student, stage_objective.objective, teacher,
+                              clip_norm=settings.optimizer.clip_norm)
         distiller.compile(optimizer=make_optimizer(settings.optimizer, total_steps,
                                                    distiller.train_variables),
                           jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
@@ -152,16 +134,16 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
     started = time.time()
     history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),
                             initial_epoch=start // interval, steps_per_epoch=interval,
-                            callbacks=objective_callbacks + [StopAtStep(total_steps), checkpoint]
-                            + list(callbacks), verbose=settings.verbose, shuffle=False)
+                            callbacks=[*stage_objective.callbacks, StopAtStep(total_steps),
+                                       checkpoint, *callbacks],
+                            verbose=settings.verbose, shuffle=False)
     metrics = {"steps": total_steps, "resumed_from_step": start,
                "train_seconds": round(time.time() - started, 1),
                "train_examples": sum(count for _, _, count in epochs),
                "student_initialisation": "random (truncated normal, 0.02)" if new_shape
                else settings.student_model,
                "loss_history": [float(v) for v in history.history.get("loss", [])]}
-    for callback in objective_callbacks:
-        metrics.update(callback.summary())
+    metrics.update(stage_objective.summary())
     save_hf_encoder(student, tokenizer, settings.output_dir,
                     {METRICS_FILE: {"settings": settings.to_dict(), "metrics": metrics}})
     checkpoint.clear()

@@ -45,20 +45,38 @@ def make_objective(settings, student, teacher):
                                      name="prediction")
     if settings.stage == "2.2":
         return StageObjective(prediction)
-    s, t = student.model.encoder, teacher.model.encoder
-    if s.num_heads != t.num_heads:
-        raise InputError(settings.tinybert or settings.student_model or "student",
-                         f"attention distillation needs as many heads as the teacher "
-                         f"({s.num_heads} vs {t.num_heads})")
-    if d.layer_mapping == "emd":
-        objective = EmdObjective(s.num_layers, t.num_layers, s.hidden_size, t.hidden_size,
-                                 d.emd_weight_update, d.T_emd, d.separate,
-                                 prediction if d.one_step else None,
-                                 d.beta, d.theta, d.emd_weight_floor, name="objective")
+    return make_mapping_objective(d, student.model.encoder, teacher.model.encoder,
+                                  settings.tinybert or settings.student_model or "student",
+                                  prediction if d.one_step else None, d.beta, d.theta)
+
+
+def make_mapping_objective(mapping, student, teacher, source, prediction=None, beta=1.0,
+                           theta=1.0):
+    """The built layer-mapping `StageObjective` (stage 2.1's, and general distillation's):
+    TinyBERT's uniform mapping, or BERT-EMD's with its `EmdWeightLogger`.
+
+    Args:
+        mapping: the mapping options, read from its fields `layer_mapping`,
+            `emd_weight_update`, `T_emd`, `separate` and `emd_weight_floor`
+            (`DistillSettings` or `GeneralDistillSettings`).
+        student: the student `BertEncoder`.
+        teacher: the teacher `BertEncoder`.
+        source: what a head-count mismatch is reported against.
+        prediction: with EMD, the objective giving L_pred of the one-step objective, or
+            None; the uniform mapping ignores it.
+        beta: with EMD, weight of the intermediate terms in the one-step objective.
+        theta: with EMD, weight of the EMD terms against the embedding term.
+    """
+    if student.num_heads != teacher.num_heads:
+        raise InputError(source, f"attention distillation needs as many heads as the teacher "
+                                 f"({student.num_heads} vs {teacher.num_heads})")
+    sizes = (student.num_layers, teacher.num_layers, student.hidden_size, teacher.hidden_size)
+    if mapping.layer_mapping == "emd":
+        objective = EmdObjective(*sizes, mapping.emd_weight_update, mapping.T_emd,
+                                 mapping.separate, prediction, beta, theta,
+                                 mapping.emd_weight_floor, name="objective")
         callbacks = (EmdWeightLogger(objective),)
     else:
-        objective = IntermediateObjective(s.num_layers, t.num_layers, s.hidden_size,
-                                          t.hidden_size, name="objective")
-        callbacks = ()
+        objective, callbacks = IntermediateObjective(*sizes, name="objective"), ()
     objective.build()
     return StageObjective(objective, callbacks)

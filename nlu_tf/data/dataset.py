@@ -115,7 +115,11 @@ def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1)):
     dataset = tf.data.Dataset.from_tensor_slices(np.asarray(list(epochs), np.int64))
     dataset = dataset.flat_map(one_epoch)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(count * len(epochs)))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    # Under a multi-worker strategy every worker builds every batch and keeps its own
+    # slice of it (sharding by data): files are not what splits the batches.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,

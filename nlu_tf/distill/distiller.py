@@ -8,7 +8,7 @@ overrides; every loss component is a tracked `keras.metrics.Mean` shown by the p
 import keras
 import tensorflow as tf
 
-from nlu_tf.distill.losses import global_counts
+from nlu_tf.distill.losses import global_counts, sum_over_replicas
 from nlu_tf.distill.objective import Objective
 
 
@@ -49,6 +49,15 @@ class Distiller(keras.Model):
             if part is not None and not part.built:
                 part.build(None)
         self.built = True
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras's own version (TF backend) pulls a batch from the distributed iterator and
+        # reduces it across replicas before it looks for anything to build; under
+        # MultiWorkerMirroredStrategy that reduction of a dict batch fails. Everything but
+        # the optimizer is built in `__init__`, so only the optimizer is left to build.
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.train_variables)
 
     @property
     def train_variables(self):
@@ -110,6 +119,23 @@ class Distiller(keras.Model):
         return self._track(output.losses)
 
     def _track(self, losses):
-        for name, tracker in self.trackers.items():
-            tracker.update_state(losses[name])
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        # Each replica's losses are its share of the global batch's (local sums over global
+        # counts): their sum over the replicas is the loss of the whole batch.
+        names = list(self.trackers)
+        totals = sum_over_replicas(tf.stack([losses[name] for name in names]))
+        for i, name in enumerate(names):
+            self.trackers[name].update_state(totals[i])
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if _replicas_in_other_processes():
+            # Keras reduces a multi-worker step's logs with `strategy.reduce(MEAN, axis=0)`,
+            # which needs an axis to reduce: one entry per replica.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
+
+
+def _replicas_in_other_processes():
+    """True in a replica context whose strategy has replicas beyond this process's devices."""
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return False
+    return len(context.strategy.extended.worker_devices) < context.num_replicas_in_sync

@@ -3,11 +3,15 @@
     nlu-trim-vocab --model_dir out/student --output_dir out/student_trimmed
     nlu-trim-vocab --model_dir out/student --output_dir out/student_trimmed \\
         --corpus queries.txt --corpus more.txt --min_count 2
+    nlu-trim-vocab --model_dir out/student --output_dir out/student_trimmed \\
+        --report_corpus data/snips/test/seq.in --report_corpus held_out.txt
 
 Keeps the special tokens, every single character and its ## form (no word gains an [UNK])
 and the pieces of the training data (named by the model's settings.json, or --data_dir and
 --task) and of every --corpus file (one sentence a line). The output is an ordinary model
-directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py).
+directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py). Each --report_corpus
+(one sentence a line, not used for the choice) is tokenized with the original and the
+trimmed vocabulary: its [UNK]s and tokens per sentence are printed and recorded.
 """
 
 import json
@@ -23,6 +27,10 @@ flags.DEFINE_string("model_dir", "", "The nlu_tf model directory to trim.")
 flags.DEFINE_string("output_dir", "", "Where the trimmed model directory is written.")
 flags.DEFINE_multi_string("corpus", [], "A UTF-8 text file, one sentence a line, whose "
                           "pieces are kept too (repeatable).")
+flags.DEFINE_multi_string("report_corpus", [], "A UTF-8 text file, one sentence a line, "
+                          "tokenized with both vocabularies to report new [UNK]s and "
+                          "tokens per sentence; it does not decide the kept pieces "
+                          "(repeatable).")
 flags.DEFINE_integer("min_count", 1, "A used piece is kept if it occurs at least this often.")
 flags.DEFINE_string("data_dir", "", "The training data (dataset root or folder); default: "
                     "the one in the model's settings.json.")
@@ -40,9 +48,10 @@ def main(argv):
     if FLAGS.data_dir:
         data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
     summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
-                             FLAGS.min_count)
+                             FLAGS.min_count, FLAGS.report_corpus)
     print(json.dumps({key: summary[key] for key in
-                      ("original_vocab_size", "vocab_size", "kept", "min_count")}))
+                      ("original_vocab_size", "vocab_size", "kept", "min_count", "reports")
+                      if key in summary}))
 
 
 def entry():

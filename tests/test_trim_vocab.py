@@ -16,7 +16,7 @@ from nlu_tf.data.reader import SPLITS, read_split
 from nlu_tf.data.tokenizer import UNK, WordPieceTokenizer, id_map
 from nlu_tf.errors import InputError
 from nlu_tf.export.trim_vocab import (TRIM_FILE, fallback_gaps, select_tokens,
-                                      trim_model_dir)
+                                      tokenization_report, trim_model_dir)
 from tests.tiny import REPO, TINY_CONFIG, random_bert_state
 
 DATASETS = ("snips", "atis")
@@ -53,6 +53,30 @@ def test_select_tokens_keeps_specials_characters_and_used_pieces():
 def test_fallback_gaps_name_missing_single_characters():
     assert fallback_gaps(["[PAD]", "[unused3]", "a", "##a", "b", "##b", "ab", "##ba"]) == []
     assert fallback_gaps(["a", "##a", "ac", "##db", "b"]) == ["##b", "##c", "##d"]
+
+
+def test_tokenization_report_counts_new_unks_word_by_word_and_tokens():
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    # No "##d": "abd" dead-ends after "ab" in the full vocabulary, but not without "ab".
+    full = WordPieceTokenizer(specials + ["a", "b", "c", "d", "##a", "##b", "##c", "ab", "abc",
+                                          "##bd"])
+    lines = ["abc ab", " \n", "abd abc xyz", "ab"]
+    # Without "##c": "abc" gains an [UNK]; "abd" loses one, which must not offset it.
+    gap = WordPieceTokenizer(specials + ["a", "b", "c", "d", "##a", "##b", "##bd"])
+    assert tokenization_report(full, gap, lines) == {
+        "sentences": 3, "tokens": {"original": 6, "trimmed": 9},
+        "unk": {"original": 2, "trimmed": 3}, "mean_tokens": {"original": 2.0, "trimmed": 3.0},
+        "new_unk": 2, "sentences_with_new_unk": 2}
+    # Keeping the single-character fallbacks: no new [UNK], more tokens.
+    fallbacks = WordPieceTokenizer(select_tokens(full.vocab, collections.Counter())[0])
+    report = tokenization_report(full, fallbacks, lines)
+    assert report["new_unk"] == report["sentences_with_new_unk"] == 0
+    assert report["unk"] == {"original": 2, "trimmed": 2}
+    assert report["tokens"] == {"original": 6, "trimmed": 12}
+    assert tokenization_report(full, full, []) == {
+        "sentences": 0, "tokens": {"original": 0, "trimmed": 0},
+        "unk": {"original": 0, "trimmed": 0}, "mean_tokens": {"original": 0.0, "trimmed": 0.0},
+        "new_unk": 0, "sentences_with_new_unk": 0}
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +188,10 @@ def test_command_line(export_model_dir, tiny_data_dir, tmp_path):
                             str(tmp_path / "x")], "no settings.json"),
                           (["--model_dir", export_model_dir, "--output_dir", str(tmp_path / "x"),
                             "--data_dir", tiny_data_dir, "--corpus", str(tmp_path / "nope.txt")],
-                           "corpus file not found")]:
+                           "corpus file not found"),
+                          (["--model_dir", export_model_dir, "--output_dir", str(tmp_path / "x"),
+                            "--data_dir", tiny_data_dir, "--report_corpus",
+                            str(tmp_path / "nope.txt")], "corpus file not found")]:
         result = run(*args)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1, result.stderr
@@ -172,14 +199,27 @@ def test_command_line(export_model_dir, tiny_data_dir, tmp_path):
     assert not (tmp_path / "x").exists()
 
     output = tmp_path / "trimmed"
+    held_out = tmp_path / "held_out.txt"
+    held_out.write_text("\n".join(OUT_OF_DOMAIN) + "\n\n", encoding="utf-8")
     result = run("--model_dir", export_model_dir, "--output_dir", str(output), "--data_dir",
-                 tiny_data_dir, "--corpus", str(corpus), "--min_count", "2")
+                 tiny_data_dir, "--corpus", str(corpus), "--min_count", "2",
+                 "--report_corpus", str(held_out))
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     recorded = json.loads((output / TRIM_FILE).read_text(encoding="utf-8"))
     assert recorded["min_count"] == 2 and recorded["vocab_size"] == summary["vocab_size"]
     assert [source["kind"] for source in recorded["sources"]] == ["data", "corpus"]
     assert len(_read_vocab(str(output))) == summary["vocab_size"]
+    # The report corpus decides nothing; its counts match the two model directories.
+    (report,) = summary["reports"]
+    assert recorded["reports"] == summary["reports"]
+    assert report["path"] == os.path.normpath(str(held_out))
+    original = WordPieceTokenizer.from_model_dir(export_model_dir)
+    trimmed = WordPieceTokenizer.from_model_dir(str(output))
+    assert report == {"path": report["path"],
+                      **tokenization_report(original, trimmed, OUT_OF_DOMAIN)}
+    assert report["sentences"] == len(OUT_OF_DOMAIN) and report["new_unk"] == 0
+    assert report["tokens"]["trimmed"] > report["tokens"]["original"]
 
 
 def test_bad_corpus_names_the_line(export_model_dir, tiny_data_dir, tmp_path):

@@ -14,7 +14,8 @@ weight is copied. On text whose pieces were all kept (the training data, with
 `min_count=1`), the trimmed model gives the same tokens and the same logits: greedy
 longest-match over a subset of the vocabulary that contains the original match picks it
 again. The result is an ordinary model directory plus `trim_vocab.json`, which records the
-sizes and the sources.
+sizes and the sources, and, for each report corpus, how the trimmed vocabulary tokenizes it
+against the original one (`tokenization_report`): new `[UNK]`s and the longer sequences.
 
 Everything up to `trim_bundle` runs without TensorFlow.
 """
@@ -143,6 +144,56 @@ def select_tokens(vocab, counts, min_count=1):
     return kept, dict(reasons)
 
 
+def tokenization_report(original, trimmed, lines):
+    """How a trimmed vocabulary tokenizes text, against the original vocabulary.
+
+    Tokens are the WordPiece tokens of the words (no `[CLS]`/`[SEP]`, no truncation); blank
+    lines are skipped. A trimmed vocabulary that keeps every single-character fallback gives
+    no new `[UNK]` (see `fallback_gaps`), but words take more pieces.
+
+    Args:
+        original: the untrimmed `WordPieceTokenizer`.
+        trimmed: the trimmed `WordPieceTokenizer`.
+        lines: an iterable of raw sentences (split on whitespace like `encode_text`).
+
+    Returns:
+        A dict: `sentences`; `tokens` and `unk` (totals) and `mean_tokens` (per sentence), each
+        `{"original": ..., "trimmed": ...}`; `new_unk`, the `[UNK]`s that the trimmed
+        vocabulary adds, counted word by word (a word that loses an `[UNK]` does not
+        offset another that gains one), and `sentences_with_new_unk`.
+    """
+    totals = {"tokens": [0, 0], "unk": [0, 0]}
+    sentences = new_unk = with_new_unk = 0
+    for line in lines:
+        words = WordPieceTokenizer.split_text(line)
+        if not words:
+            continue
+        sentences += 1
+        added = 0
+        for word in words:
+            unks = []
+            for column, tokenizer in enumerate((original, trimmed)):
+                pieces = tokenizer.word_pieces(word)
+                unks.append(pieces.count(UNK))
+                totals["tokens"][column] += len(pieces)
+                totals["unk"][column] += unks[-1]
+            added += max(0, unks[1] - unks[0])
+        new_unk += added
+        with_new_unk += added > 0
+        if sentences % CLEAR_CACHE_EVERY == 0:
+            original.clear_cache()
+            trimmed.clear_cache()
+    original.clear_cache()
+    trimmed.clear_cache()
+    report = {"sentences": sentences}
+    for key, (before, after) in totals.items():
+        report[key] = {"original": before, "trimmed": after}
+    report["mean_tokens"] = {name: round(total / sentences, 3) if sentences else 0.0
+                             for name, total in report["tokens"].items()}
+    report.update(new_unk=new_unk, sentences_with_new_unk=with_new_unk)
+    return report
+
+
 def training_data(model_dir):
     """The dataset folder and split a model was trained on, from its `settings.json`.
 
@@ -231,7 +282,8 @@ def trim_bundle(bundle, kept):
     return ModelBundle(model, tokenizer, bundle.labels, bundle.max_seq_len)
 
 
-def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1):
+def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
+                   report_corpora=()):
     """Writes a trimmed copy of the model directory `model_dir` at `output_dir`.
 
     Args:
@@ -241,6 +293,8 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1):
             None: the training data named by the model's `settings.json`.
         corpora: plain-text files (one sentence a line) whose pieces are kept too.
         min_count: a used piece is kept if it occurs at least this often, over all sources.
+        report_corpora: plain-text files (one sentence a line) that do not decide the kept
+            pieces; each gets a `tokenization_report` under the summary's `reports`.
 
     Returns:
         The summary written to `trim_vocab.json`.
@@ -260,13 +314,19 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1):
             raise InputError(model_dir, "no settings.json naming the training data: pass "
                                         "the dataset (--data_dir, --task)")
         data = [found]
-    data, corpora = list(data), list(corpora)
-    for path in corpora:
+    data, corpora, report_corpora = list(data), list(corpora), list(report_corpora)
+    for path in corpora + report_corpora:
         if not os.path.isfile(path):
             raise InputError(path, "corpus file not found")
     tokenizer = WordPieceTokenizer.from_model_dir(model_dir)
     kept, summary = plan_trim(tokenizer, data, corpora, min_count)
     summary["source_model"] = os.path.normpath(model_dir)
+    if report_corpora:
+        trimmed_tokenizer = WordPieceTokenizer(kept, lower_case=tokenizer.lower_case)
+        summary["reports"] = [
+            {"path": os.path.normpath(path),
+             **tokenization_report(tokenizer, trimmed_tokenizer, corpus_lines(path))}
+            for path in report_corpora]
 
     from nlu_tf.models.model_dir import load_model_dir, write_model_files
 

@@ -14,9 +14,11 @@ import numpy as np
 from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.distill.objectives import IntermediateObjective, SupervisedObjective
+from nlu_tf.distill.objectives import SupervisedObjective
 from nlu_tf.decoding import keras_logits_fn
 from nlu_tf.models.student import cut_from_teacher
+from nlu_tf.training.objective_factory import make_mapping_objective
+from nlu_tf.training.settings import DistillSettings
 
 
 def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, offset=0):
@@ -71,9 +73,9 @@ def measure_distill(bundle, examples, num_layers, batch_size=32, train_steps=30,
     frozen teacher, a `num_layers` student cut from it, the uniform mapping's embedding,
     hidden-state and attention losses (the step `tools/train.py --stage 2.1` runs)."""
     student = cut_from_teacher(bundle, num_layers)
-    s, t = student.model.encoder, bundle.model.encoder
-    objective = IntermediateObjective(s.num_layers, t.num_layers, s.hidden_size, t.hidden_size)
-    objective.build()
+    objective = make_mapping_objective(DistillSettings(layer_mapping="uniform"),
+                                       student.model.encoder, bundle.model.encoder,
+                                       "student").objective
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len)
     batches = _batches(features, batch_size, train_steps + 3, padding, bundle.max_seq_len,
                        bucket_width)

@@ -9,7 +9,9 @@
 Keeps the special tokens, every single character and its ## form (no word gains an [UNK])
 and the pieces of the training data (named by the model's settings.json, or --data_dir and
 --task) and of every --corpus file (one sentence a line). The output is an ordinary model
-directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py). Each --report_corpus
+directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py). The position
+embedding keeps only the model's max_seq_len rows (--notrim_positions: all of them); such
+a model cannot be trained further with a longer --max_seq_len. Each --report_corpus
 (one sentence a line, not used for the choice) is tokenized with the original and the
 trimmed vocabulary: its [UNK]s and tokens per sentence are printed and recorded.
 """
@@ -36,6 +38,9 @@ flags.DEFINE_string("data_dir", "", "The training data (dataset root or folder);
                     "the one in the model's settings.json.")
 flags.DEFINE_string("task", "", "Dataset under --data_dir (e.g. snips).")
 flags.DEFINE_string("split", "train", "With --data_dir: the split whose pieces are kept.")
+flags.DEFINE_bool("trim_positions", True, "Keep only the model's max_seq_len rows of the "
+                  "position embedding (it cannot then be trained with a longer "
+                  "--max_seq_len); --notrim_positions keeps them all.")
 FLAGS = flags.FLAGS
 
 
@@ -48,9 +53,11 @@ def main(argv):
     if FLAGS.data_dir:
         data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
     summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
-                             FLAGS.min_count, FLAGS.report_corpus)
+                             FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions)
     print(json.dumps({key: summary[key] for key in
-                      ("original_vocab_size", "vocab_size", "kept", "min_count", "reports")
+                      ("original_vocab_size", "vocab_size", "kept", "min_count",
+                       "original_max_position_embeddings", "max_position_embeddings",
+                       "reports")
                       if key in summary}))
 
 

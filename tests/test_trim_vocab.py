@@ -1,5 +1,7 @@
 """Vocabulary trimming: token choice, identical logits, no new [UNK], the three tokenizers
-agreeing on every Snips and ATIS utterance, and a trimmed model in every tool."""
+agreeing on every Snips and ATIS utterance, and a trimmed model in every tool; position
+trimming: max_seq_len rows, the same logits at every kept position in Keras, SavedModel and
+TFLite, and one clear error for longer sequences."""
 
 import collections
 import json
@@ -99,8 +101,17 @@ def test_trimming_round_trips_with_identical_logits(trimmed_tiny, export_model_d
     assert trimmed.tokenizer.vocab_size == summary["vocab_size"] < summary["original_vocab_size"]
     assert trimmed.model.encoder.vocab_size == trimmed.tokenizer.vocab_size
     assert trimmed.labels == original.labels and trimmed.max_seq_len == original.max_seq_len
+    # The position table keeps its first max_seq_len rows (of the tiny BERT's 64).
+    table = trimmed.model.encoder.position_embedding.embeddings.numpy()
+    full = original.model.encoder.position_embedding.embeddings.numpy()
+    assert full.shape[0] == 64 and table.shape[0] == MAX_SEQ_LEN
+    assert trimmed.model.encoder.max_position_embeddings == MAX_SEQ_LEN
+    np.testing.assert_array_equal(table, full[:MAX_SEQ_LEN])
     with open(os.path.join(path, TRIM_FILE), encoding="utf-8") as f:
         recorded = json.load(f)
+    assert recorded["trim_positions"] is True and recorded["max_seq_len"] == MAX_SEQ_LEN
+    assert (recorded["original_max_position_embeddings"],
+            recorded["max_position_embeddings"]) == (64, MAX_SEQ_LEN)
     assert recorded["sources"] == [{"kind": "data", "path": os.path.normpath(tiny_data_dir),
                                     "split": "train", "utterances": 64}]
     assert recorded["source_model"] == os.path.normpath(export_model_dir)
@@ -109,7 +120,9 @@ def test_trimming_round_trips_with_identical_logits(trimmed_tiny, export_model_d
     logits = []
     for bundle in (original, trimmed):
         features = encode_examples(examples, bundle.tokenizer, bundle.labels, MAX_SEQ_LEN)
-        batch = pad_batch(features, np.arange(len(features)), 8, MAX_SEQ_LEN)[0]
+        # Padded to max_seq_len: every kept position takes part.
+        batch = pad_batch(features, np.arange(len(features)), MAX_SEQ_LEN, MAX_SEQ_LEN)[0]
+        assert batch["input_ids"].shape[1] == MAX_SEQ_LEN
         logits.append((batch, keras_logits_fn(bundle.model, jit_compile=False)(batch)))
     (before, (intent_a, slot_a)), (after, (intent_b, slot_b)) = logits
     to_original = np.asarray(id_map(trimmed.tokenizer, original.tokenizer))
@@ -152,8 +165,20 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
     assert _read_vocab(output) == _read_vocab(trimmed_dir)
 
 
+def _padded_batch(tokenizer, texts, width):
+    """int32 inputs of `texts` (encoded at `width` tokens at most), zero-padded to `width`."""
+    rows = [tokenizer.encode_text(text, width).input_ids for text in texts]
+    ids = np.full((len(rows), width), tokenizer.pad_id, np.int32)
+    mask = np.zeros((len(rows), width), np.int32)
+    for i, row in enumerate(rows):
+        ids[i, :len(row)], mask[i, :len(row)] = row, 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+
 def test_evaluate_predict_and_convert_accept_a_trimmed_model(trimmed_tiny, tiny_data_dir,
                                                              tmp_path):
+    import tensorflow as tf
+
     from nlu_tf.serving.evaluation import evaluate_split
     from nlu_tf.export.convert import convert_model_dir
     from nlu_tf.serving.prediction import predict_lines
@@ -164,12 +189,71 @@ def test_evaluate_predict_and_convert_accept_a_trimmed_model(trimmed_tiny, tiny_
     assert evaluate_split(runner, tiny_data_dir, "test")["examples"] == 32
     results = predict_lines(runner, OUT_OF_DOMAIN + ["play some jazz"])
     assert len(results) == len(OUT_OF_DOMAIN) + 1 and results[-1].intent
-    written = convert_model_dir(path, str(tmp_path / "convert"), ("dynamic",), saved_model=False)
-    (info,) = written.values()
-    assert info["vocab_size"] == runner.tokenizer.vocab_size
-    tflite = load_predictor(str(tmp_path / "convert" / "tflite_dynamic"))
+    convert = tmp_path / "convert"
+    written = convert_model_dir(path, str(convert), ("float32", "dynamic"))
+    assert {info["vocab_size"] for info in written.values()} == {runner.tokenizer.vocab_size}
+    tflite = load_predictor(str(convert / "tflite_dynamic"))
     assert tflite.tokenizer.vocab == runner.tokenizer.vocab
     assert evaluate_split(tflite, tiny_data_dir, "test")["examples"] == 32
+
+    # The exports of the trimmed model give the Keras logits, up to its last kept position.
+    texts = ["play some jazz", "book a table for two at a sushi bar in paris tonight",
+             " ".join(["play"] * 40)]
+    batch = _padded_batch(runner.tokenizer, texts, MAX_SEQ_LEN)
+    assert batch["attention_mask"][-1].sum() == MAX_SEQ_LEN
+    real = batch["attention_mask"].astype(bool)
+    intent, slots = runner.logits_fn(batch)
+    saved_model = load_predictor(str(convert / "saved_model"))
+    float32 = load_predictor(str(convert / "tflite_float32"))
+    for artefact, atol in ((saved_model, 1e-5), (float32, 1e-4)):
+        got_intent, got_slots = artefact.logits_fn(batch)
+        np.testing.assert_allclose(got_intent, intent, atol=atol, err_msg=artefact.name)
+        np.testing.assert_allclose(got_slots[real], slots[real], atol=atol,
+                                   err_msg=artefact.name)
+    # One token more than the kept positions: a clear refusal, never a silent lookup.
+    too_long = {name: np.concatenate([value, value[:, :1]], axis=1)
+                for name, value in batch.items()}
+    with pytest.raises(tf.errors.InvalidArgumentError, match="32 position embeddings"):
+        saved_model.logits_fn(too_long)
+    with pytest.raises(RuntimeError):
+        float32.logits_fn.run({name: value[-1:] for name, value in too_long.items()})
+
+
+def test_longer_max_seq_len_than_the_kept_positions_is_refused(trimmed_tiny, export_model_dir,
+                                                              tiny_bert_dir, tiny_data_dir,
+                                                              settings_factory, tmp_path):
+    import dataclasses
+
+    from nlu_tf.data.reader import LabelMaps
+    from nlu_tf.models.model_dir import from_pretrained, load_any, save_model_dir
+    from nlu_tf.training.stage import run_stage
+
+    path, _ = trimmed_tiny
+    labels = LabelMaps.from_dir(tiny_data_dir)
+    assert load_any(path, labels, MAX_SEQ_LEN).max_seq_len == MAX_SEQ_LEN
+    assert load_any(export_model_dir, labels, 64).max_seq_len == MAX_SEQ_LEN  # 64 positions
+    # Fine-tuning the trimmed model (stage 2.0) at a longer max_seq_len.
+    settings = settings_factory(str(tmp_path / "teacher"), path)
+    settings = dataclasses.replace(settings, data=dataclasses.replace(settings.data,
+                                                                      max_seq_len=48))
+    with pytest.raises(InputError, match=rf"^{path}: max_seq_len 48 is longer than the "
+                                         rf"model's 32 position embeddings"):
+        run_stage(settings)
+    # A student directory of 48 tokens under the trimmed teacher: the teacher would read
+    # past its 32 positions.
+    student = from_pretrained(tiny_bert_dir, labels, 48)
+    student_dir = save_model_dir(student, str(tmp_path / "student48"))
+    with pytest.raises(InputError, match=rf"^{path}: max_seq_len 48 is longer"):
+        run_stage(settings_factory(str(tmp_path / "distilled"), path, stage="2.2",
+                                   student_model=student_dir))
+    assert not (tmp_path / "teacher").exists() and not (tmp_path / "distilled").exists()
+    # Without position trimming the table stays whole, and so does the longer limit.
+    whole = str(tmp_path / "whole")
+    summary = trim_model_dir(export_model_dir, whole, [(tiny_data_dir, "train")],
+                             trim_positions=False)
+    assert (summary["trim_positions"], summary["original_max_position_embeddings"],
+            summary["max_position_embeddings"]) == (False, 64, 64)
+    assert load_any(whole, labels, 48).model.encoder.position_embedding.embeddings.shape[0] == 64
 
 
 def test_command_line(export_model_dir, tiny_data_dir, tmp_path):
@@ -208,6 +292,8 @@ def test_command_line(export_model_dir, tiny_data_dir, tmp_path):
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     recorded = json.loads((output / TRIM_FILE).read_text(encoding="utf-8"))
     assert recorded["min_count"] == 2 and recorded["vocab_size"] == summary["vocab_size"]
+    assert (summary["original_max_position_embeddings"], summary["max_position_embeddings"]) \
+        == (64, MAX_SEQ_LEN)
     assert [source["kind"] for source in recorded["sources"]] == ["data", "corpus"]
     assert len(_read_vocab(str(output))) == summary["vocab_size"]
     # The report corpus decides nothing; its counts match the two model directories.
@@ -220,6 +306,19 @@ def test_command_line(export_model_dir, tiny_data_dir, tmp_path):
                       **tokenization_report(original, trimmed, OUT_OF_DOMAIN)}
     assert report["sentences"] == len(OUT_OF_DOMAIN) and report["new_unk"] == 0
     assert report["tokens"]["trimmed"] > report["tokens"]["original"]
+
+    # Fine-tuning the trimmed model at a longer --max_seq_len: one line, exit status 2.
+    train = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "train.py"), "--stage", "2.0",
+         "--teacher_model", str(output), "--data_dir", tiny_data_dir, "--task", "",
+         "--max_seq_len", "48", "--output_dir", str(tmp_path / "teacher")],
+        capture_output=True, text=True, cwd=REPO, timeout=300)
+    lines = train.stderr.strip().splitlines()
+    assert train.returncode == 2 and len(lines) == 1, train.stderr
+    assert lines[0] == (f"error: {output}: max_seq_len 48 is longer than the model's 32 "
+                        f"position embeddings (config.json max_position_embeddings); use "
+                        f"max_seq_len 32 or less, or a model that was not trimmed to 32 "
+                        f"positions")
 
 
 def test_bad_corpus_names_the_line(export_model_dir, tiny_data_dir, tmp_path):

@@ -61,6 +61,10 @@ class ServingModule(LogitsModule):
     `tokenize(text)` (a function of the loaded object, not a signature) returns the model
     inputs the in-graph tokenizer makes: `input_ids`, `attention_mask`, `token_type_ids`.
 
+    `logits` refuses inputs longer than the model's position embeddings with an
+    `InvalidArgumentError` that says so (a trimmed model keeps only `max_seq_len` of them;
+    an unchecked lookup past the table fails obscurely on a CPU and gives zeros on a GPU).
+
     Args:
         bundle: a `ModelBundle` (model, tokenizer, labels, max_seq_len).
     """
@@ -77,6 +81,17 @@ class ServingModule(LogitsModule):
             tf.TensorSpec((None,), tf.string, name="text")])
         self.tokenize = tf.function(self._tokenize, input_signature=[
             tf.TensorSpec((None,), tf.string, name="text")])
+        self._positions = bundle.model.encoder.max_position_embeddings
+        self._max_seq_len = bundle.max_seq_len
+        self.logits = tf.function(self._checked_forward, input_signature=list(
+            id_signature().values()))
+
+    def _checked_forward(self, input_ids, attention_mask, token_type_ids):
+        tf.debugging.assert_less_equal(
+            tf.shape(input_ids)[1], self._positions,
+            message=f"input_ids longer than the model's {self._positions} position "
+                    f"embeddings (encode at most max_seq_len={self._max_seq_len} tokens)")
+        return self._forward(input_ids, attention_mask, token_type_ids)
 
     def _tokenize(self, text):
         encoded = self.tokenizer.encode(text)

@@ -9,13 +9,17 @@ vocabulary). A trimmed model keeps
   out-of-domain word may now take more pieces);
 - the pieces that the training data and the given corpora use, at least `min_count` times.
 
-Tokens keep their original relative order; the embedding rows follow them, every other
-weight is copied. On text whose pieces were all kept (the training data, with
-`min_count=1`), the trimmed model gives the same tokens and the same logits: greedy
+Tokens keep their original relative order; the embedding rows follow them. The position
+embedding keeps only the model's `max_seq_len` rows (positions 0..max_seq_len-1 are all any
+consumer uses; `trim_positions=False` keeps every row). Every other weight is copied. On
+text whose pieces were all kept (the training data, with `min_count=1`), the trimmed model
+gives the same tokens and the same logits: greedy
 longest-match over a subset of the vocabulary that contains the original match picks it
 again. The result is an ordinary model directory plus `trim_vocab.json`, which records the
 sizes and the sources, and, for each report corpus, how the trimmed vocabulary tokenizes it
 against the original one (`tokenization_report`): new `[UNK]`s and the longer sequences.
+A model with trimmed positions cannot be trained further with a longer `max_seq_len`
+(`nlu_tf.models.model_dir.load_any` refuses it with one line).
 
 Everything up to `trim_bundle` runs without TensorFlow.
 """
@@ -255,11 +259,13 @@ def plan_trim(tokenizer, data=(), corpora=(), min_count=1):
     return kept, summary
 
 
-def trim_bundle(bundle, kept):
+def trim_bundle(bundle, kept, trim_positions=True):
     """A copy of a `ModelBundle` whose vocabulary is `kept` (a subset of its own tokens).
 
-    The token embedding keeps the rows of `kept`, in that order; every other weight is
-    copied unchanged.
+    The token embedding keeps the rows of `kept`, in that order. With `trim_positions`, the
+    position embedding keeps its first `bundle.max_seq_len` rows (the encoder's position ids
+    are 0..L-1 and every consumer encodes at most `max_seq_len` tokens), and the config's
+    `max_position_embeddings` follows. Every other weight is copied unchanged.
     """
     from nlu_tf.models.joint_model import JointNLUModel
     from nlu_tf.models.model_dir import ModelBundle
@@ -269,21 +275,32 @@ def trim_bundle(bundle, kept):
     rows = [bundle.tokenizer.token_to_id(token) for token in kept]
     if any(bundle.tokenizer.id_to_token(row) != token for row, token in zip(rows, kept)):
         raise ValueError("the kept tokens must all be in the model's vocabulary")
-    config = {**old.encoder_config, "vocab_size": len(kept)}
+    positions = kept_positions(old.encoder.max_position_embeddings, bundle.max_seq_len,
+                               trim_positions)
+    config = {**old.encoder_config, "vocab_size": len(kept),
+              "max_position_embeddings": positions}
     model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout)
     model.build()
-    embedding = old.encoder.token_embedding.embeddings
+    # Each table keeps its selected rows; every other weight is copied whole.
+    selected = {id(old.encoder.token_embedding.embeddings): rows,
+                id(old.encoder.position_embedding.embeddings): slice(0, positions)}
     for new, source in zip(model.weights, old.weights):
         # Paths below the model's own (auto-numbered) name.
         if new.path.split("/", 1)[-1] != source.path.split("/", 1)[-1]:
             raise ValueError(f"weights differ: {new.path} vs {source.path}")
         value = source.numpy()
-        new.assign(value[rows] if source is embedding else value)
+        new.assign(value[selected[id(source)]] if id(source) in selected else value)
     return ModelBundle(model, tokenizer, bundle.labels, bundle.max_seq_len)
 
 
+def kept_positions(original, max_seq_len, trim_positions=True):
+    """The position embedding rows a trimmed model keeps: `max_seq_len` with
+    `trim_positions` (never more than `original`), else all `original` rows."""
+    return min(original, max_seq_len) if trim_positions else original
+
+
 def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
-                   report_corpora=()):
+                   report_corpora=(), trim_positions=True):
     """Writes a trimmed copy of the model directory `model_dir` at `output_dir`.
 
     Args:
@@ -295,6 +312,9 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         min_count: a used piece is kept if it occurs at least this often, over all sources.
         report_corpora: plain-text files (one sentence a line) that do not decide the kept
             pieces; each gets a `tokenization_report` under the summary's `reports`.
+        trim_positions: keep only the model's `max_seq_len` position embedding rows (see
+            `trim_bundle`); the summary records `original_max_position_embeddings` and
+            `max_position_embeddings`.
 
     Returns:
         The summary written to `trim_vocab.json`.
@@ -330,13 +350,19 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
 
     from nlu_tf.models.model_dir import load_model_dir, write_model_files
 
-    trimmed = trim_bundle(load_model_dir(model_dir), kept)
+    bundle = load_model_dir(model_dir)
+    trimmed = trim_bundle(bundle, kept, trim_positions)
+    summary.update(trim_positions=bool(trim_positions),
+                   original_max_position_embeddings=bundle.model.encoder.max_position_embeddings,
+                   max_position_embeddings=trimmed.model.encoder.max_position_embeddings,
+                   max_seq_len=trimmed.max_seq_len)
     settings = os.path.join(model_dir, "settings.json")
     with atomic_dir(output_dir) as tmp:
         write_model_files(trimmed, tmp)
         if os.path.isfile(settings):
             shutil.copy2(settings, tmp)
         write_json(os.path.join(tmp, TRIM_FILE), summary)
-    logger.info("trimmed %s: %d -> %d tokens", model_dir, summary["original_vocab_size"],
-                summary["vocab_size"])
+    logger.info("trimmed %s: %d -> %d tokens, %d -> %d positions", model_dir,
+                summary["original_vocab_size"], summary["vocab_size"],
+                summary["original_max_position_embeddings"], summary["max_position_embeddings"])
     return summary

@@ -80,10 +80,31 @@ def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, **encoder_ove
     return ModelBundle(model, tokenizer, labels, max_seq_len)
 
 
+def check_positions(bundle, max_seq_len, path):
+    """Raises unless the model at `path` has position embeddings for `max_seq_len` tokens.
+
+    A trimmed model directory (`nlu_tf.export.trim_vocab`) keeps only its own `max_seq_len`
+    positions: a longer sequence would index past the table (an error on CPU, zeros on a
+    GPU, clamped rows under XLA), so it is refused here with one line.
+    """
+    positions = bundle.model.encoder.max_position_embeddings
+    if max_seq_len is not None and max_seq_len > positions:
+        raise InputError(path, f"max_seq_len {max_seq_len} is longer than the model's "
+                               f"{positions} position embeddings (config.json "
+                               f"max_position_embeddings); use max_seq_len {positions} or "
+                               f"less, or a model that was not trimmed to {positions} positions")
+
+
 def load_any(path, labels=None, max_seq_len=None, head_dropout=0.1):
-    """Loads an nlu_tf model directory, or starts a joint model from a Hugging Face checkpoint."""
+    """Loads an nlu_tf model directory, or starts a joint model from a Hugging Face checkpoint.
+
+    A model directory keeps its own `max_seq_len`; `max_seq_len` (the sequences the caller
+    will feed it) must fit its position embeddings (`check_positions`).
+    """
     if is_model_dir(path):
-        return load_model_dir(path)
+        bundle = load_model_dir(path)
+        check_positions(bundle, max_seq_len, path)
+        return bundle
     if labels is None:
         raise InputError(path, "not an nlu_tf model directory")
     return from_pretrained(path, labels, max_seq_len, head_dropout)

@@ -44,6 +44,8 @@ def _models(settings, labels):
     if settings.student_model:
         student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len,
                                       settings.head_dropout)
+        # The teacher reads the student's sequences, up to the student's own max_seq_len.
+        model_dirs.check_positions(teacher, student.max_seq_len, settings.teacher_model)
     elif settings.tinybert:
         student = from_tinybert(settings.tinybert, teacher, settings.head_dropout)
     else:

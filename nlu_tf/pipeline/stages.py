@@ -17,6 +17,7 @@ from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
 from nlu_tf.export.metadata import read_model_info
 from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.training.settings import comparable_settings
 
 TRAINING_STAGES = ("teacher", "student_2.1", "student_2.2")
 # augment follows the teacher, which never reads it: redoing it redoes only the students.
@@ -33,11 +34,10 @@ def stage_dir(output_dir, stage):
 
 
 def comparable(settings):
-    """Settings as they compare between runs (JSON round trip; logging verbosity left out)."""
+    """Settings as they compare between runs (JSON round trip; the settings that never
+    change results, such as logging verbosity and the teacher cache, left out)."""
     value = json.loads(json.dumps(settings, sort_keys=True, default=str))
-    if isinstance(value, dict):
-        value.pop("verbose", None)
-    return value
+    return comparable_settings(value) if isinstance(value, dict) else value
 
 
 def read_json(path):

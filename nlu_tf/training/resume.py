@@ -17,6 +17,7 @@ import numpy as np
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, work_dir, write_json
+from nlu_tf.training.settings import comparable_settings
 
 TRAINER_WEIGHTS = "trainer.weights.h5"
 BEST_WEIGHTS = "best_student.npz"
@@ -31,10 +32,6 @@ def _seed_states(model):
     masks of its first steps again instead of those that follow the checkpoint.
     """
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
-
-
-def _comparable(settings):
-    return {k: v for k, v in settings.items() if k not in ("verbose",)}
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):
@@ -63,7 +60,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             return 0
         with open(state_path, encoding="utf-8") as f:
             state = json.load(f)
-        if _comparable(state["settings"]) != _comparable(self.settings):
+        if comparable_settings(state["settings"]) != comparable_settings(self.settings):
             raise InputError(self.folder, "a checkpoint of a run with other settings is here: "
                                           "rerun with the same flags, or start over with --restart")
         trainer.optimizer.build(trainer.train_variables)

@@ -240,3 +240,43 @@ def test_a_cache_over_the_limit_is_not_written_and_logged(tiny_distiller, tmp_pa
     assert len(lines) == 1 and "over the limit" in lines[0], lines
     assert not os.path.exists(folder)
     assert _fill(distiller, features, folder, max_gb=1.0) is not None
+
+
+def test_cache_settings_come_from_flags_and_recipes_and_never_make_runs_stale(tmp_path,
+                                                                              tiny_model_dir):
+    import shutil
+
+    from absl import flags
+
+    from nlu_cli.settings_flags import define_train_flags, settings_from_flags
+    from nlu_tf.pipeline.recipe import load_recipe, stage_settings
+    from nlu_tf.pipeline.stages import check_stage
+    from nlu_tf.training.settings import RunSettings
+
+    values = flags.FlagValues()
+    define_train_flags(values)
+    values(["train.py", "--noteacher_cache", "--teacher_cache_max_gb=2.5"])
+    settings = settings_from_flags(values.flag_values_dict())
+    assert settings.teacher_cache is False and settings.teacher_cache_max_gb == 2.5
+    assert RunSettings().teacher_cache is True
+    with pytest.raises(ValueError, match="teacher_cache_max_gb must be a finite number > 0"):
+        RunSettings(teacher_cache_max_gb=0.0)
+
+    recipe_file = tmp_path / "recipe.yaml"
+    recipe_file.write_text("training:\n  teacher_cache: false\n")
+    recipe = load_recipe(str(recipe_file), ["training.teacher_cache_max_gb=3"])
+    stages = stage_settings(recipe, "bert")
+    assert not stages["student_2.1"].teacher_cache
+    assert stages["student_2.2"].teacher_cache_max_gb == 3.0
+
+    # A stage finished before the cache settings existed is still complete.
+    done = str(tmp_path / "done")
+    shutil.copytree(tiny_model_dir, done)
+    with open(os.path.join(done, "settings.json"), encoding="utf-8") as f:
+        recorded = json.load(f)
+    old = {k: v for k, v in recorded.items() if not k.startswith("teacher_cache")}
+    with open(os.path.join(done, "settings.json"), "w", encoding="utf-8") as f:
+        json.dump(old, f)
+    expected = {**recorded, "teacher_cache": False, "teacher_cache_max_gb": 1.0}
+    assert check_stage("teacher", done, expected) is None
+    assert check_stage("teacher", done, {**expected, "seed": 99}) is not None

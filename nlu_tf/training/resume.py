@@ -5,7 +5,8 @@ The work folder of a run is a hidden sibling of its output directory
 objective, optimizer state), its dropout seed states, the step, the run settings and the dev evaluator's state are
 written there atomically (temporary folder + rename), so a kill at any moment leaves
 either the previous checkpoint or the new one, never half of one. Rerunning the same
-command restores them; the folder is removed once the model directory is written.
+command restores them; the folder (with the stage's teacher-output cache, also kept
+there) is removed once the model directory is written.
 """
 
 import json

@@ -183,24 +183,28 @@ def test_cached_outputs_are_the_teachers_and_a_changed_teacher_or_data_recompute
     np.testing.assert_allclose(np.where(pairs, cached["attention_scores_1"], 0),
                                np.where(pairs, live["attention_scores"][1].numpy(), 0),
                                atol=1e-5)
-    assert _fill(distiller, features, folder) is not None and fills["count"] == 1
+    assert _fill(distiller, features, folder) is not None and fills["count"] == 1  # reused
+    compiled = cached_teacher(distiller, features, str(tmp_path / "xla"), "teacher", 32, 24,
+                              20.0, jit_compile=True, progress=False)
+    for name, values in compiled.padded(indices, length).items():
+        np.testing.assert_allclose(values, cached[name], atol=1e-5)
 
     ids = list(features.input_ids)
     ids[7] = ids[7].copy()
     ids[7][1] += 1
     changed = dataclasses.replace(features, input_ids=ids)
     _fill(distiller, changed, folder)
-    assert fills["count"] == 2
+    assert fills["count"] == 3
     variable = distiller.teacher.weights[3]
     variable.assign(variable.numpy() + 1e-3)
     _fill(distiller, changed, folder)
-    assert fills["count"] == 3
+    assert fills["count"] == 4
     _fill(distiller, changed, folder)
-    assert fills["count"] == 3
+    assert fills["count"] == 4
     with open(os.path.join(folder, MANIFEST), "w", encoding="utf-8") as f:
         f.write("{broken")
     _fill(distiller, changed, folder)
-    assert fills["count"] == 4
+    assert fills["count"] == 5
 
 
 def test_a_fill_killed_midway_leaves_no_cache_and_is_computed_again(tiny_distiller, tmp_path,

@@ -270,7 +270,8 @@ def trim_bundle(bundle, kept):
     if any(bundle.tokenizer.id_to_token(row) != token for row, token in zip(rows, kept)):
         raise ValueError("the kept tokens must all be in the model's vocabulary")
     config = {**old.encoder_config, "vocab_size": len(kept)}
-    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout)
+    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout,
+                          dtype=old.dtype_policy)
     model.build()
     embedding = old.encoder.token_embedding.embeddings
     for new, source in zip(model.weights, old.weights):

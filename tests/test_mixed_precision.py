@@ -10,15 +10,22 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from absl import flags
 
+from nlu_cli.settings_flags import define_train_flags, settings_from_flags
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.objectives import SupervisedObjective
+from nlu_tf.errors import InputError
 from nlu_tf.models.model_dir import from_pretrained, load_model_dir
 from nlu_tf.models.model_files import WEIGHTS
+from nlu_tf.pipeline.recipe import load_recipe, stage_settings
 from nlu_tf.precision import check_jit_compile, jit_compile_for, loss_scaled
 from nlu_tf.training.optimizer import with_loss_scale
 from nlu_tf.training.stage import run_stage
+from tests.tiny import REPO
+
+TINY = os.path.join(REPO, "configs", "tiny.yaml")
 
 
 @pytest.mark.parametrize("choice, precision, expected", [
@@ -138,3 +145,55 @@ def test_float16_loss_scaling_unscales_before_clipping(tiny_bert_dir, tiny_data_
     gradient_norm = moved["float32"] / LEARNING_RATE
     assert CLIP / 2**15 < gradient_norm < CLIP
     assert moved["mixed_float16"] == pytest.approx(moved["float32"], rel=0.05)
+
+
+def _train_settings(*argv):
+    values = flags.FlagValues()
+    define_train_flags(values)
+    values(["train.py", *argv])
+    return settings_from_flags(values.flag_values_dict())
+
+
+def test_train_flags_carry_the_precision_and_the_jit_choice():
+    default = _train_settings()
+    assert default.mixed_precision == "float32" and default.jit_compile == "auto"
+    assert default.resolved_jit_compile is True
+    bf16 = _train_settings("--mixed_precision=mixed_bfloat16")
+    assert bf16.mixed_precision == "mixed_bfloat16" and bf16.resolved_jit_compile is False
+    assert _train_settings("--mixed_precision=mixed_bfloat16",
+                           "--jit_compile").resolved_jit_compile is True
+    assert _train_settings("--nojit_compile").resolved_jit_compile is False
+
+
+def test_bad_mixed_precision_flag_is_refused_naming_the_choices():
+    with pytest.raises(flags.IllegalFlagValueError,
+                       match="float32|mixed_bfloat16|mixed_float16"):
+        _train_settings("--mixed_precision=bfloat16")
+
+
+def test_recipe_key_sets_the_precision_of_every_stage():
+    settings = stage_settings(load_recipe(TINY, ["training.mixed_precision=mixed_bfloat16",
+                                                 "training.jit_compile=auto"]), "bert")
+    assert {(s.mixed_precision, s.resolved_jit_compile) for s in settings.values()} == {
+        ("mixed_bfloat16", False)}
+    default = stage_settings(load_recipe(TINY), "bert")
+    assert {s.mixed_precision for s in default.values()} == {"float32"}
+
+
+@pytest.mark.parametrize("override, message", [
+    ("training.mixed_precision=bfloat16",
+     "training.mixed_precision must be one of float32, mixed_bfloat16, mixed_float16"),
+    ("training.jit_compile=sometimes",
+     "training.jit_compile: jit_compile must be true, false or auto")])
+def test_bad_recipe_precision_values_are_refused(override, message):
+    with pytest.raises(InputError, match=message):
+        load_recipe(TINY, [override])
+
+
+def test_general_distillation_settings_take_the_precision():
+    from nlu_tf.pretraining.settings import GeneralDistillSettings
+
+    assert GeneralDistillSettings(mixed_precision="mixed_bfloat16").resolved_jit_compile is False
+    assert GeneralDistillSettings().resolved_jit_compile is True
+    with pytest.raises(ValueError, match="mixed_precision must be one of"):
+        GeneralDistillSettings(mixed_precision="half")

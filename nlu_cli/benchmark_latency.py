@@ -9,7 +9,9 @@ tokenization (our Python WordPiece) is timed apart from the model. Keras and Sav
 measurements run in a fresh subprocess each, so that TensorFlow's thread pools take
 --threads; TFLite interpreters take it as num_threads. Prints a line per measurement on
 stderr, then a Markdown table on stdout; --output_file gets the full JSON (percentiles,
-mean, min, machine and load average). See nlu_tf/benchmark/latency.py.
+mean, min, machine and load average; the machine is the CPU model and its speed flags
+(avx2, fma, avx512f, avx512_bf16, amx_tile, amx_bf16), also printed on stderr). See
+nlu_tf/benchmark/latency.py.
 """
 
 import sys
@@ -43,10 +45,14 @@ def main(argv):
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)
     from nlu_tf.benchmark.latency import markdown_table, run_benchmark
+    from nlu_tf.benchmark.machine import describe_flags
 
     report = run_benchmark(FLAGS.artefacts, threads, FLAGS.data_dir, FLAGS.task, FLAGS.split,
                            FLAGS.queries, FLAGS.warmup, FLAGS.jit_compile,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
+    machine = report["setup"]["machine"]
+    print(f"machine: {machine['cpu']}, {machine['cpu_count']} cores, flags: "
+          f"{describe_flags(machine['cpu_flags'])}", file=sys.stderr)
     print(markdown_table(report["results"]))
     if FLAGS.output_file:
         write_json(FLAGS.output_file, report)

@@ -10,7 +10,10 @@ with --teacher_cache that step reads the teacher's outputs from the cache a stag
 once (the steady state of every later epoch; the fill is timed apart).
 
 Uses the same batches as ../shared/bench/torch_reference.py (consecutive Snips training
-utterances, batch 32, max_seq_len 50). Prints one JSON line.
+utterances, batch 32, max_seq_len 50). Prints one JSON line, which names the machine (CPU
+model and its avx2 / fma / avx512f / avx512_bf16 / amx_tile / amx_bf16 flags), the
+--mixed_precision and the XLA choice resolved from --jit_compile (unset: XLA for float32,
+off for mixed precision).
 """
 
 import json
@@ -18,8 +21,10 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
+from nlu_cli.settings_flags import define_precision_flags
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.defaults import default_teacher_dir
+from nlu_tf.precision import jit_compile_for
 
 flags.DEFINE_string("model_dir", "", "HF BERT dir or nlu_tf model dir (default: embedded MiniLM).")
 flags.DEFINE_string("data_dir", "data", "Dataset root.")
@@ -35,7 +40,9 @@ flags.DEFINE_bool("teacher_cache", False, "With --distill_layers: time the step 
                   "teacher outputs (filled before the timing) instead of running the teacher.")
 flags.DEFINE_integer("bucket_width", 8, "With --padding batch, lengths are rounded up to a "
                      "multiple of this (training's data.bucket_width; 1: exact).", lower_bound=1)
-flags.DEFINE_bool("jit_compile", True, "XLA-compile the train step and the forward pass.")
+define_precision_flags("XLA-compile the train step and the forward pass. Unset: auto, on for "
+                       "float32 and off for mixed_bfloat16 / mixed_float16; --jit_compile / "
+                       "--nojit_compile decide.")
 FLAGS = flags.FLAGS
 
 
@@ -48,21 +55,26 @@ def main(argv):
     if FLAGS.threads:
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    from nlu_tf.benchmark.machine import machine_info
     from nlu_tf.benchmark.throughput import measure, measure_distill
     from nlu_tf.models.model_dir import load_any
 
-    bundle = load_any(FLAGS.model_dir or default_teacher_dir(), labels, FLAGS.max_seq_len)
+    precision = FLAGS.mixed_precision
+    jit = jit_compile_for(FLAGS.jit_compile, precision)
+    bundle = load_any(FLAGS.model_dir or default_teacher_dir(), labels, FLAGS.max_seq_len,
+                      dtype=precision)
     result = measure(bundle, splits["train"], splits["test"], FLAGS.batch_size,
                      FLAGS.train_steps, FLAGS.padding, FLAGS.bucket_width,
-                     jit_compile=FLAGS.jit_compile)
+                     jit_compile=jit, mixed_precision=precision)
     if FLAGS.distill_layers:
         result.update(measure_distill(bundle, splits["train"], FLAGS.distill_layers,
                                       FLAGS.batch_size, FLAGS.train_steps, FLAGS.padding,
-                                      FLAGS.bucket_width, jit_compile=FLAGS.jit_compile,
+                                      FLAGS.bucket_width, jit_compile=jit,
+                                      mixed_precision=precision,
                                       teacher_cache=FLAGS.teacher_cache))
     print(json.dumps({"framework": f"tensorflow {tf.__version__}", "threads": FLAGS.threads,
-                      "bucket_width": FLAGS.bucket_width,
-                      **result}))
+                      "bucket_width": FLAGS.bucket_width, **result,
+                      "machine": machine_info()}))
 
 
 def entry():

@@ -22,7 +22,7 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
-from nlu_cli.settings_flags import general_settings_from_flags
+from nlu_cli.settings_flags import define_precision_flags, general_settings_from_flags
 from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.pretraining.settings import GeneralDistillSettings
 from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
@@ -57,7 +57,8 @@ flags.DEFINE_bool("separate", d.separate, "BERT-EMD: keep attention and hidden-s
 flags.DEFINE_integer("seed", d.seed, "Random seed.")
 flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
                   "tf.distribute strategy; the global batch is split across replicas.")
-flags.DEFINE_bool("jit_compile", d.jit_compile, "Compile the train step with XLA.")
+define_precision_flags("XLA-compile the train step. Unset: auto, on for float32 and off for "
+                       "mixed_bfloat16 / mixed_float16; --jit_compile / --nojit_compile decide.")
 flags.DEFINE_integer("checkpoint_every", d.checkpoint_every,
                      "Steps between resumable checkpoints (0: every epoch).")
 flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.")
@@ -76,6 +77,8 @@ def main(argv):
     print(json.dumps({"output_dir": settings.output_dir, "steps": metrics["steps"],
                       "train_seconds": metrics["train_seconds"],
                       "final_loss": metrics["loss_history"][-1:],
+                      "mixed_precision": metrics["mixed_precision"],
+                      "jit_compile": metrics["jit_compile"],
                       **{k: v for k, v in metrics.items() if k == "emd_layer_weights"}}))
 
 

@@ -10,6 +10,7 @@ import dataclasses
 from absl import flags
 
 from nlu_tf.choices import EmdWeightUpdate, names
+from nlu_tf.precision import JIT_AUTO, PRECISIONS
 from nlu_tf.training.settings import (LAYER_MAPPINGS, STAGES, STRATEGIES, DataSettings,
                                       DistillSettings, OptimizerSettings, RunSettings)
 
@@ -24,7 +25,25 @@ _HELP = {
     "tinybert": "Stage 2.1: a general TinyBERT checkpoint (Hugging Face layout) as the student; "
                 "empty: cut the student from the teacher (--student_num_layers).",
     "output_dir": "Where the model directory is written (atomically, at the end).",
+    "mixed_precision": "Keras dtype policy to train in: float32, mixed_bfloat16 (fast on CPUs "
+                       "with AVX512-BF16 or AMX) or mixed_float16 (with loss scaling). "
+                       "Variables, losses and the saved model stay float32.",
+    "jit_compile": "XLA-compile training and evaluation. Unset: auto, on for float32 and off "
+                   "for mixed_bfloat16 / mixed_float16 (TensorFlow's oneDNN kernels use the "
+                   "CPU's bf16 units, XLA's do not); --jit_compile / --nojit_compile decide.",
 }
+
+
+def define_precision_flags(jit_help=_HELP["jit_compile"], flag_values=flags.FLAGS):
+    """Defines --mixed_precision and --jit_compile (unset: "auto", see `precision`)."""
+    flags.DEFINE_enum("mixed_precision", PRECISIONS[0], list(PRECISIONS),
+                      _HELP["mixed_precision"], flag_values=flag_values)
+    flags.DEFINE_bool("jit_compile", None, jit_help, flag_values=flag_values)
+
+
+def jit_choice(values):
+    """The `jit_compile` setting of a flag dict: True, False, or "auto" when unset."""
+    return JIT_AUTO if values["jit_compile"] is None else values["jit_compile"]
 
 
 def define_train_flags(flag_values=flags.FLAGS):
@@ -76,7 +95,7 @@ def define_train_flags(flag_values=flags.FLAGS):
                          "Blocks of a student cut from the teacher (when --tinybert is empty).", **fv)
     flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
                       "tf.distribute strategy; the global batch is split across replicas.", **fv)
-    flags.DEFINE_bool("jit_compile", d.jit_compile, "Compile training and evaluation with XLA.", **fv)
+    define_precision_flags(flag_values=flag_values)
     flags.DEFINE_integer("checkpoint_every", d.checkpoint_every,
                          "Steps between resumable checkpoints (0: every epoch). A killed run "
                          "resumes from the last one when the same command runs again.", **fv)
@@ -122,7 +141,8 @@ def settings_from_flags(values):
         student_model=values["student_model"], tinybert=values["tinybert"],
         num_train_epochs=values["num_train_epochs"], eval_step=values["eval_step"],
         seed=values["seed"], slot_loss_coef=values["slot_loss_coef"],
-        head_dropout=values["dropout_rate"], jit_compile=values["jit_compile"],
+        head_dropout=values["dropout_rate"], mixed_precision=values["mixed_precision"],
+        jit_compile=jit_choice(values),
         distribution_strategy=values["distribution_strategy"],
         checkpoint_every=values["checkpoint_every"],
         teacher_cache=values["teacher_cache"],
@@ -174,7 +194,8 @@ def general_settings_from_flags(values):
         layer_mapping=values["layer_mapping"], T_emd=values["T_emd"],
         emd_weight_update=values["emd_weight_update"],
         emd_weight_floor=values["emd_weight_floor"], separate=values["separate"],
-        seed=values["seed"], jit_compile=values["jit_compile"],
+        seed=values["seed"], mixed_precision=values["mixed_precision"],
+        jit_compile=jit_choice(values),
         distribution_strategy=values["distribution_strategy"],
         checkpoint_every=values["checkpoint_every"], optimizer=optimizer)
 

@@ -38,7 +38,9 @@ def main(argv):
     test = metrics["test"]
     print(json.dumps({"output_dir": settings.output_dir, "test_intent_acc": test["intent_acc"],
                       "test_slot_f1": test["slot_f1"], "test_sentence_acc": test["sentence_acc"],
-                      "train_seconds": metrics["train_seconds"]}))
+                      "train_seconds": metrics["train_seconds"],
+                      "mixed_precision": metrics["mixed_precision"],
+                      "jit_compile": metrics["jit_compile"]}))
 
 
 def entry():

@@ -38,6 +38,14 @@ class Strategy(str, enum.Enum):
     MULTI_WORKER = "multi_worker"
 
 
+class MixedPrecision(str, enum.Enum):
+    """Keras dtype policies a run can compute in (variables stay float32 in all three)."""
+
+    FLOAT32 = "float32"
+    MIXED_BFLOAT16 = "mixed_bfloat16"
+    MIXED_FLOAT16 = "mixed_float16"
+
+
 def names(choice):
     """The values of an enum, in order (for flags, recipe checks and messages)."""
     return tuple(member.value for member in choice)

@@ -88,6 +88,23 @@ def test_check_stage_rejects_missing_and_half_written_outputs(tmp_path):
     assert problem and "results.json" in problem
 
 
+
+def test_outputs_written_before_mixed_precision_still_count_as_complete(tmp_path):
+    # A stage recorded before `mixed_precision` existed (jit_compile true, no precision)
+    # is what a float32 "auto" recipe asks for now: skipped, not deleted and redone.
+    folder = tmp_path / "evaluate"
+    folder.mkdir()
+    old = {"artefacts": [["student", "keras", "student_2.2"]], "jit_compile": True,
+           "data": {"task": "snips"}}
+    (folder / "results.json").write_text(json.dumps({"settings": old, "rows": [{}]}))
+    now = {**old, "jit_compile": "auto"}
+    assert check_stage("evaluate", str(folder), now) is None
+    assert check_stage("evaluate", str(folder), {**now, "mixed_precision": "float32"}) is None
+    problem = check_stage("evaluate", str(folder), {**now, "mixed_precision": "mixed_bfloat16"})
+    assert problem and "other settings" in problem
+    assert check_stage("evaluate", str(folder), {**old, "jit_compile": False}) is not None
+
+
 @pytest.fixture(scope="module")
 def killed_and_resumed(tmp_path_factory, tiny_bert_dir, tiny_data_dir):
     """The tiny pipeline killed (SIGKILL) inside stage 2.1, then rerun to the end."""

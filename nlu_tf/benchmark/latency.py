@@ -23,16 +23,15 @@ itself and is measured in this process.
 """
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 
 import numpy as np
 
+from nlu_tf.benchmark.machine import machine_info
 from nlu_tf.serving.artefact import open_artefact
 from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.errors import InputError
@@ -40,7 +39,6 @@ from nlu_tf.errors import InputError
 PERCENTILES = (50, 90, 99)
 RESULT_PREFIX = "LATENCY_RESULT "
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_PACKAGES = ("tensorflow", "keras", "ai-edge-litert", "numpy")
 
 
 def load_queries(data_dir, task, split="test", count=200):
@@ -184,25 +182,6 @@ def run_measurement(path, threads, data_dir, task, split="test", queries=200, wa
         raise RuntimeError(f"latency measurement of {path} with {threads} thread(s) failed "
                            f"(exit status {result.returncode}):\n{tail}")
     return json.loads(lines[-1][len(RESULT_PREFIX):])
-
-
-def machine_info():
-    """The hardware and software a measurement ran on, and the load it ran under."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    versions = {}
-    for package in _PACKAGES:
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    return {"cpu": cpu, "cpu_count": os.cpu_count(), "system": platform.platform(),
-            "python": platform.python_version(), "packages": versions}
 
 
 def _load():

@@ -3,7 +3,8 @@
 The batches are the reference's: consecutive training utterances from the start of the
 file, `batch_size` at a time, padded to `max_seq_len` ("fixed") or to the batch's longest
 ("batch", rounded up to the bucket width so XLA compiles few shapes). Compilation is
-timed apart: every shape is compiled before the timed steps.
+timed apart: every shape is compiled before the timed steps. The model computes in the
+dtype policy it was built with (`mixed_precision` only adds loss scaling for float16).
 """
 
 import os
@@ -21,6 +22,7 @@ from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.decoding import keras_logits_fn
 from nlu_tf.models.student import cut_from_teacher
 from nlu_tf.training.objective_factory import make_mapping_objective
+from nlu_tf.training.optimizer import with_loss_scale
 from nlu_tf.training.settings import DistillSettings
 
 
@@ -46,14 +48,16 @@ def _pad_to(inputs, targets, length, pad_id):
 
 
 def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padding="batch",
-            bucket_width=8, jit_compile=True, learning_rate=5e-5):
-    """Returns a dict of train / inference examples per second and compile seconds."""
+            bucket_width=8, jit_compile=True, learning_rate=5e-5, mixed_precision="float32"):
+    """Returns a dict of train / inference examples per second and compile seconds.
+
+    `bundle`'s model computes in `mixed_precision` (build it with that `dtype`)."""
     max_seq_len = bundle.max_seq_len
     features = encode_examples(examples, bundle.tokenizer, bundle.labels, max_seq_len)
     batches = _batches(features, batch_size, train_steps + 3, padding, max_seq_len, bucket_width)
     trainer = Distiller(bundle.model, SupervisedObjective())
     train_eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate,
-                                                     jit_compile)
+                                                     jit_compile, mixed_precision)
 
     test = encode_examples(test_examples, bundle.tokenizer, bundle.labels, max_seq_len)
     n = (len(test) // batch_size) * batch_size
@@ -66,14 +70,15 @@ def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padd
         logits(inputs)
     infer_eps = n / (time.perf_counter() - started)
     return {"padding": padding, "batch_size": batch_size, "max_seq_len": max_seq_len,
-            "jit_compile": jit_compile, "train_examples_per_s": round(train_eps, 2),
+            "mixed_precision": mixed_precision, "jit_compile": jit_compile,
+            "train_examples_per_s": round(train_eps, 2),
             "infer_examples_per_s": round(infer_eps, 2),
             "compile_seconds": round(compile_seconds, 1), "train_shapes": shapes}
 
 
 def measure_distill(bundle, examples, num_layers, batch_size=32, train_steps=30,
                     padding="batch", bucket_width=8, jit_compile=True, learning_rate=1e-4,
-                    teacher_cache=False):
+                    mixed_precision="float32", teacher_cache=False):
     """Examples/s of a TinyBERT stage-2.1 step through the `Distiller`: `bundle` as the
     frozen teacher, a `num_layers` student cut from it, the uniform mapping's embedding,
     hidden-state and attention losses (the step `tools/train.py --stage 2.1` runs).
@@ -104,15 +109,18 @@ def measure_distill(bundle, examples, num_layers, batch_size=32, train_steps=30,
             result["distill_cache_mb"] = round(cache.nbytes / 1e6, 1)
         batches = _batches(features, batch_size, train_steps + 3, padding, bundle.max_seq_len,
                            bucket_width, teacher=cache)
-        eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate, jit_compile)
+        eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate, jit_compile,
+                                                   mixed_precision)
     return {**result, "distill_examples_per_s": round(eps, 2),
             "distill_compile_seconds": round(compile_seconds, 1), "distill_shapes": shapes}
 
 
-def _time_steps(trainer, batches, learning_rate, jit_compile):
+def _time_steps(trainer, batches, learning_rate, jit_compile, mixed_precision):
     """(examples/s over batches[3:], compile seconds, shapes): every batch shape is
     compiled and run once before the timed steps, as the reference warms up 3 steps."""
-    trainer.compile(optimizer=keras.optimizers.AdamW(learning_rate), jit_compile=jit_compile)
+    trainer.compile(optimizer=with_loss_scale(keras.optimizers.AdamW(learning_rate),
+                                              mixed_precision),
+                    jit_compile=jit_compile)
     trainer.make_train_function()
     step = trainer.train_function
     started = time.perf_counter()

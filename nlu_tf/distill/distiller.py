@@ -3,8 +3,15 @@
 Stage 2.0 (fine-tuning) is the case without a teacher; stages 2.1, 2.2 and BERT-EMD differ
 only in their objective. `train_step` and `test_step` are the Keras "customizing fit()"
 overrides; every loss component is a tracked `keras.metrics.Mean` shown by the progress bar.
+
+Under a mixed-precision policy the models compute in bfloat16 or float16, but the
+objective sees their outputs in float32: every loss (and BERT-EMD's cost matrices) is
+computed in float32. With a `keras.optimizers.LossScaleOptimizer` (float16) the loss is
+scaled before the gradient and the gradients unscaled before clipping.
+
 A batch may carry the teacher's outputs, computed once before training (a teacher-output
-cache, under `inputs[TEACHER_KEY]`): the step then reads them instead of running the teacher.
+cache, under `inputs[TEACHER_KEY]`, float32): the step then reads them instead of running
+the teacher.
 """
 
 import keras
@@ -88,8 +95,9 @@ class Distiller(keras.Model):
         return {**inputs, "input_ids": tf.gather(table, inputs["input_ids"])}
 
     def teacher_forward(self, inputs):
-        """The frozen teacher's outputs on the student's batch `inputs` (inference mode)."""
-        return self.teacher(self.teacher_inputs(inputs), training=False)
+        """The frozen teacher's outputs on the student's batch `inputs` (inference mode),
+        in float32 whatever the precision policy."""
+        return _float32(self.teacher(self.teacher_inputs(inputs), training=False))
 
     def _forward(self, inputs, targets, training):
         inputs = dict(inputs)
@@ -98,7 +106,7 @@ class Distiller(keras.Model):
             teacher_out = restore(cached)
         else:
             teacher_out = self.teacher_forward(inputs) if self.teacher is not None else None
-        student_out = self.student(inputs, training=training)
+        student_out = _float32(self.student(inputs, training=training))
         counts = global_counts(inputs, targets)
         return self.objective(student_out, teacher_out, inputs, targets, counts)
 
@@ -117,18 +125,35 @@ class Distiller(keras.Model):
     def train_step(self, data):
         inputs, targets = data
         variables = self.train_variables
+        scale = self._loss_scale()
         with tf.GradientTape() as tape:
             output = self._forward(inputs, targets, training=True)
+            target = output.losses["loss"] if scale is None else output.losses["loss"] * scale
         losses = output.losses
         # The non-gradient update (BERT-EMD layer weights) runs first: its inputs are
         # constants of this step's loss, and ordering it before the gradient all-reduce
         # keeps the replicas' collectives in one order.
         updated = self.objective.after_step(output.state)
         with tf.control_dependencies(updated):
-            grads = tape.gradient(losses["loss"], variables)
+            grads = tape.gradient(target, variables)
         grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-        self.optimizer.apply(self._clipped(grads), variables)
+        if scale is None:
+            self.optimizer.apply(self._clipped(grads), variables)
+        else:
+            # Clipping needs the true gradients; the loss-scale optimizer unscales again
+            # (exact: the scale is a power of 2) and skips a step whose gradients are not
+            # finite, halving the scale.
+            clipped = self._clipped([g / scale for g in grads])
+            self.optimizer.apply([g * scale for g in clipped], variables)
         return self._track(losses)
+
+    def _loss_scale(self):
+        """The dynamic loss scale of a `LossScaleOptimizer` (float16), else None."""
+        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            if not self.optimizer.built:
+                self.optimizer.build(self.train_variables)
+            return tf.cast(self.optimizer.dynamic_scale, tf.float32)
+        return None
 
     def test_step(self, data):
         inputs, targets = data
@@ -148,6 +173,11 @@ class Distiller(keras.Model):
             # which needs an axis to reduce: one entry per replica.
             results = {name: tf.reshape(value, [1]) for name, value in results.items()}
         return results
+
+
+def _float32(outputs):
+    """A model's outputs (a dict of tensors and lists of tensors) in float32."""
+    return keras.tree.map_structure(lambda tensor: tf.cast(tensor, tf.float32), outputs)
 
 
 def _replicas_in_other_processes():

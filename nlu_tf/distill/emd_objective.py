@@ -62,7 +62,8 @@ class EmdObjective(Objective):
         self.trains_heads = prediction is not None
         self.beta, self.theta = beta, theta
         self.teacher_layers = teacher_layers
-        self.projection = WidthProjection(student_width, teacher_width, name="projection")
+        self.projection = WidthProjection(student_width, teacher_width, name="projection",
+                                          dtype=self.dtype_policy)
         sizes = (student_layers, teacher_layers) * 2
         self.slices = {}
         start = 0

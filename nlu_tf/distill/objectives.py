@@ -45,7 +45,8 @@ class WidthProjection(keras.layers.Layer):
         super().__init__(**kwargs)
         self.student_width = student_width
         self.teacher_width = teacher_width
-        self.dense = (keras.layers.Dense(teacher_width, name="fit_dense")
+        self.dense = (keras.layers.Dense(teacher_width, name="fit_dense",
+                                         dtype=self.dtype_policy)
                       if student_width != teacher_width else None)
 
     def build(self, input_shape=None):
@@ -76,7 +77,8 @@ class IntermediateObjective(Objective):
                  layer_map=None, **kwargs):
         super().__init__(**kwargs)
         self.layer_map = list(layer_map or uniform_layer_map(student_layers, teacher_layers))
-        self.projection = WidthProjection(student_width, teacher_width, name="projection")
+        self.projection = WidthProjection(student_width, teacher_width, name="projection",
+                                          dtype=self.dtype_policy)
 
     def build(self, input_shape=None):
         self.projection.build()
@@ -124,7 +126,7 @@ class PredictionObjective(Objective):
         self.temperature = temperature
         self.alpha = alpha
         self.slot_loss_coef = slot_loss_coef
-        self.gold = SupervisedObjective(slot_loss_coef)
+        self.gold = SupervisedObjective(slot_loss_coef, dtype=self.dtype_policy)
 
     def build(self, input_shape=None):
         self.gold.build()

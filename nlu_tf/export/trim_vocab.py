@@ -279,7 +279,8 @@ def trim_bundle(bundle, kept, trim_positions=True):
                                trim_positions)
     config = {**old.encoder_config, "vocab_size": len(kept),
               "max_position_embeddings": positions}
-    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout)
+    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout,
+                          dtype=old.dtype_policy)
     model.build()
     # Each table keeps its selected rows; every other weight is copied whole.
     selected = {id(old.encoder.token_embedding.embeddings): rows,

@@ -32,6 +32,8 @@ class BertEncoder(keras.Model):
         attention_dropout: float, dropout on attention probabilities.
         layer_norm_eps: float, layer norm epsilon (Hugging Face `layer_norm_eps`).
         activation: str, Hugging Face `hidden_act` name.
+        dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; every sub-layer
+            computes in it, variables stay float32.
 
     Example:
     >>> encoder = BertEncoder.from_pretrained("path/to/hf_bert_dir")
@@ -55,23 +57,25 @@ class BertEncoder(keras.Model):
         self.attention_dropout = attention_dropout
         self.layer_norm_eps = layer_norm_eps
         self.activation = activation
+        # Sub-layers compute in this model's dtype policy (their variables stay float32).
+        policy = {"dtype": self.dtype_policy}
         self.token_embedding = keras.layers.Embedding(vocab_size, hidden_size,
-                                                      name="token_embedding")
+                                                      name="token_embedding", **policy)
         self.position_embedding = keras.layers.Embedding(max_position_embeddings, hidden_size,
-                                                         name="position_embedding")
+                                                         name="position_embedding", **policy)
         self.segment_embedding = keras.layers.Embedding(type_vocab_size, hidden_size,
-                                                        name="segment_embedding")
+                                                        name="segment_embedding", **policy)
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_eps, name="embeddings_layer_norm")
-        self.embeddings_dropout = keras.layers.Dropout(hidden_dropout)
+            epsilon=layer_norm_eps, name="embeddings_layer_norm", **policy)
+        self.embeddings_dropout = keras.layers.Dropout(hidden_dropout, **policy)
         self.transformer_layers = [
             TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_dropout,
                              attention_dropout, layer_norm_eps, activation,
-                             name=f"transformer_layer_{i}")
+                             name=f"transformer_layer_{i}", **policy)
             for i in range(num_layers)
         ]
         self.pooler_dense = keras.layers.Dense(hidden_size, activation="tanh",
-                                               name="pooler_dense")
+                                               name="pooler_dense", **policy)
 
     def build(self, input_shape=None):
         for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):
@@ -107,7 +111,7 @@ class BertEncoder(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name, "trainable": self.trainable,
+            **super().get_config(),
             "vocab_size": self.vocab_size, "hidden_size": self.hidden_size,
             "num_layers": self.num_layers, "num_heads": self.num_heads,
             "intermediate_size": self.intermediate_size,
@@ -134,13 +138,13 @@ class BertEncoder(keras.Model):
         return {ours: hf[theirs] for theirs, ours in HF_CONFIG_KEYS.items() if theirs in hf}
 
     @classmethod
-    def from_pretrained(cls, model_dir, **overrides):
+    def from_pretrained(cls, model_dir, dtype=None, **overrides):
         """Builds the encoder from a Hugging Face BERT directory and loads its weights.
 
         Reads `config.json` and the first of `model.safetensors`, `tf_model.h5`,
         `pytorch_model.bin` found in `model_dir`. Keyword arguments override config values
         (for example dropout rates). The config and the stored shapes are checked before
-        the encoder is built.
+        the encoder is built. `dtype` is the Keras dtype policy it computes in.
         """
         from nlu_tf.models.checkpoint import (assign_state, find_weight_file, read_encoder_state,
                                               read_hf_config)
@@ -149,7 +153,7 @@ class BertEncoder(keras.Model):
         config, config_path = read_hf_config(model_dir, **overrides)
         weights = find_weight_file(model_dir)
         state = read_encoder_state(weights, config, config_path, HF_NAMES)
-        encoder = cls(**config)
+        encoder = cls(**config, dtype=dtype)
         encoder.build()
         assign_state(encoder, state, weights)
         return encoder

@@ -276,7 +276,7 @@ def load_encoder_weights(encoder, model_dir):
     """Loads the weights of a Hugging Face BERT directory into a built `BertEncoder`."""
     path = find_weight_file(model_dir)
     config = {key: value for key, value in encoder.get_config().items()
-              if key not in ("name", "trainable")}
+              if key not in ("name", "trainable", "dtype")}
     return assign_state(encoder, read_encoder_state(path, config), path)
 
 

@@ -20,6 +20,8 @@ class JointNLUModel(keras.Model):
         num_intents: int, size of the intent vocabulary.
         num_slots: int, size of the slot tag vocabulary.
         head_dropout: float, dropout before both heads.
+        dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; the encoder and
+            heads compute in it, variables stay float32, the logits are float32.
 
     Example:
     >>> model = JointNLUModel(encoder_config, num_intents=8, num_slots=74)
@@ -32,10 +34,11 @@ class JointNLUModel(keras.Model):
         self.num_intents = num_intents
         self.num_slots = num_slots
         self.head_dropout = head_dropout
-        self.encoder = BertEncoder(**self.encoder_config, name="encoder")
-        self.dropout = keras.layers.Dropout(head_dropout)
-        self.intent_head = keras.layers.Dense(num_intents, name="intent_head")
-        self.slot_head = keras.layers.Dense(num_slots, name="slot_head")
+        policy = {"dtype": self.dtype_policy}
+        self.encoder = BertEncoder(**self.encoder_config, name="encoder", **policy)
+        self.dropout = keras.layers.Dropout(head_dropout, **policy)
+        self.intent_head = keras.layers.Dense(num_intents, name="intent_head", **policy)
+        self.slot_head = keras.layers.Dense(num_slots, name="slot_head", **policy)
 
     def build(self, input_shape=None):
         self.encoder.build()
@@ -53,14 +56,16 @@ class JointNLUModel(keras.Model):
         # `TransformerLayer.call` (a plain FULLY_CONNECTED op in a static-batch TFLite model).
         slot_logits = ops.reshape(self.slot_head(tokens),
                                   batch_and_length(sequence) + (self.num_slots,))
+        # Logits leave in float32 under every policy (a no-op in a float32 model), so
+        # decoding, evaluation and every loss read float32.
         return {
-            "intent_logits": self.intent_head(pooled),
-            "slot_logits": slot_logits,
+            "intent_logits": ops.cast(self.intent_head(pooled), "float32"),
+            "slot_logits": ops.cast(slot_logits, "float32"),
             "hidden_states": encoded["hidden_states"],
             "attention_scores": encoded["attention_scores"],
         }
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
+        return {**super().get_config(),
                 "encoder_config": self.encoder_config, "num_intents": self.num_intents,
                 "num_slots": self.num_slots, "head_dropout": self.head_dropout}

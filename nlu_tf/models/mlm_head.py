@@ -32,9 +32,10 @@ class MaskedLMHead(keras.layers.Layer):
         self.hidden_size = hidden_size
         self.activation = activation
         self.layer_norm_eps = layer_norm_eps
-        self.transform_dense = keras.layers.Dense(hidden_size, name="transform_dense")
+        policy = {"dtype": self.dtype_policy}
+        self.transform_dense = keras.layers.Dense(hidden_size, name="transform_dense", **policy)
         self.transform_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
-                                                              name="transform_norm")
+                                                              name="transform_norm", **policy)
         self._activation = get_activation(activation)
 
     def build(self, input_shape=None):

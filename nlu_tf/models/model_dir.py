@@ -36,11 +36,12 @@ def _read_config(path):
     return read_json_object(config_path), config_path
 
 
-def load_model_dir(path):
+def load_model_dir(path, dtype="float32"):
     """Loads a model directory written by `save_model_dir` into a `ModelBundle`.
 
     The config, the label files, the vocabulary and the weights file are checked against
-    each other before the model is built.
+    each other before the model is built. `dtype` is the Keras dtype policy the model
+    computes in (the stored weights are float32 under every policy).
     """
     check_model_dir(path)
     config, config_path = _read_config(path)
@@ -52,7 +53,7 @@ def load_model_dir(path):
                      os.path.join(path, "vocab.txt"), "config.json")
     weights = os.path.join(path, WEIGHTS)
     check_weights_file(weights, config_path, model_config)
-    model = JointNLUModel(**model_config)
+    model = JointNLUModel(**model_config, dtype=dtype)
     model.build()
     try:
         model.load_weights(weights)
@@ -61,11 +62,12 @@ def load_model_dir(path):
     return ModelBundle(model, tokenizer, labels, max_seq_len)
 
 
-def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, **encoder_overrides):
+def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, dtype="float32",
+                    **encoder_overrides):
     """A fresh joint model on a Hugging Face BERT checkpoint (heads randomly initialised).
 
     The config, `vocab.txt`, `max_seq_len` and the stored weight shapes are checked before
-    the model is built.
+    the model is built. `dtype` is the Keras dtype policy the model computes in.
     """
     config, config_path = read_hf_config(hf_dir, **encoder_overrides)
     tokenizer = WordPieceTokenizer.from_model_dir(hf_dir)
@@ -74,7 +76,8 @@ def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, **encoder_ove
     check_max_seq_len(max_seq_len, config, config_path)
     weights = find_weight_file(hf_dir)
     state = read_encoder_state(weights, config, config_path, HF_NAMES)
-    model = JointNLUModel(config, len(labels.intents), len(labels.slots), head_dropout)
+    model = JointNLUModel(config, len(labels.intents), len(labels.slots), head_dropout,
+                          dtype=dtype)
     model.build()
     assign_state(model.encoder, state, weights)
     return ModelBundle(model, tokenizer, labels, max_seq_len)
@@ -95,26 +98,33 @@ def check_positions(bundle, max_seq_len, path):
                                f"less, or a model that was not trimmed to {positions} positions")
 
 
-def load_any(path, labels=None, max_seq_len=None, head_dropout=0.1):
-    """Loads an nlu_tf model directory, or starts a joint model from a Hugging Face checkpoint.
+def load_any(path, labels=None, max_seq_len=None, head_dropout=0.1, dtype="float32"):
+    """Loads an nlu_tf model directory, or starts a joint model from a Hugging Face
+    checkpoint; `dtype` is the Keras dtype policy it computes in.
 
     A model directory keeps its own `max_seq_len`; `max_seq_len` (the sequences the caller
     will feed it) must fit its position embeddings (`check_positions`).
     """
     if is_model_dir(path):
-        bundle = load_model_dir(path)
+        bundle = load_model_dir(path, dtype)
         check_positions(bundle, max_seq_len, path)
         return bundle
     if labels is None:
         raise InputError(path, "not an nlu_tf model directory")
-    return from_pretrained(path, labels, max_seq_len, head_dropout)
+    return from_pretrained(path, labels, max_seq_len, head_dropout, dtype)
 
 
 def write_model_files(bundle, directory):
-    """Writes the files of a model directory into an existing (temporary) folder."""
+    """Writes the files of a model directory into an existing (temporary) folder.
+
+    The directory holds no dtype policy: its weights are float32, and whoever loads it
+    chooses the policy (`load_model_dir`), so a model trained in mixed precision exports
+    as float32.
+    """
     config = {"format": FORMAT, "version": 1, "model": bundle.model.get_config(),
               "max_seq_len": bundle.max_seq_len, "lower_case": bundle.tokenizer.lower_case}
-    config["model"].pop("trainable", None)
+    for key in ("trainable", "dtype"):
+        config["model"].pop(key, None)
     write_json(os.path.join(directory, "config.json"), config)
     with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(bundle.tokenizer.vocab) + "\n")

@@ -13,11 +13,13 @@ def uniform_layer_map(num_student, num_teacher):
     return [round((m + 1) * num_teacher / num_student) for m in range(num_student)]
 
 
-def cut_from_teacher(teacher, num_layers):
-    """A student with `num_layers` evenly spaced blocks of `teacher`, embeddings, pooler and heads copied."""
+def cut_from_teacher(teacher, num_layers, dtype=None):
+    """A student with `num_layers` evenly spaced blocks of `teacher`, embeddings, pooler and
+    heads copied; it computes in `dtype` (a Keras dtype policy), by default the teacher's."""
     model = teacher.model
     config = {**model.encoder_config, "num_layers": num_layers}
-    student = JointNLUModel(config, model.num_intents, model.num_slots, model.head_dropout)
+    student = JointNLUModel(config, model.num_intents, model.num_slots, model.head_dropout,
+                            dtype=dtype or model.dtype_policy)
     student.build()
     if not 0 < num_layers <= model.encoder.num_layers:
         raise ValueError(f"a student needs 1..{model.encoder.num_layers} layers, got {num_layers}")
@@ -36,6 +38,7 @@ def cut_from_teacher(teacher, num_layers):
     return ModelBundle(student, teacher.tokenizer, teacher.labels, teacher.max_seq_len)
 
 
-def from_tinybert(path, teacher, head_dropout=0.1):
-    """A student on a general TinyBERT checkpoint (Hugging Face layout), teacher's labels."""
-    return from_pretrained(path, teacher.labels, teacher.max_seq_len, head_dropout)
+def from_tinybert(path, teacher, head_dropout=0.1, dtype="float32"):
+    """A student on a general TinyBERT checkpoint (Hugging Face layout), teacher's labels,
+    computing in `dtype` (a Keras dtype policy)."""
+    return from_pretrained(path, teacher.labels, teacher.max_seq_len, head_dropout, dtype)

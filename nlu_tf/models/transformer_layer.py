@@ -53,18 +53,20 @@ class TransformerLayer(keras.layers.Layer):
         self.layer_norm_eps = layer_norm_eps
         self.activation = activation
         self.head_size = hidden_size // num_heads
-        self.query = keras.layers.Dense(hidden_size, name="query")
-        self.key = keras.layers.Dense(hidden_size, name="key")
-        self.value = keras.layers.Dense(hidden_size, name="value")
-        self.attention_output = keras.layers.Dense(hidden_size, name="attention_output")
+        policy = {"dtype": self.dtype_policy}
+        self.query = keras.layers.Dense(hidden_size, name="query", **policy)
+        self.key = keras.layers.Dense(hidden_size, name="key", **policy)
+        self.value = keras.layers.Dense(hidden_size, name="value", **policy)
+        self.attention_output = keras.layers.Dense(hidden_size, name="attention_output",
+                                                   **policy)
         self.attention_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
-                                                              name="attention_norm")
-        self.intermediate = keras.layers.Dense(intermediate_size, name="intermediate")
-        self.output_dense = keras.layers.Dense(hidden_size, name="output")
+                                                              name="attention_norm", **policy)
+        self.intermediate = keras.layers.Dense(intermediate_size, name="intermediate", **policy)
+        self.output_dense = keras.layers.Dense(hidden_size, name="output", **policy)
         self.output_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
-                                                           name="output_norm")
-        self.dropout = keras.layers.Dropout(hidden_dropout)
-        self.attention_probs_dropout = keras.layers.Dropout(attention_dropout)
+                                                           name="output_norm", **policy)
+        self.dropout = keras.layers.Dropout(hidden_dropout, **policy)
+        self.attention_probs_dropout = keras.layers.Dropout(attention_dropout, **policy)
         self._activation = get_activation(activation)
 
     def build(self, input_shape):
@@ -100,9 +102,12 @@ class TransformerLayer(keras.layers.Layer):
         scores = scores / math.sqrt(self.head_size)
         # Two expand_dims rather than `[:, None, None, :]`: a strided slice with new axes
         # would need the TF Select op StridedSlice in a TFLite model with a dynamic batch.
-        mask = ops.expand_dims(ops.expand_dims(ops.cast(attention_mask, scores.dtype), 1), 1)
-        probs = ops.softmax(scores + (1.0 - mask) * MASK_PENALTY, axis=-1)
-        probs = self.attention_probs_dropout(probs, training=training)
+        # The softmax runs in float32 whatever the policy: in half precision the masked
+        # scores' exponentials and the row sums lose too much.
+        mask = ops.expand_dims(ops.expand_dims(ops.cast(attention_mask, "float32"), 1), 1)
+        probs = ops.softmax(ops.cast(scores, "float32") + (1.0 - mask) * MASK_PENALTY, axis=-1)
+        probs = self.attention_probs_dropout(ops.cast(probs, self.compute_dtype),
+                                             training=training)
         context = ops.transpose(ops.matmul(probs, value), (0, 2, 1, 3))
         context = ops.reshape(context, (-1, self.hidden_size))
         attended = self.dropout(self.attention_output(context), training=training)

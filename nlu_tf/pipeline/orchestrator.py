@@ -19,6 +19,7 @@ from nlu_tf.pipeline.recipe import (augmented_data_dir, augments, settings_dicts
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
                                     check_trained_model, export_paths, read_json,
                                     remove_stage, stage_dir)
+from nlu_tf.precision import jit_compile_for
 
 SETTINGS_FILE = "pipeline_settings.json"
 
@@ -115,11 +116,13 @@ def _export(recipe, expected, path):
 
 def _evaluate(recipe, expected, path, log):
     from nlu_tf.benchmark.compare import evaluate_artefacts
-    from nlu_tf.benchmark.latency import machine_info, run_measurement
+    from nlu_tf.benchmark.latency import run_measurement
+    from nlu_tf.benchmark.machine import machine_info
 
     settings = expected["evaluate"]
     data, bench = recipe["data"], recipe["benchmark"]
-    jit = recipe["training"]["jit_compile"]
+    # Every artefact is scored in float32, whatever precision the stages trained in.
+    jit = jit_compile_for(recipe["training"]["jit_compile"], "float32")
     paths = [artefact[2] for artefact in settings["artefacts"]]
     scored = evaluate_artefacts(paths, data["data_dir"], data["task"], "test",
                                 data["eval_batch_size"], jit, num_threads=1)

@@ -16,6 +16,7 @@ from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError, quoted
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.pipeline.safe_yaml import parse_value, read_yaml_file
+from nlu_tf.precision import PRECISIONS, check_jit_compile
 from nlu_tf.training.settings import (LAYER_MAPPINGS, RECIPE_BUDGETS, DataSettings,
                                       DistillSettings, OptimizerSettings, RunSettings)
 
@@ -42,8 +43,8 @@ DEFAULTS = {
     "seed": _RUN.seed,
     "data": _fields(_DATA, ("data_dir", "task", "max_seq_len", "train_batch_size",
                             "eval_batch_size", "max_train_examples", "train_split")),
-    "training": {**_fields(_RUN, ("jit_compile", "checkpoint_every", "eval_step",
-                                  "slot_loss_coef", "verbose", "teacher_cache",
+    "training": {**_fields(_RUN, ("mixed_precision", "jit_compile", "checkpoint_every",
+                                  "eval_step", "slot_loss_coef", "verbose", "teacher_cache",
                                   "teacher_cache_max_gb"),
                            renamed=(("dropout", "head_dropout"),)),
                  **_fields(_OPT, ("warmup_proportion", "weight_decay", "clip_norm"))},
@@ -65,7 +66,10 @@ DEFAULTS = {
 }
 CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
            "stage_2_1.emd_weight_update": names(EmdWeightUpdate),
-           "benchmark.split": ("train", "dev", "test")}
+           "benchmark.split": ("train", "dev", "test"),
+           "training.mixed_precision": PRECISIONS}
+# Keys whose values are not all of their default's type, with their own check.
+CHECKS = {"training.jit_compile": check_jit_compile}
 
 
 def _coerce(value, default, where, key):
@@ -110,6 +114,11 @@ def _merge(target, values, defaults, where, prefix=""):
         if isinstance(defaults[key], dict):
             _merge(target[key], value if value is not None else {}, defaults[key], where,
                    dotted + ".")
+        elif dotted in CHECKS:
+            try:
+                target[key] = CHECKS[dotted](value)
+            except ValueError as error:
+                raise InputError(where, f"{dotted}: {error}") from None
         else:
             target[key] = _coerce(value, defaults[key], where, dotted)
 
@@ -214,7 +223,8 @@ def stage_settings(recipe, teacher_model):
                                  weight_decay=t["weight_decay"], clip_norm=t["clip_norm"])
 
     common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
-                  head_dropout=t["dropout"], jit_compile=t["jit_compile"],
+                  head_dropout=t["dropout"], mixed_precision=t["mixed_precision"],
+                  jit_compile=t["jit_compile"],
                   checkpoint_every=t["checkpoint_every"], eval_step=t["eval_step"],
                   verbose=t["verbose"], teacher_cache=t["teacher_cache"],
                   teacher_cache_max_gb=t["teacher_cache_max_gb"])

@@ -59,17 +59,19 @@ def read_epochs(folder):
     return epochs
 
 
-def load_teacher(path):
-    """The pre-trained teacher encoder and its tokenizer (a Hugging Face BERT directory)."""
+def load_teacher(path, dtype="float32"):
+    """The pre-trained teacher encoder and its tokenizer (a Hugging Face BERT directory);
+    the encoder computes in `dtype` (a Keras dtype policy)."""
     if is_model_dir(path):
         raise InputError(path, "an nlu_tf fine-tuned model directory: general distillation "
                                "learns from a pre-trained BERT (Hugging Face layout)")
-    return BertEncoder.from_pretrained(path), WordPieceTokenizer.from_model_dir(path)
+    return BertEncoder.from_pretrained(path, dtype), WordPieceTokenizer.from_model_dir(path)
 
 
-def load_student(path, tokenizer, seed):
+def load_student(path, tokenizer, seed, dtype="float32"):
     """The student: a Hugging Face BERT directory with weights, or a directory holding only
-    a `config.json`, a new shape that starts from BERT's random initialisation.
+    a `config.json`, a new shape that starts from BERT's random initialisation; it
+    computes in `dtype` (a Keras dtype policy), its variables are float32.
 
     Returns:
         (the built `BertEncoder`, True for a new shape).
@@ -78,8 +80,8 @@ def load_student(path, tokenizer, seed):
     check_vocab_size(tokenizer.vocab_size, config, config_path,
                      "the teacher's vocab.txt")
     if any(os.path.isfile(os.path.join(path, name)) for name in WEIGHT_FILES):
-        return BertEncoder.from_pretrained(path), False
-    student = BertEncoder(**config)
+        return BertEncoder.from_pretrained(path, dtype), False
+    student = BertEncoder(**config, dtype=dtype)
     student.build()
     init_bert_weights(student, seed)
     return student, True
@@ -102,8 +104,9 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
     epochs = [pregenerated[e % len(pregenerated)] for e in range(settings.num_train_epochs)]
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        teacher, tokenizer = load_teacher(settings.teacher_model)
-        student, new_shape = load_student(settings.student_model, tokenizer, settings.seed)
+        teacher, tokenizer = load_teacher(settings.teacher_model, settings.mixed_precision)
+        student, new_shape = load_student(settings.student_model, tokenizer, settings.seed,
+                                          settings.mixed_precision)
         # The loss never reaches the pooler; frozen, it keeps its initial weights as a
         # PyTorch run would (AdamW would otherwise decay them on zero gradients).
         student.pooler_dense.trainable = False
@@ -120,8 +123,10 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
         distiller = Distiller(student, stage_objective.objective, teacher,
                               clip_norm=settings.optimizer.clip_norm)
         distiller.compile(optimizer=make_optimizer(settings.optimizer, total_steps,
-                                                   distiller.train_variables),
-                          jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
+                                                   distiller.train_variables,
+                                                   settings.mixed_precision),
+                          jit_compile=(settings.resolved_jit_compile
+                                       and strategy.num_replicas_in_sync == 1))
     checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict())
     if restart:
         checkpoint.clear()
@@ -138,6 +143,8 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
                                        checkpoint, *callbacks],
                             verbose=settings.verbose, shuffle=False)
     metrics = {"steps": total_steps, "resumed_from_step": start,
+               "mixed_precision": settings.mixed_precision,
+               "jit_compile": settings.resolved_jit_compile,
                "train_seconds": round(time.time() - started, 1),
                "train_examples": sum(count for _, _, count in epochs),
                "student_initialisation": "random (truncated normal, 0.02)" if new_shape

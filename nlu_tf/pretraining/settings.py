@@ -3,6 +3,7 @@
 import dataclasses
 
 from nlu_tf.choices import EmdWeightUpdate, names
+from nlu_tf.precision import JIT_AUTO, check_jit_compile, check_precision, jit_compile_for
 from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
 
 
@@ -26,7 +27,8 @@ class GeneralDistillSettings:
     emd_weight_floor: float = 0.0
     separate: bool = False
     seed: int = 42
-    jit_compile: bool = True
+    mixed_precision: str = "float32"  # Keras dtype policy: float32, mixed_bfloat16, mixed_float16
+    jit_compile: bool | str = JIT_AUTO  # True, False, or "auto": see `resolved_jit_compile`
     distribution_strategy: str = "default"
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
     shuffle_buffer: int = 10_000
@@ -49,6 +51,13 @@ class GeneralDistillSettings:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        check_precision(self.mixed_precision)
+        check_jit_compile(self.jit_compile)
+
+    @property
+    def resolved_jit_compile(self):
+        """Whether the train step is XLA-compiled (`precision.jit_compile_for`)."""
+        return jit_compile_for(self.jit_compile, self.mixed_precision)
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -2,10 +2,19 @@
 
 import keras
 
+from nlu_tf.precision import loss_scaled
 from nlu_tf.training.schedule import WarmupLinearDecay
 
 
-def make_optimizer(settings, total_steps, variables):
+def with_loss_scale(optimizer, mixed_precision):
+    """`optimizer` in a `keras.optimizers.LossScaleOptimizer` under mixed_float16 (whose
+    small gradients would flush to zero unscaled), else `optimizer` itself."""
+    if loss_scaled(mixed_precision):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def make_optimizer(settings, total_steps, variables, mixed_precision="float32"):
     """AdamW over `variables` with the warm-up / decay schedule of `settings`.
 
     Weight decay skips vectors (biases, layer-norm scales and offsets): they are chosen by
@@ -15,6 +24,7 @@ def make_optimizer(settings, total_steps, variables):
         settings: an `OptimizerSettings`.
         total_steps: the steps of the run (the schedule decays to 0 at the last).
         variables: the variables it will update.
+        mixed_precision: the run's policy; mixed_float16 adds dynamic loss scaling.
     """
     schedule = WarmupLinearDecay(settings.learning_rate, total_steps,
                                  int(total_steps * settings.warmup_proportion))
@@ -22,4 +32,4 @@ def make_optimizer(settings, total_steps, variables):
                                        weight_decay=settings.weight_decay,
                                        epsilon=settings.adam_epsilon)
     optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
-    return optimizer
+    return with_loss_scale(optimizer, mixed_precision)

@@ -3,6 +3,7 @@
 import dataclasses
 
 from nlu_tf.choices import LayerMapping, Stage, Strategy, names
+from nlu_tf.precision import JIT_AUTO, check_jit_compile, check_precision, jit_compile_for
 from nlu_tf.training.setting_checks import numeric_problems
 
 STAGES = names(Stage)
@@ -85,7 +86,8 @@ class RunSettings:
     seed: int = 42
     slot_loss_coef: float = 1.0
     head_dropout: float = 0.1
-    jit_compile: bool = True
+    mixed_precision: str = "float32"  # Keras dtype policy: float32, mixed_bfloat16, mixed_float16
+    jit_compile: bool | str = JIT_AUTO  # True, False, or "auto": see `resolved_jit_compile`
     distribution_strategy: str = "default"
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
     verbose: int = 1
@@ -112,8 +114,15 @@ class RunSettings:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        check_precision(self.mixed_precision)
+        check_jit_compile(self.jit_compile)
         for message in numeric_problems(self):
             raise ValueError(message)
+
+    @property
+    def resolved_jit_compile(self):
+        """Whether training and evaluation are XLA-compiled (`precision.jit_compile_for`)."""
+        return jit_compile_for(self.jit_compile, self.mixed_precision)
 
     def to_dict(self):
         return dataclasses.asdict(self)

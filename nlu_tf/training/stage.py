@@ -34,26 +34,28 @@ TEACHER_CACHE_DIR = "teacher_cache"  # in the work folder, beside the checkpoint
 
 
 def _models(settings, labels):
-    """Returns (student bundle, teacher bundle or None) for the stage."""
+    """Returns (student bundle, teacher bundle or None) for the stage, both computing in
+    the run's dtype policy."""
+    dtype = settings.mixed_precision
     if settings.stage == "2.0":
         if not settings.teacher_model:
             raise InputError("--teacher_model", "stage 2.0 needs a BERT checkpoint to fine-tune")
         student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len,
-                                      settings.head_dropout)
+                                      settings.head_dropout, dtype)
         return student, None
     if not settings.teacher_model or not model_dirs.is_model_dir(settings.teacher_model):
         raise InputError(settings.teacher_model or "--teacher_model",
                          f"stage {settings.stage} needs a fine-tuned teacher (a stage 2.0 output)")
-    teacher = model_dirs.load_model_dir(settings.teacher_model)
+    teacher = model_dirs.load_model_dir(settings.teacher_model, dtype)
     if settings.student_model:
         student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len,
-                                      settings.head_dropout)
+                                      settings.head_dropout, dtype)
         # The teacher reads the student's sequences, up to the student's own max_seq_len.
         model_dirs.check_positions(teacher, student.max_seq_len, settings.teacher_model)
     elif settings.tinybert:
-        student = from_tinybert(settings.tinybert, teacher, settings.head_dropout)
+        student = from_tinybert(settings.tinybert, teacher, settings.head_dropout, dtype)
     else:
-        student = cut_from_teacher(teacher, settings.distill.student_num_layers)
+        student = cut_from_teacher(teacher, settings.distill.student_num_layers, dtype)
     return student, teacher
 
 
@@ -104,11 +106,13 @@ def _setup(settings, dataset, strategy, restart):
                               teacher_ids=id_map(student.tokenizer, teacher.tokenizer)
                               if teacher else None)
         distiller.compile(optimizer=make_optimizer(settings.optimizer, total_steps,
-                                                   distiller.train_variables),
-                          jit_compile=settings.jit_compile and strategy.num_replicas_in_sync == 1)
+                                                   distiller.train_variables,
+                                                   settings.mixed_precision),
+                          jit_compile=(settings.resolved_jit_compile
+                                       and strategy.num_replicas_in_sync == 1))
     evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
                              settings.eval_step, settings.data.eval_batch_size,
-                             settings.jit_compile, steps_per_epoch, total_steps) \
+                             settings.resolved_jit_compile, steps_per_epoch, total_steps) \
         if stage_objective.trains_heads else None
     checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict(), evaluator)
     if restart:
@@ -121,7 +125,7 @@ def _setup(settings, dataset, strategy, restart):
                                                     TEACHER_CACHE_DIR),
             settings.teacher_model, student.max_seq_len, settings.data.eval_batch_size,
             settings.teacher_cache_max_gb, settings.data.bucket_width,
-            settings.jit_compile and strategy.num_replicas_in_sync == 1,
+            settings.resolved_jit_compile and strategy.num_replicas_in_sync == 1,
             progress=settings.verbose > 0)
     return stage
 
@@ -158,11 +162,13 @@ def _finish(stage, start, history, seconds):
     settings, evaluator = stage.settings, stage.evaluator
     if evaluator:
         evaluator.restore_best()
-    metrics = {"stage": settings.stage, "train_seconds": round(seconds, 1),
+    metrics = {"stage": settings.stage, "mixed_precision": settings.mixed_precision,
+               "jit_compile": settings.resolved_jit_compile,
+               "train_seconds": round(seconds, 1),
                "train_examples": len(stage.train_features), "steps": stage.total_steps,
                "resumed_from_step": start,
                "loss_history": [float(v) for v in history.history.get("loss", [])]}
-    predictor = keras_predictor(stage.student, jit_compile=settings.jit_compile)
+    predictor = keras_predictor(stage.student, jit_compile=settings.resolved_jit_compile)
     for split in ("dev", "test"):
         metrics[split] = evaluate_examples(predictor, stage.splits[split],
                                            settings.data.eval_batch_size,

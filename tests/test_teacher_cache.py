@@ -226,7 +226,7 @@ def test_a_fill_killed_midway_leaves_no_cache_and_is_computed_again(tiny_distill
         _fill(distiller, features, folder)
     assert os.listdir(tmp_path) == []
     # A process killed outright leaves its temporary folder; it is never read.
-    leftover = tmp_path / f".cache.tmp-1-abc"
+    leftover = tmp_path / ".cache.tmp-1-abc"
     leftover.mkdir()
     (leftover / "hidden_states_0.f32").write_bytes(b"\0" * 64)
     monkeypatch.setattr(teacher_cache_fill, "write_teacher_cache", original)

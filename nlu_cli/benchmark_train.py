@@ -5,7 +5,9 @@
     nlu-benchmark-train --padding batch --threads 2 --distill_layers 2
 
 With --distill_layers K it also times a TinyBERT stage-2.1 step (a K-layer student cut
-from the model, which is the frozen teacher), like the reference's --distill_layers K.
+from the model, which is the frozen teacher), like the reference's --distill_layers K;
+with --teacher_cache that step reads the teacher's outputs from the cache a stage fills
+once (the steady state of every later epoch; the fill is timed apart).
 
 Uses the same batches as ../shared/bench/torch_reference.py (consecutive Snips training
 utterances, batch 32, max_seq_len 50). Prints one JSON line, which names the machine (CPU
@@ -34,6 +36,8 @@ flags.DEFINE_integer("max_seq_len", 50, "Longest sequence.")
 flags.DEFINE_integer("threads", 0, "TensorFlow intra-op threads (0: all cores).")
 flags.DEFINE_integer("distill_layers", 0, "Also time a stage-2.1 step of a student with "
                      "this many layers cut from the model (0: no).", lower_bound=0)
+flags.DEFINE_bool("teacher_cache", False, "With --distill_layers: time the step fed cached "
+                  "teacher outputs (filled before the timing) instead of running the teacher.")
 flags.DEFINE_integer("bucket_width", 8, "With --padding batch, lengths are rounded up to a "
                      "multiple of this (training's data.bucket_width; 1: exact).", lower_bound=1)
 define_precision_flags("XLA-compile the train step and the forward pass. Unset: auto, on for "
@@ -66,7 +70,8 @@ def main(argv):
         result.update(measure_distill(bundle, splits["train"], FLAGS.distill_layers,
                                       FLAGS.batch_size, FLAGS.train_steps, FLAGS.padding,
                                       FLAGS.bucket_width, jit_compile=jit,
-                                      mixed_precision=precision))
+                                      mixed_precision=precision,
+                                      teacher_cache=FLAGS.teacher_cache))
     print(json.dumps({"framework": f"tensorflow {tf.__version__}", "threads": FLAGS.threads,
                       "bucket_width": FLAGS.bucket_width, **result,
                       "machine": machine_info()}))

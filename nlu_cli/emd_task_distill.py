@@ -17,7 +17,7 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
-from nlu_cli.settings_flags import emd_settings_from_flags
+from nlu_cli.settings_flags import define_teacher_cache_flags, emd_settings_from_flags
 from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.run_lock import run_lock
@@ -46,6 +46,7 @@ flags.DEFINE_float("emd_weight_floor", _RUN.distill.emd_weight_floor, "Share in 
                    "uniformly after each update (0: the published rule).")
 flags.DEFINE_bool("seperate", _RUN.distill.separate, "Keep attention and hidden-state layer weights apart.")
 flags.DEFINE_integer("seed", _RUN.seed, "Random seed.")
+define_teacher_cache_flags()
 FLAGS = flags.FLAGS
 
 

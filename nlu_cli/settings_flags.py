@@ -100,6 +100,21 @@ def define_train_flags(flag_values=flags.FLAGS):
                          "Steps between resumable checkpoints (0: every epoch). A killed run "
                          "resumes from the last one when the same command runs again.", **fv)
     flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.", **fv)
+    define_teacher_cache_flags(flag_values)
+
+
+def define_teacher_cache_flags(flag_values=flags.FLAGS):
+    """Defines --teacher_cache and --teacher_cache_max_gb (training and BERT-EMD commands)."""
+    d = RunSettings()
+    flags.DEFINE_bool("teacher_cache", d.teacher_cache,
+                      "Stages 2.1 and 2.2: compute the frozen teacher's outputs once, into the "
+                      "run's work folder on disk, and read them every epoch instead of running "
+                      "the teacher (same losses; removed when the stage ends).",
+                      flag_values=flag_values)
+    flags.DEFINE_float("teacher_cache_max_gb", d.teacher_cache_max_gb,
+                       "Largest teacher-output cache written, in GB; a larger one (or one over "
+                       "the free disk space) is skipped with one log line.",
+                       flag_values=flag_values)
 
 
 def settings_from_flags(values):
@@ -130,6 +145,8 @@ def settings_from_flags(values):
         jit_compile=jit_choice(values),
         distribution_strategy=values["distribution_strategy"],
         checkpoint_every=values["checkpoint_every"],
+        teacher_cache=values["teacher_cache"],
+        teacher_cache_max_gb=values["teacher_cache_max_gb"],
         data=data, optimizer=optimizer, distill=distill)
 
 
@@ -157,7 +174,9 @@ def emd_settings_from_flags(values):
         student_model=student if student and is_model_dir(student) else "",
         tinybert=student if student and not is_model_dir(student) else "",
         num_train_epochs=values["num_train_epochs"], seed=values["seed"], data=data,
-        distill=distill, optimizer=OptimizerSettings(learning_rate=values["learning_rate"]))
+        distill=distill, optimizer=OptimizerSettings(learning_rate=values["learning_rate"]),
+        teacher_cache=values["teacher_cache"],
+        teacher_cache_max_gb=values["teacher_cache_max_gb"])
 
 
 def general_settings_from_flags(values):

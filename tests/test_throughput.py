@@ -30,16 +30,18 @@ def test_distill_step_is_timed_and_trains_only_the_student(tmp_path):
 
 
 def test_train_benchmark_names_its_machine_precision_and_xla_choice(tmp_path):
+    # The distillation step also reads cached teacher outputs (--teacher_cache).
     data = write_tiny_dataset(str(tmp_path / "data"))
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "tools", "benchmark_train.py"), "--model_dir",
          write_tiny_bert(str(tmp_path / "bert")), "--data_dir", data, "--task", "",
          "--batch_size", "4", "--train_steps", "1", "--max_seq_len", "24",
-         "--distill_layers", "1", "--mixed_precision", "mixed_bfloat16"],
+         "--distill_layers", "1", "--mixed_precision", "mixed_bfloat16", "--teacher_cache"],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["mixed_precision"] == "mixed_bfloat16" and report["jit_compile"] is False
     assert report["train_examples_per_s"] > 0 and report["distill_examples_per_s"] > 0
-    assert set(report["machine"]["cpu_flags"]) == set(SPEED_FLAGS)
-    assert report["machine"]["cpu"]
+    assert report["machine"]["cpu"] and set(report["machine"]["cpu_flags"]) == set(SPEED_FLAGS)
+    assert report["distill_teacher_cache"] is True
+    assert report["distill_cache_fill_seconds"] >= 0 and report["distill_cache_mb"] > 0

@@ -4,7 +4,7 @@ import os
 import sys
 
 from nlu_tf.augment.augmenter import augment_example, new_generator
-from nlu_tf.augment.progress import ProgressBar
+from nlu_tf.progress import ProgressBar
 from nlu_tf.augment.slots import SlotValues
 from nlu_tf.augment.sources import load_candidate_source
 from nlu_tf.augment.writer import AugmentCounts, CopyFilter, write_split

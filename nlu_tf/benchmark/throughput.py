@@ -7,15 +7,18 @@ timed apart: every shape is compiled before the timed steps. The model computes 
 dtype policy it was built with (`mixed_precision` only adds loss scaling for float16).
 """
 
+import os
+import tempfile
 import time
 
 import keras
 import numpy as np
 
-from nlu_tf.data.dataset import pad_batch
+from nlu_tf.data.dataset import pad_batch, with_teacher
 from nlu_tf.data.features import encode_examples
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.objectives import SupervisedObjective
+from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.decoding import keras_logits_fn
 from nlu_tf.models.student import cut_from_teacher
 from nlu_tf.training.objective_factory import make_mapping_objective
@@ -23,7 +26,8 @@ from nlu_tf.training.optimizer import with_loss_scale
 from nlu_tf.training.settings import DistillSettings
 
 
-def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, offset=0):
+def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, offset=0,
+             teacher=None):
     width = bucket_width if padding == "batch" else max_seq_len
     batches = []
     for step in range(steps):
@@ -32,7 +36,7 @@ def _batches(features, batch_size, steps, padding, max_seq_len, bucket_width, of
         inputs, targets = pad_batch(features, indices, width, max_seq_len)
         if padding == "fixed":
             inputs, targets = _pad_to(inputs, targets, max_seq_len, features.pad_id)
-        batches.append((inputs, targets))
+        batches.append(with_teacher((inputs, targets), teacher, indices))
     return batches
 
 
@@ -74,21 +78,40 @@ def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padd
 
 def measure_distill(bundle, examples, num_layers, batch_size=32, train_steps=30,
                     padding="batch", bucket_width=8, jit_compile=True, learning_rate=1e-4,
-                    mixed_precision="float32"):
+                    mixed_precision="float32", teacher_cache=False):
     """Examples/s of a TinyBERT stage-2.1 step through the `Distiller`: `bundle` as the
     frozen teacher, a `num_layers` student cut from it, the uniform mapping's embedding,
-    hidden-state and attention losses (the step `tools/train.py --stage 2.1` runs)."""
+    hidden-state and attention losses (the step `tools/train.py --stage 2.1` runs).
+
+    With `teacher_cache` the batches carry the teacher's outputs, cached before the
+    timing (in a temporary folder, the fill timed apart, compilation included), as
+    every epoch of a stage reads them after the first pass: the step runs no teacher.
+    """
     student = cut_from_teacher(bundle, num_layers)
     objective = make_mapping_objective(DistillSettings(layer_mapping="uniform"),
                                        student.model.encoder, bundle.model.encoder,
                                        "student").objective
-    features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len)
-    batches = _batches(features, batch_size, train_steps + 3, padding, bundle.max_seq_len,
-                       bucket_width)
+    # Only the examples the batches hold (consecutive from the first): the cache needs no more.
+    used = examples[:(train_steps + 3) * batch_size]
+    features = encode_examples(used, bundle.tokenizer, bundle.labels, bundle.max_seq_len)
     trainer = Distiller(student.model, objective, bundle.model)
-    eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate, jit_compile,
-                                               mixed_precision)
-    return {"distill_layers": num_layers, "distill_examples_per_s": round(eps, 2),
+    result = {"distill_layers": num_layers, "distill_teacher_cache": bool(teacher_cache)}
+    with tempfile.TemporaryDirectory() as folder:
+        cache = None
+        if teacher_cache:
+            started = time.perf_counter()
+            cache = cached_teacher(trainer, features, os.path.join(folder, "teacher_cache"), "",
+                                   bundle.max_seq_len, batch_size, float("inf"), bucket_width,
+                                   jit_compile, progress=False)
+            if cache is None:
+                raise RuntimeError(f"no room for the teacher-output cache in {folder}")
+            result["distill_cache_fill_seconds"] = round(time.perf_counter() - started, 1)
+            result["distill_cache_mb"] = round(cache.nbytes / 1e6, 1)
+        batches = _batches(features, batch_size, train_steps + 3, padding, bundle.max_seq_len,
+                           bucket_width, teacher=cache)
+        eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate, jit_compile,
+                                                   mixed_precision)
+    return {**result, "distill_examples_per_s": round(eps, 2),
             "distill_compile_seconds": round(compile_seconds, 1), "distill_shapes": shapes}
 
 

@@ -9,6 +9,10 @@ shuffled, cut into chunks of `CHUNK_BATCHES` batches, sorted by length inside ea
 batched, and the batches shuffled. The plan of epoch `k` depends on `(seed, k)` only, so
 the same seed gives the same batches in the same order, and each epoch another order.
 Batches are assembled in numpy from that plan and fed through `from_generator`.
+
+A training dataset may carry per-example arrays computed once before training (a
+teacher-output cache): each batch then holds them, padded to its length, under
+`inputs[TEACHER_KEY]`.
 """
 
 import numpy as np
@@ -17,6 +21,7 @@ import tensorflow as tf
 from nlu_tf.data.features import IGNORE
 
 CHUNK_BATCHES = 50
+TEACHER_KEY = "teacher"
 
 
 def num_batches(num_examples, batch_size, drop_remainder=False):
@@ -82,15 +87,27 @@ def pad_batch(features, indices, bucket_width, cap):
     return inputs, targets
 
 
-def _signature(labelled):
+def with_teacher(batch, teacher, indices):
+    """`pad_batch`'s result with `teacher.padded(indices, length)` added to its inputs
+    under `TEACHER_KEY` (`teacher` None: unchanged)."""
+    if teacher is None:
+        return batch
+    inputs = batch[0] if isinstance(batch, tuple) else batch
+    inputs[TEACHER_KEY] = teacher.padded(indices, inputs["input_ids"].shape[1])
+    return batch
+
+
+def _signature(labelled, teacher=None):
     matrix = tf.TensorSpec((None, None), tf.int32)
     inputs = {"input_ids": matrix, "attention_mask": matrix, "token_type_ids": matrix}
+    if teacher is not None:
+        inputs[TEACHER_KEY] = teacher.signature()
     if not labelled:
         return inputs
     return inputs, {"intent": tf.TensorSpec((None,), tf.int32), "slots": matrix}
 
 
-def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1)):
+def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1), teacher=None):
     """A dataset of the padded batches of `plan_fn(epoch)` for each epoch in `epochs`.
 
     The epoch is an argument of the generator, not a counter it keeps, so the batches of
@@ -102,11 +119,12 @@ def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1)):
     if not len(features):
         raise ValueError("no examples to batch")
     cap = int(features.lengths.max())
-    signature = _signature(features.labelled)
+    signature = _signature(features.labelled, teacher)
 
     def generate(epoch):
         for indices in plan_fn(int(epoch)):
-            yield pad_batch(features, indices, bucket_width, cap)
+            yield with_teacher(pad_batch(features, indices, bucket_width, cap), teacher,
+                               indices)
 
     def one_epoch(epoch):
         return tf.data.Dataset.from_generator(generate, args=(epoch,),
@@ -123,7 +141,7 @@ def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1)):
 
 
 def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
-                  drop_remainder=False, epochs=1, first_epoch=0):
+                  drop_remainder=False, epochs=1, first_epoch=0, teacher=None):
     """Training batches of similar lengths, in a new seeded order every epoch.
 
     Args:
@@ -135,12 +153,15 @@ def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
         drop_remainder: drop the one smaller batch of each epoch.
         epochs: how many epochs the dataset holds, one after the other.
         first_epoch: the 0-based index of the first of them (a resumed run starts later).
+        teacher: per-example arrays to carry (a `TeacherCache`: its `signature()` and
+            `padded(indices, length)`), or None.
 
     Returns:
         A `tf.data.Dataset` of `(inputs, targets)`: `inputs` holds int32 (B, L)
-        `input_ids`, `attention_mask` and `token_type_ids`; `targets` holds int32 (B,)
-        `intent` and int32 (B, L) `slots`, `IGNORE` on padding. Epoch `k` has the same
-        batches whenever it is produced.
+        `input_ids`, `attention_mask` and `token_type_ids` (and with `teacher`, its
+        padded arrays under `TEACHER_KEY`); `targets` holds int32 (B,) `intent` and int32
+        (B, L) `slots`, `IGNORE` on padding. Epoch `k` has the same batches whenever it
+        is produced.
     """
     if not features.labelled:
         raise ValueError("training needs labelled features")
@@ -149,7 +170,7 @@ def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
     return _from_plans(
         features,
         lambda epoch: train_batch_plan(lengths, batch_size, seed, epoch, shuffle, drop_remainder),
-        count, bucket_width, range(first_epoch, first_epoch + epochs))
+        count, bucket_width, range(first_epoch, first_epoch + epochs), teacher)
 
 
 def eval_dataset(features, batch_size, bucket_width=8):

@@ -8,13 +8,19 @@ Under a mixed-precision policy the models compute in bfloat16 or float16, but th
 objective sees their outputs in float32: every loss (and BERT-EMD's cost matrices) is
 computed in float32. With a `keras.optimizers.LossScaleOptimizer` (float16) the loss is
 scaled before the gradient and the gradients unscaled before clipping.
+
+A batch may carry the teacher's outputs, computed once before training (a teacher-output
+cache, under `inputs[TEACHER_KEY]`, float32): the step then reads them instead of running
+the teacher.
 """
 
 import keras
 import tensorflow as tf
 
+from nlu_tf.data.dataset import TEACHER_KEY
 from nlu_tf.distill.losses import global_counts, sum_over_replicas
 from nlu_tf.distill.objective import Objective
+from nlu_tf.distill.teacher_outputs import restore
 
 
 class Distiller(keras.Model):
@@ -76,6 +82,11 @@ class Distiller(keras.Model):
     def call(self, inputs, training=False):
         return self.student(inputs, training=training)
 
+    @property
+    def teacher_ids(self):
+        """The teacher's id of every student token id (a tuple), or None."""
+        return self._teacher_ids
+
     def teacher_inputs(self, inputs):
         """The student's batch in the teacher's token ids."""
         if self._teacher_ids is None:
@@ -83,9 +94,18 @@ class Distiller(keras.Model):
         table = tf.constant(self._teacher_ids, tf.int32)
         return {**inputs, "input_ids": tf.gather(table, inputs["input_ids"])}
 
+    def teacher_forward(self, inputs):
+        """The frozen teacher's outputs on the student's batch `inputs` (inference mode),
+        in float32 whatever the precision policy."""
+        return _float32(self.teacher(self.teacher_inputs(inputs), training=False))
+
     def _forward(self, inputs, targets, training):
-        teacher_out = (_float32(self.teacher(self.teacher_inputs(inputs), training=False))
-                       if self.teacher is not None else None)
+        inputs = dict(inputs)
+        cached = inputs.pop(TEACHER_KEY, None)
+        if cached is not None:
+            teacher_out = restore(cached)
+        else:
+            teacher_out = self.teacher_forward(inputs) if self.teacher is not None else None
         student_out = _float32(self.student(inputs, training=training))
         counts = global_counts(inputs, targets)
         return self.objective(student_out, teacher_out, inputs, targets, counts)

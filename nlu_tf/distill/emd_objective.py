@@ -8,6 +8,7 @@ from nlu_tf.distill import losses
 from nlu_tf.distill.emd import emd_cost_matrix, update_layer_weights
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
 from nlu_tf.distill.objectives import WidthProjection
+from nlu_tf.distill.teacher_outputs import TeacherOutputs
 from nlu_tf.distill.transport import solve_transport
 
 WEIGHT_NAMES = ("student_att", "teacher_att", "student_hid", "teacher_hid")
@@ -60,6 +61,7 @@ class EmdObjective(Objective):
         self.prediction = prediction
         self.trains_heads = prediction is not None
         self.beta, self.theta = beta, theta
+        self.teacher_layers = teacher_layers
         self.projection = WidthProjection(student_width, teacher_width, name="projection",
                                           dtype=self.dtype_policy)
         sizes = (student_layers, teacher_layers) * 2
@@ -88,6 +90,13 @@ class EmdObjective(Objective):
     def loss_names(self):
         names = ("loss", "emb_loss", "hidden_loss", "att_loss")
         return names + (self.prediction.loss_names[1:] if self.prediction is not None else ())
+
+    def teacher_outputs(self):
+        layers = TeacherOutputs(hidden_states=range(self.teacher_layers + 1),
+                                attention_scores=range(self.teacher_layers))
+        if self.prediction is None:
+            return layers
+        return layers | self.prediction.teacher_outputs()
 
     @staticmethod
     def _shared_costs(costs):

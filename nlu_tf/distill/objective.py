@@ -4,6 +4,8 @@ from typing import NamedTuple
 
 import keras
 
+from nlu_tf.distill.teacher_outputs import TeacherOutputs
+
 
 class ObjectiveOutput(NamedTuple):
     """What an objective returns for one batch.
@@ -30,6 +32,8 @@ class Objective(keras.layers.Layer):
     - `trains_heads`: the objective trains the intent and slot heads, so the stage's dev
       score (and best-checkpoint choice) means something;
     - `loss_names`: `"loss"` first, then the components it reports;
+    - `teacher_outputs()`: the `TeacherOutputs` its `call` reads (with `uses_teacher`), so
+      that a teacher-output cache stores only those;
 
     and implements `call(student, teacher, inputs, targets, counts) -> ObjectiveOutput`,
     `counts` being `losses.global_counts` of the batch. An objective that keeps state
@@ -54,6 +58,10 @@ class Objective(keras.layers.Layer):
 
     def build(self, input_shape=None):
         self.built = True
+
+    def teacher_outputs(self):
+        """The `TeacherOutputs` that `call` reads; none for an objective without a teacher."""
+        return TeacherOutputs()
 
     def call(self, student, teacher, inputs, targets, counts):
         raise NotImplementedError(f"{type(self).__name__} must implement call()")

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from nlu_tf.distill import losses
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
+from nlu_tf.distill.teacher_outputs import TeacherOutputs
 from nlu_tf.models.student import uniform_layer_map
 
 
@@ -83,6 +84,10 @@ class IntermediateObjective(Objective):
         self.projection.build()
         self.built = True
 
+    def teacher_outputs(self):
+        return TeacherOutputs(hidden_states=(0, *self.layer_map),
+                              attention_scores=[n - 1 for n in self.layer_map])
+
     def call(self, student, teacher, inputs, targets, counts):
         mask = inputs["attention_mask"]
         s_hidden, t_hidden = student["hidden_states"], teacher["hidden_states"]
@@ -131,6 +136,9 @@ class PredictionObjective(Objective):
     def loss_names(self):
         names = ("loss", "soft_intent_loss", "soft_slot_loss")
         return names + (("gold_loss",) if self.alpha else ())
+
+    def teacher_outputs(self):
+        return TeacherOutputs(intent_logits=True, slot_logits=True)
 
     def call(self, student, teacher, inputs, targets, counts):
         intent = losses.soft_cross_entropy(student["intent_logits"], teacher["intent_logits"],

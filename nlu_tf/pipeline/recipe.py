@@ -44,8 +44,8 @@ DEFAULTS = {
     "data": _fields(_DATA, ("data_dir", "task", "max_seq_len", "train_batch_size",
                             "eval_batch_size", "max_train_examples", "train_split")),
     "training": {**_fields(_RUN, ("mixed_precision", "jit_compile", "checkpoint_every",
-                                  "eval_step",
-                                  "slot_loss_coef", "verbose"),
+                                  "eval_step", "slot_loss_coef", "verbose", "teacher_cache",
+                                  "teacher_cache_max_gb"),
                            renamed=(("dropout", "head_dropout"),)),
                  **_fields(_OPT, ("warmup_proportion", "weight_decay", "clip_norm"))},
     "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
@@ -226,7 +226,8 @@ def stage_settings(recipe, teacher_model):
                   head_dropout=t["dropout"], mixed_precision=t["mixed_precision"],
                   jit_compile=t["jit_compile"],
                   checkpoint_every=t["checkpoint_every"], eval_step=t["eval_step"],
-                  verbose=t["verbose"])
+                  verbose=t["verbose"], teacher_cache=t["teacher_cache"],
+                  teacher_cache_max_gb=t["teacher_cache_max_gb"])
     # The teacher learns from the gold training set; the students, with augmentation on,
     # from the augment stage's copy of the dataset (train_aug: originals, then copies).
     # The augment stage keeps only the first max_train_examples originals.

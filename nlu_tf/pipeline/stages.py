@@ -18,6 +18,7 @@ from nlu_tf.io_utils import work_dir
 from nlu_tf.export.metadata import read_model_info
 from nlu_tf.models.model_files import check_model_dir
 from nlu_tf.precision import JIT_AUTO, jit_compile_for
+from nlu_tf.training.settings import comparable_settings
 
 TRAINING_STAGES = ("teacher", "student_2.1", "student_2.2")
 # augment follows the teacher, which never reads it: redoing it redoes only the students.
@@ -34,12 +35,13 @@ def stage_dir(output_dir, stage):
 
 
 def comparable(settings):
-    """Settings as they compare between runs: a JSON round trip, logging verbosity left out,
-    and settings added since a stage may have been written reduced to what they mean, so
-    that an output written before them still counts as complete (`_normalized`)."""
+    """Settings as they compare between runs: a JSON round trip, the settings that never
+    change results (logging verbosity, the teacher cache) left out, and settings added
+    since a stage may have been written reduced to what they mean, so that an output
+    written before them still counts as complete (`_normalized`)."""
     value = json.loads(json.dumps(settings, sort_keys=True, default=str))
     if isinstance(value, dict):
-        value.pop("verbose", None)
+        value = comparable_settings(value)
     return _normalized(value)
 
 

@@ -5,7 +5,8 @@ The work folder of a run is a hidden sibling of its output directory
 objective, optimizer state), its dropout seed states, the step, the run settings and the dev evaluator's state are
 written there atomically (temporary folder + rename), so a kill at any moment leaves
 either the previous checkpoint or the new one, never half of one. Rerunning the same
-command restores them; the folder is removed once the model directory is written.
+command restores them; the folder (with the stage's teacher-output cache, also kept
+there) is removed once the model directory is written.
 """
 
 import json
@@ -17,6 +18,7 @@ import numpy as np
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, work_dir, write_json
+from nlu_tf.training.settings import comparable_settings
 
 TRAINER_WEIGHTS = "trainer.weights.h5"
 BEST_WEIGHTS = "best_student.npz"
@@ -31,10 +33,6 @@ def _seed_states(model):
     masks of its first steps again instead of those that follow the checkpoint.
     """
     return [v for v in model.variables if v.path.endswith("seed_generator_state")]
-
-
-def _comparable(settings):
-    return {k: v for k, v in settings.items() if k not in ("verbose",)}
 
 
 class TrainingCheckpoint(keras.callbacks.Callback):
@@ -63,7 +61,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             return 0
         with open(state_path, encoding="utf-8") as f:
             state = json.load(f)
-        if _comparable(state["settings"]) != _comparable(self.settings):
+        if comparable_settings(state["settings"]) != comparable_settings(self.settings):
             raise InputError(self.folder, "a checkpoint of a run with other settings is here: "
                                           "rerun with the same flags, or start over with --restart")
         trainer.optimizer.build(trainer.train_variables)

@@ -14,7 +14,8 @@ def numeric_problems(settings):
 
     Learning rate finite and > 0; dropout in [0, 1); epochs finite and > 0; batch sizes
     positive; `max_train_examples` >= 0; warm-up share in [0, 1]; weight decay, clipping
-    norm, `checkpoint_every` and `eval_step` >= 0; distillation temperature finite and > 0.
+    norm, `checkpoint_every` and `eval_step` >= 0; distillation temperature and the
+    teacher-cache limit finite and > 0.
     """
     o, d, x = settings.optimizer, settings.data, settings.distill
     checks = [
@@ -37,6 +38,8 @@ def numeric_problems(settings):
          "a finite number > 0"),
         (settings.checkpoint_every >= 0, "checkpoint_every", settings.checkpoint_every, ">= 0"),
         (settings.eval_step >= 0, "eval_step", settings.eval_step, ">= 0"),
+        (_finite(settings.teacher_cache_max_gb) and settings.teacher_cache_max_gb > 0,
+         "teacher_cache_max_gb", settings.teacher_cache_max_gb, "a finite number > 0"),
     ]
     return [f"{name} must be {wanted}, got {quoted(value)}"
             for ok, name, value, wanted in checks if not ok]

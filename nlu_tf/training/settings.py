@@ -24,6 +24,10 @@ class StageBudget:
 RECIPE_BUDGETS = {"teacher": StageBudget(4.0, 2e-4), "stage_2_1": StageBudget(10.0, 5e-5),
                   "stage_2_2": StageBudget(3.0, 5e-5)}
 EMD_ONE_STEP_EPOCHS = 10.0  # BERT-EMD's task distillation default
+# Settings that never change what a run computes: left out when the settings of two runs
+# are compared (resuming a checkpoint, skipping a complete pipeline stage), so runs
+# written before a setting existed stay valid.
+NOT_COMPARED = ("verbose", "teacher_cache", "teacher_cache_max_gb")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +91,8 @@ class RunSettings:
     distribution_strategy: str = "default"
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
     verbose: int = 1
+    teacher_cache: bool = True  # stages with a teacher read its outputs from a disk cache
+    teacher_cache_max_gb: float = 20.0  # a larger cache is not written (the teacher runs)
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()
     distill: DistillSettings = DistillSettings()
@@ -120,3 +126,8 @@ class RunSettings:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def comparable_settings(settings):
+    """A settings dict without the `NOT_COMPARED` keys."""
+    return {k: v for k, v in settings.items() if k not in NOT_COMPARED}

@@ -14,7 +14,9 @@ from nlu_tf.data.label_check import check_train_labels
 from nlu_tf.data.reader import read_dataset, resolve_data_dir, split_name
 from nlu_tf.data.tokenizer import id_map
 from nlu_tf.distill.distiller import Distiller
+from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.errors import InputError
+from nlu_tf.io_utils import work_dir
 from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.predictor import evaluate_examples, keras_predictor
@@ -27,6 +29,8 @@ from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
 
 logger = logging.getLogger(__name__)
+
+TEACHER_CACHE_DIR = "teacher_cache"  # in the work folder, beside the checkpoint
 
 
 def _models(settings, labels):
@@ -76,6 +80,7 @@ class _Stage:
     train_features: object
     steps_per_epoch: int
     total_steps: int
+    teacher_cache: object = None
 
 
 def _setup(settings, dataset, strategy, restart):
@@ -114,6 +119,14 @@ def _setup(settings, dataset, strategy, restart):
         checkpoint.clear()
     stage = _Stage(settings, data_dir, splits, student, stage_objective, distiller, evaluator,
                    checkpoint, train_features, steps_per_epoch, total_steps)
+    if settings.teacher_cache:
+        stage.teacher_cache = cached_teacher(
+            distiller, train_features, os.path.join(work_dir(settings.output_dir),
+                                                    TEACHER_CACHE_DIR),
+            settings.teacher_model, student.max_seq_len, settings.data.eval_batch_size,
+            settings.teacher_cache_max_gb, settings.data.bucket_width,
+            settings.resolved_jit_compile and strategy.num_replicas_in_sync == 1,
+            progress=settings.verbose > 0)
     return stage
 
 
@@ -129,7 +142,8 @@ def _fit(stage, strategy, callbacks):
     batches = train_dataset(stage.train_features, settings.data.train_batch_size, settings.seed,
                             bucket_width=settings.data.bucket_width,
                             epochs=math.ceil(total_steps / steps_per_epoch) - first_epoch,
-                            first_epoch=first_epoch).skip(start % steps_per_epoch)
+                            first_epoch=first_epoch,
+                            teacher=stage.teacher_cache).skip(start % steps_per_epoch)
     # The loss check comes first: nothing is checkpointed or written after a NaN.
     callbacks = ([StopOnNonFiniteLoss(settings.output_dir)]
                  + ([stage.evaluator] if stage.evaluator else [])

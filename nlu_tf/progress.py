@@ -1,4 +1,4 @@
-"""A minimal progress bar on stderr (no TensorFlow import needed for the embedding path)."""
+"""A minimal progress bar on stderr (no TensorFlow import: augmentation and caching share it)."""
 
 import sys
 import time

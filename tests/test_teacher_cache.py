@@ -88,7 +88,7 @@ def test_cached_teacher_trains_like_the_live_teacher(name, tmp_path, settings_fa
     for cache in (False, True):
         output = str(tmp_path / f"cache_{cache}")
         watch = _Watch(output, phase)
-        settings = settings_factory(output, tiny_model_dir, num_train_epochs=1,
+        settings = settings_factory(output, tiny_model_dir, num_train_epochs=2,
                                     teacher_cache=cache, **overrides)
         before = calls["fit"]
         results[cache] = run_stage(settings, callbacks=[watch])
@@ -104,6 +104,22 @@ def test_cached_teacher_trains_like_the_live_teacher(name, tmp_path, settings_fa
                     _student_weights(str(tmp_path / "cache_False"))):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert not os.path.exists(work_dir(str(tmp_path / "cache_True")))  # removed at the end
+
+
+def test_stage_of_one_epoch_runs_the_teacher_instead_of_filling(
+        tmp_path, settings_factory, tiny_model_dir, teacher_calls, monkeypatch):
+    # Filling reads every training example once: for one epoch or less it costs more than
+    # the teacher passes it saves.
+    phase, calls = teacher_calls
+    fills = _count_fills(monkeypatch)
+    watch = _Watch(str(tmp_path / "one"), phase)
+    settings = settings_factory(str(tmp_path / "one"), tiny_model_dir, stage="2.1",
+                                distill=DistillSettings(student_num_layers=1),
+                                num_train_epochs=1, teacher_cache=True)
+    before = calls["fit"]
+    run_stage(settings, callbacks=[watch])
+    assert fills["count"] == 0 and watch.mtime is None
+    assert calls["fit"] > before
 
 
 def _count_fills(monkeypatch):

@@ -58,7 +58,7 @@ def depends_on(distiller, features, teacher_source, max_seq_len):
 
 
 def cached_teacher(distiller, features, folder, teacher_source, max_seq_len, batch_size, max_gb,
-                   bucket_width=8, jit_compile=True, progress=True):
+                   bucket_width=8, jit_compile=True, progress=True, epochs=None):
     """The `TeacherCache` of `distiller`'s training `features`, or None to run uncached.
 
     Args:
@@ -73,6 +73,9 @@ def cached_teacher(distiller, features, folder, teacher_source, max_seq_len, bat
         bucket_width: batch lengths of the filling pass (see `eval_dataset`).
         jit_compile: XLA-compile the filling pass.
         progress: draw a progress bar on stderr while filling.
+        epochs: how many epochs the stage trains (None: unknown). Filling costs about one
+            uncached epoch's teacher passes, so a stage of one epoch or less only reuses
+            a cache that is already there and otherwise runs the teacher every step.
     """
     if distiller.teacher is None:
         return None
@@ -84,6 +87,10 @@ def cached_teacher(distiller, features, folder, teacher_source, max_seq_len, bat
     if cache is not None:
         print(f"teacher outputs: reusing the cache in {folder}", flush=True)
         return cache
+    if epochs is not None and epochs <= 1:
+        print(f"teacher outputs: not cached (a stage of {epochs:g} epoch(s) runs the teacher "
+              f"on fewer examples than filling the cache would)", flush=True)
+        return None
     shapes = needs.shapes(distiller.teacher)
     size = estimate_bytes(shapes, features.lengths)
     parent = os.path.dirname(os.path.abspath(folder))

@@ -126,7 +126,7 @@ def _setup(settings, dataset, strategy, restart):
             settings.teacher_model, student.max_seq_len, settings.data.eval_batch_size,
             settings.teacher_cache_max_gb, settings.data.bucket_width,
             settings.resolved_jit_compile and strategy.num_replicas_in_sync == 1,
-            progress=settings.verbose > 0)
+            progress=settings.verbose > 0, epochs=settings.num_train_epochs)
     return stage
 
 

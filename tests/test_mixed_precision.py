@@ -197,3 +197,18 @@ def test_general_distillation_settings_take_the_precision():
     assert GeneralDistillSettings().resolved_jit_compile is True
     with pytest.raises(ValueError, match="mixed_precision must be one of"):
         GeneralDistillSettings(mixed_precision="half")
+
+
+def test_checkpoint_of_a_run_from_before_mixed_precision_still_resumes(tmp_path):
+    # A checkpoint's settings written before `mixed_precision` existed (jit_compile true,
+    # no precision) are those of a float32 "auto" run now: `TrainingCheckpoint.restore`
+    # compares them through `comparable_settings`, as the pipeline's stage checks do.
+    from nlu_tf.training.settings import RunSettings, comparable_settings
+
+    now = RunSettings(output_dir=str(tmp_path / "out")).to_dict()
+    old = {k: v for k, v in now.items() if k != "mixed_precision"}
+    old["jit_compile"] = True
+    assert comparable_settings(old) == comparable_settings(now)
+    assert comparable_settings({**old, "jit_compile": False}) != comparable_settings(now)
+    bf16 = {**now, "mixed_precision": "mixed_bfloat16"}
+    assert comparable_settings(bf16) != comparable_settings(now)

@@ -17,7 +17,6 @@ from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
 from nlu_tf.export.metadata import read_model_info
 from nlu_tf.models.model_files import check_model_dir
-from nlu_tf.precision import JIT_AUTO, jit_compile_for
 from nlu_tf.training.settings import comparable_settings
 
 TRAINING_STAGES = ("teacher", "student_2.1", "student_2.2")
@@ -35,30 +34,11 @@ def stage_dir(output_dir, stage):
 
 
 def comparable(settings):
-    """Settings as they compare between runs: a JSON round trip, the settings that never
-    change results (logging verbosity, the teacher cache) left out, and settings added
-    since a stage may have been written reduced to what they mean, so that an output
-    written before them still counts as complete (`_normalized`)."""
+    """Settings as they compare between runs: a JSON round trip, then
+    `comparable_settings` (what never changes results left out, settings added since a
+    stage may have been written reduced to what they mean)."""
     value = json.loads(json.dumps(settings, sort_keys=True, default=str))
-    if isinstance(value, dict):
-        value = comparable_settings(value)
-    return _normalized(value)
-
-
-def _normalized(value):
-    # `mixed_precision` is new: float32 (its default) is what every run did before it, so
-    # it compares as absent; `jit_compile` "auto" compares as what it resolves to.
-    if isinstance(value, list):
-        return [_normalized(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    value = {key: _normalized(item) for key, item in value.items()}
-    precision = value.get("mixed_precision", "float32")
-    if value.get("jit_compile") == JIT_AUTO:
-        value["jit_compile"] = jit_compile_for(JIT_AUTO, precision)
-    if precision == "float32":
-        value.pop("mixed_precision", None)
-    return value
+    return comparable_settings(value) if isinstance(value, dict) else value
 
 
 def read_json(path):

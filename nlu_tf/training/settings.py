@@ -129,5 +129,23 @@ class RunSettings:
 
 
 def comparable_settings(settings):
-    """A settings dict without the `NOT_COMPARED` keys."""
-    return {k: v for k, v in settings.items() if k not in NOT_COMPARED}
+    """A settings dict as the settings of two runs compare (resuming a checkpoint, skipping
+    a complete pipeline stage): without the `NOT_COMPARED` keys, and with the settings
+    added since a run may have been written reduced to what they mean (`_normalized`)."""
+    return _normalized({k: v for k, v in settings.items() if k not in NOT_COMPARED})
+
+
+def _normalized(value):
+    # `mixed_precision` is new: float32 (its default) is what every run did before it, so
+    # it compares as absent; `jit_compile` "auto" compares as what it resolves to.
+    if isinstance(value, list):
+        return [_normalized(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    value = {key: _normalized(item) for key, item in value.items()}
+    precision = value.get("mixed_precision", "float32")
+    if value.get("jit_compile") == JIT_AUTO:
+        value["jit_compile"] = jit_compile_for(JIT_AUTO, precision)
+    if precision == "float32":
+        value.pop("mixed_precision", None)
+    return value

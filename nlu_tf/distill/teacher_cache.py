@@ -31,6 +31,12 @@ def _values_per_example(shape, lengths):
     return counts
 
 
+def _offsets(shape, lengths):
+    """Where each example's values start in the file of an output of `shape`, plus the
+    end: `offsets[i]:offsets[i + 1]` holds example i."""
+    return np.concatenate([[0], np.cumsum(_values_per_example(shape, lengths))])
+
+
 def _example_shape(shape, length):
     return tuple(length if size == LENGTH else size for size in shape)
 
@@ -74,10 +80,9 @@ class TeacherCache:
         self.lengths = np.asarray(manifest["lengths"], np.int64)
         self._starts, self._arrays = {}, {}
         for name, shape in self.shapes.items():
-            counts = _values_per_example(shape, self.lengths)
-            self._starts[name] = np.concatenate([[0], np.cumsum(counts)])
+            self._starts[name] = _offsets(shape, self.lengths)
             self._arrays[name] = np.memmap(_file(folder, name), np.float32, mode="r",
-                                           shape=(int(counts.sum()),))
+                                           shape=(int(self._starts[name][-1]),))
 
     @classmethod
     def open(cls, folder, depends_on):
@@ -142,10 +147,9 @@ def write_teacher_cache(folder, depends_on, shapes, lengths, batches, compute, p
     with atomic_dir(folder) as tmp:
         starts, arrays = {}, {}
         for name, shape in shapes.items():
-            counts = _values_per_example(shape, lengths)
-            starts[name] = np.concatenate([[0], np.cumsum(counts)])
+            starts[name] = _offsets(shape, lengths)
             arrays[name] = np.memmap(_file(tmp, name), np.float32, mode="w+",
-                                     shape=(int(counts.sum()),))
+                                     shape=(int(starts[name][-1]),))
         index = 0
         for inputs in batches:
             real = np.asarray(inputs["attention_mask"]).sum(axis=1)

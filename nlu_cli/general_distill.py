@@ -40,6 +40,11 @@ flags.DEFINE_string("output_dir", None, "Where the student is written.", require
 flags.DEFINE_integer("num_train_epochs", d.num_train_epochs, "Epochs (epoch e reads "
                                                              "pregenerated epoch e mod N).")
 flags.DEFINE_integer("train_batch_size", d.train_batch_size, "Global batch size.")
+flags.DEFINE_integer("max_steps", d.max_steps, "Stop after this many steps (0: all the epochs); "
+                                               "the learning-rate schedule spans them.")
+flags.DEFINE_string("held_out_data", None, "A pregenerated epoch of held-out text: the losses "
+                                           "to the teacher on it, before and after training, "
+                                           "go into general_distill.json.")
 flags.DEFINE_float("learning_rate", o.learning_rate, "Peak AdamW learning rate.")
 flags.DEFINE_float("warmup_proportion", o.warmup_proportion, "Share of steps warming up.")
 flags.DEFINE_float("weight_decay", o.weight_decay, "AdamW weight decay.")
@@ -79,7 +84,8 @@ def main(argv):
                       "final_loss": metrics["loss_history"][-1:],
                       "mixed_precision": metrics["mixed_precision"],
                       "jit_compile": metrics["jit_compile"],
-                      **{k: v for k, v in metrics.items() if k == "emd_layer_weights"}}))
+                      **{k: v for k, v in metrics.items()
+                         if k in ("emd_layer_weights", "held_out")}}))
 
 
 

@@ -191,6 +191,7 @@ def general_settings_from_flags(values):
         pregenerated_data=values["pregenerated_data"], teacher_model=values["teacher_model"],
         student_model=values["student_model"], output_dir=values["output_dir"],
         num_train_epochs=values["num_train_epochs"], train_batch_size=values["train_batch_size"],
+        max_steps=values["max_steps"], held_out_data=values["held_out_data"] or "",
         layer_mapping=values["layer_mapping"], T_emd=values["T_emd"],
         emd_weight_update=values["emd_weight_update"],
         emd_weight_floor=values["emd_weight_floor"], separate=values["separate"],

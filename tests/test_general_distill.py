@@ -236,6 +236,42 @@ def test_killed_run_resumes_and_ends_like_the_uninterrupted_one(run_dirs, tiny_b
             np.testing.assert_allclose(a.get_tensor(key), b.get_tensor(key), atol=1e-6)
 
 
+def test_max_steps_and_held_out_losses_before_and_after_survive_a_kill(run_dirs, tiny_bert_dir):
+    from nlu_tf.pretraining.general_distill import general_distill
+    from nlu_tf.pretraining.settings import GeneralDistillSettings
+    from nlu_tf.training.settings import OptimizerSettings
+
+    def settings(name):
+        return GeneralDistillSettings(
+            pregenerated_data=run_dirs["data"], teacher_model=tiny_bert_dir,
+            student_model=run_dirs["student_config"], output_dir=str(run_dirs["root"] / name),
+            num_train_epochs=2, max_steps=7, held_out_data=run_dirs["data"],
+            train_batch_size=16, jit_compile=False, checkpoint_every=4, verbose=0,
+            optimizer=OptimizerSettings(learning_rate=1e-3))
+
+    whole = general_distill(settings("held_whole"))
+    assert whole["steps"] == 7 and whole["train_examples"] == 7 * 16
+    before, after = whole["held_out"]["before"]["losses"], whole["held_out"]["after"]
+    assert set(before) == set(after) >= {"loss", "hidden_loss", "att_loss", "emb_loss"}
+    assert after["loss"] < before["loss"]
+
+    class KillAtStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 6:
+                raise _Interrupt()
+
+    with pytest.raises(_Interrupt):
+        general_distill(settings("held_killed"), callbacks=[KillAtStep()])
+    resumed = general_distill(settings("held_killed"))
+    assert resumed["resumed_from_step"] == 4
+    # Measured at step 0 and kept, not measured again at step 4 on resuming.
+    assert resumed["held_out"]["before"]["resumed_from_step"] == 0
+    for name, value in before.items():
+        assert resumed["held_out"]["before"]["losses"][name] == pytest.approx(value, rel=1e-3, abs=1e-5)
+    for name, value in after.items():
+        assert resumed["held_out"]["after"][name] == pytest.approx(value, rel=1e-3, abs=1e-5)
+
+
 def test_bad_inputs_give_one_line(run_dirs, tiny_bert_dir, tmp_path):
     done = _run(GENERAL, "--pregenerated_data", str(tmp_path), "--teacher_model", tiny_bert_dir,
                 "--student_model", run_dirs["student_config"], "--output_dir",

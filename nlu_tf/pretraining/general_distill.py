@@ -19,6 +19,7 @@ import keras
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.errors import InputError
+from nlu_tf.io_utils import work_dir, write_json
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.checkpoint import WEIGHT_FILES, read_hf_config
 from nlu_tf.models.encoder_config import check_vocab_size
@@ -35,6 +36,7 @@ from nlu_tf.training.strategy import make_strategy
 
 logger = logging.getLogger(__name__)
 METRICS_FILE = "general_distill.json"
+HELD_OUT_INITIAL = "held_out_initial.json"
 
 
 def read_epochs(folder):
@@ -87,6 +89,33 @@ def load_student(path, tokenizer, seed, dtype="float32"):
     return student, True
 
 
+def held_out_batches(settings, epoch):
+    """Batches of the pregenerated `epoch` (shards, max_seq_len, count); None for None."""
+    if epoch is None:
+        return None
+    shards, max_seq_len, _ = epoch
+    return pretraining_dataset([(shards, max_seq_len)], settings.train_batch_size,
+                               settings.seed, settings.shuffle_buffer)
+
+
+def held_out_losses(distiller, batches):
+    """The objective's losses (mean over batches) of `distiller`'s student on `batches`."""
+    results = distiller.evaluate(batches, verbose=0, return_dict=True)
+    return {name: round(float(value), 6) for name, value in results.items()}
+
+
+def initial_held_out_losses(distiller, batches, output_dir, start):
+    """The held-out losses before training: measured at step 0 and kept in the run's work
+    folder, so a resumed run reports the same numbers."""
+    path = os.path.join(work_dir(output_dir), HELD_OUT_INITIAL)
+    if start == 0 or not os.path.isfile(path):
+        losses = held_out_losses(distiller, batches)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_json(path, {"resumed_from_step": start, "losses": losses})
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def general_distill(settings, strategy=None, restart=False, callbacks=()):
     """Runs general distillation and writes the student as a Hugging Face BERT directory.
 
@@ -102,6 +131,9 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
     strategy = strategy or make_strategy(settings.distribution_strategy)
     pregenerated = read_epochs(settings.pregenerated_data)
     epochs = [pregenerated[e % len(pregenerated)] for e in range(settings.num_train_epochs)]
+    held_out_epoch = (read_epochs(settings.held_out_data)[0] if settings.held_out_data
+                      else None)
+    held_out = held_out_batches(settings, held_out_epoch)
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
         teacher, tokenizer = load_teacher(settings.teacher_model, settings.mixed_precision)
@@ -110,7 +142,7 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
         # The loss never reaches the pooler; frozen, it keeps its initial weights as a
         # PyTorch run would (AdamW would otherwise decay them on zero gradients).
         student.pooler_dense.trainable = False
-        longest = max(max_seq_len for _, max_seq_len, _ in epochs)
+        longest = max(length for _, length, _ in [*epochs, held_out_epoch or epochs[0]])
         for name, model in (("student", student), ("teacher", teacher)):
             if longest > model.max_position_embeddings:
                 raise InputError(settings.pregenerated_data,
@@ -120,6 +152,8 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
             settings, student, teacher, os.path.join(settings.student_model, "config.json"))
         steps = [math.ceil(count / settings.train_batch_size) for _, _, count in epochs]
         total_steps = sum(steps)
+        if settings.max_steps:
+            total_steps = min(total_steps, settings.max_steps)
         distiller = Distiller(student, stage_objective.objective, teacher,
                               clip_norm=settings.optimizer.clip_norm)
         distiller.compile(optimizer=make_optimizer(settings.optimizer, total_steps,
@@ -132,6 +166,8 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
         checkpoint.clear()
     with strategy.scope():
         start = checkpoint.restore(distiller)
+    initial = (None if held_out is None
+               else initial_held_out_losses(distiller, held_out, settings.output_dir, start))
     interval = settings.checkpoint_every or steps[0]
     batches = pretraining_dataset([(shards, length) for shards, length, _ in epochs],
                                   settings.train_batch_size, settings.seed,
@@ -146,11 +182,15 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
                "mixed_precision": settings.mixed_precision,
                "jit_compile": settings.resolved_jit_compile,
                "train_seconds": round(time.time() - started, 1),
-               "train_examples": sum(count for _, _, count in epochs),
+               "train_examples": min(sum(count for _, _, count in epochs),
+                                     total_steps * settings.train_batch_size),
                "student_initialisation": "random (truncated normal, 0.02)" if new_shape
                else settings.student_model,
                "loss_history": [float(v) for v in history.history.get("loss", [])]}
     metrics.update(stage_objective.summary())
+    if held_out is not None:
+        metrics["held_out"] = {"data": settings.held_out_data, "before": initial,
+                               "after": held_out_losses(distiller, held_out)}
     save_hf_encoder(student, tokenizer, settings.output_dir,
                     {METRICS_FILE: {"settings": settings.to_dict(), "metrics": metrics}})
     checkpoint.clear()

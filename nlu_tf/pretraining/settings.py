@@ -20,6 +20,8 @@ class GeneralDistillSettings:
     student_model: str = ""
     output_dir: str = "outputs/general_student"
     num_train_epochs: int = 3
+    max_steps: int = 0  # stop after this many steps (0: every epoch); the schedule spans them
+    held_out_data: str = ""  # pregenerated held-out epoch: losses to the teacher before/after
     train_batch_size: int = 32
     layer_mapping: str = "uniform"
     T_emd: float = 1.0
@@ -38,6 +40,7 @@ class GeneralDistillSettings:
     def __post_init__(self):
         checks = [(self.num_train_epochs > 0, "num_train_epochs must be positive"),
                   (self.train_batch_size > 0, "train_batch_size must be positive"),
+                  (self.max_steps >= 0, "max_steps must be >= 0"),
                   (self.layer_mapping in LAYER_MAPPINGS,
                    f"layer_mapping must be one of {LAYER_MAPPINGS}"),
                   (self.emd_weight_update in names(EmdWeightUpdate),

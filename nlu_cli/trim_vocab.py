@@ -6,7 +6,8 @@
     nlu-trim-vocab --model_dir out/student --output_dir out/student_trimmed \\
         --report_corpus data/snips/test/seq.in --report_corpus held_out.txt
 
-Keeps the special tokens, every single character and its ## form (no word gains an [UNK])
+Keeps the special tokens, every single character and its ## form (no word gains an [UNK];
+--fallback_characters latin keeps only Latin-script ones and those the data uses)
 and the pieces of the training data (named by the model's settings.json, or --data_dir and
 --task) and of every --corpus file (one sentence a line). The output is an ordinary model
 directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py). The position
@@ -23,7 +24,7 @@ from absl import flags
 from nlu_cli import app as cli
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError
-from nlu_tf.export.trim_vocab import trim_model_dir
+from nlu_tf.export.trim_vocab import FALLBACK_CHARACTERS, trim_model_dir
 
 flags.DEFINE_string("model_dir", "", "The nlu_tf model directory to trim.")
 flags.DEFINE_string("output_dir", "", "Where the trimmed model directory is written.")
@@ -34,6 +35,11 @@ flags.DEFINE_multi_string("report_corpus", [], "A UTF-8 text file, one sentence 
                           "tokens per sentence; it does not decide the kept pieces "
                           "(repeatable).")
 flags.DEFINE_integer("min_count", 1, "A used piece is kept if it occurs at least this often.")
+flags.DEFINE_enum("fallback_characters", "all", list(FALLBACK_CHARACTERS),
+                  "Single-character pieces kept: all (no word gains an [UNK]), or latin: "
+                  "Latin letters, digits, punctuation and common symbols, plus every "
+                  "character the data and corpora use (a word with another script's "
+                  "character becomes [UNK]; about 1,600 rows fewer for BERT's vocabulary).")
 flags.DEFINE_string("data_dir", "", "The training data (dataset root or folder); default: "
                     "the one in the model's settings.json.")
 flags.DEFINE_string("task", "", "Dataset under --data_dir (e.g. snips).")
@@ -53,9 +59,11 @@ def main(argv):
     if FLAGS.data_dir:
         data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
     summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
-                             FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions)
+                             FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions,
+                             FLAGS.fallback_characters)
     print(json.dumps({key: summary[key] for key in
                       ("original_vocab_size", "vocab_size", "kept", "min_count",
+                       "fallback_characters",
                        "original_max_position_embeddings", "max_position_embeddings",
                        "reports")
                       if key in summary}))

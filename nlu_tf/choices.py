@@ -30,6 +30,14 @@ class EmdWeightUpdate(str, enum.Enum):
     SUM = "sum"
 
 
+class FallbackCharacters(str, enum.Enum):
+    """Which single-character pieces vocabulary trimming keeps: all, or Latin-script ones
+    plus those the data uses."""
+
+    ALL = "all"
+    LATIN = "latin"
+
+
 class Strategy(str, enum.Enum):
     """`tf.distribute` strategies a run can take."""
 

@@ -52,6 +52,20 @@ def test_select_tokens_keeps_specials_characters_and_used_pieces():
         select_tokens(vocab, counts, min_count=0)
 
 
+def test_latin_fallbacks_keep_latin_and_used_characters_only():
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a", "é", "##é", "—", "ж", "##ж",
+             "я", "##я", "字", "##字", "жя", "##符", "符", "##x"]
+    # "жя" is used (below min_count): its characters' fallbacks stay so the word still spells.
+    counts = collections.Counter({"a": 4, "жя": 1, "字": 3})
+    kept, reasons = select_tokens(vocab, counts, min_count=2, fallback_characters="latin")
+    assert kept == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##a", "é", "##é", "—",
+                    "ж", "##я", "字", "##x"]
+    assert reasons == {"special": 5, "single_character": 9}
+    assert select_tokens(vocab, counts, 2)[1]["single_character"] == 14
+    with pytest.raises(ValueError, match="fallback_characters"):
+        select_tokens(vocab, counts, fallback_characters="cyrillic")
+
+
 def test_fallback_gaps_name_missing_single_characters():
     assert fallback_gaps(["[PAD]", "[unused3]", "a", "##a", "b", "##b", "ab", "##ba"]) == []
     assert fallback_gaps(["a", "##a", "ac", "##db", "b"]) == ["##b", "##c", "##d"]
@@ -352,6 +366,24 @@ def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tin
     assert _read_vocab(os.path.join(path, "student", "tflite_dynamic")) == trimmed
     assert _read_vocab(os.path.join(path, "teacher", "tflite_dynamic")) == \
         _read_vocab(export_model_dir)
+    summary = json.loads(open(os.path.join(path, "student_trimmed", TRIM_FILE)).read())
+    assert (summary["min_count"], summary["fallback_characters"]) == (1, "all")
+    # The trimming keys reach the export; an older run's settings without them compare
+    # as their defaults.
+    recipe = load_recipe(os.path.join(REPO, "configs", "tiny.yaml"),
+                         [f"data.data_dir={tiny_data_dir}", "export.quantizations=[dynamic]",
+                          "export.trim_vocab=true", "export.trim_min_count=3",
+                          "export.trim_fallback_characters=latin"],
+                         output_dir=str(tmp_path / "run2"))
+    expected2 = {"export": {**expected["export"], "export": recipe["export"]}}
+    assert check_stage("export", path, expected2["export"]) is not None
+    path2 = str(tmp_path / "run2" / "export")
+    orchestrator._export(recipe, expected2, path2)
+    summary = json.loads(open(os.path.join(path2, "student_trimmed", TRIM_FILE)).read())
+    assert (summary["min_count"], summary["fallback_characters"]) == (3, "latin")
+    older = {k: v for k, v in expected["export"]["export"].items() if not k.startswith("trim_")
+             or k == "trim_vocab"}
+    assert check_stage("export", path, {**expected["export"], "export": older}) is None
 
 
 # -- the real bert-base-uncased vocabulary ------------------------------------------------
@@ -454,3 +486,29 @@ def test_no_new_unk_outside_the_training_data(bert_vocab_models):
         assert all(a or not b for a, b in zip(after, before)), word
         resegmented += trimmed.word_pieces(word) != original.word_pieces(word)
     assert resegmented > 500  # not vacuous: measured 700 words take other pieces
+
+
+def test_latin_fallbacks_on_the_bert_vocabulary(bert_vocab_models, tmp_path):
+    original_dir, trimmed_dir, _ = bert_vocab_models
+    latin_dir = str(tmp_path / "latin")
+    snips = os.path.join(REPO, "data", "snips")
+    summary = trim_model_dir(original_dir, latin_dir, [(snips, "train")],
+                             fallback_characters="latin")
+    full = json.loads(open(os.path.join(trimmed_dir, "trim_vocab.json")).read())
+    assert summary["fallback_characters"] == "latin"
+    assert summary["vocab_size"] <= full["vocab_size"] - 1500
+    original = WordPieceTokenizer.from_model_dir(original_dir)
+    latin = WordPieceTokenizer.from_model_dir(latin_dir)
+    # Every Snips and ATIS word, and Latin-script words of every kind, keep their [UNK]-free
+    # spelling; a word in another script that the data never uses becomes [UNK].
+    words = {word for texts in _all_utterances().values() for text in texts
+             for word in text.split()}
+    chars = [token for token in original.vocab if len(token) == 1 and ord(token) < 0x250]
+    rng = random.Random(1)
+    words.update("".join(rng.choice(chars) for _ in range(rng.randint(1, 12)))
+                 for _ in range(5_000))
+    words.update(["naïve", "résumé", "straße", "e-mail", "$5.00", "l'été", "¿qué?"])
+    for word in words:
+        before, after = _unk_free(original, word), _unk_free(latin, word)
+        assert all(a or not b for a, b in zip(after, before)), word
+    assert latin.word_pieces("жук") == ["[UNK]"] != original.word_pieces("жук")

@@ -6,7 +6,10 @@ vocabulary). A trimmed model keeps
 - the special tokens `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]` (never `[unusedN]`);
 - every single-character piece and its `##` form, so that greedy WordPiece can always fall
   back to single characters: a word that tokenized without `[UNK]` still does (though an
-  out-of-domain word may now take more pieces);
+  out-of-domain word may now take more pieces). With `fallback_characters="latin"` only the
+  fallbacks of Latin-script letters, digits, punctuation and common symbols
+  (`LATIN_RANGES`), and of every character the training data and corpora use, are kept:
+  a word with any other character (Cyrillic, CJK, ...) becomes `[UNK]`;
 - the pieces that the training data and the given corpora use, at least `min_count` times.
 
 Tokens keep their original relative order; the embedding rows follow them. The position
@@ -29,6 +32,7 @@ import logging
 import os
 import shutil
 
+from nlu_tf.choices import FallbackCharacters, names
 from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.data.tokenizer import (CLS, CONTINUATION, MASK, PAD, SEP, UNK,
                                    WordPieceTokenizer)
@@ -44,6 +48,31 @@ SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
 # Words are cached per tokenizer; clearing the cache this often bounds the memory a long
 # corpus takes to the counts plus the words of this many lines.
 CLEAR_CACHE_EVERY = 10_000
+# Code points whose single-character fallbacks `fallback_characters="latin"` keeps: Basic
+# Latin to Latin Extended-B, general punctuation, currency and letterlike symbols.
+LATIN_RANGES = ((0x0000, 0x0250), (0x2000, 0x2070), (0x20A0, 0x20D0), (0x2100, 0x2150))
+FALLBACK_CHARACTERS = names(FallbackCharacters)
+
+
+def is_latin(char):
+    """True for a character in `LATIN_RANGES`."""
+    return any(low <= ord(char) < high for low, high in LATIN_RANGES)
+
+
+def used_fallbacks(tokens):
+    """The fallback pieces (`c`, `##c`) of every character inside `tokens` (special and
+    bracketed tokens aside): what WordPiece needs to spell their words from characters."""
+    needed = set()
+    for token in tokens:
+        if token in SPECIAL_TOKENS or (token.startswith("[") and token.endswith("]")):
+            continue
+        if token.startswith(CONTINUATION):
+            continued = token[len(CONTINUATION):]
+        else:
+            needed.add(token[0])
+            continued = token[1:]
+        needed.update(CONTINUATION + char for char in continued)
+    return needed
 
 
 def is_fallback(token):
@@ -63,16 +92,7 @@ def fallback_gaps(vocab):
         A sorted list of the pieces (`c` or `##c`) that would be needed but are absent.
     """
     present = set(vocab)
-    needed = set()
-    for token in present:
-        if token in SPECIAL_TOKENS or (token.startswith("[") and token.endswith("]")):
-            continue
-        if token.startswith(CONTINUATION):
-            continued = token[len(CONTINUATION):]
-        else:
-            needed.add(token[0])
-            continued = token[1:]
-        needed.update(CONTINUATION + char for char in continued)
+    needed = used_fallbacks(present)
     return sorted(needed - present)
 
 
@@ -115,19 +135,24 @@ def count_pieces(tokenizer, utterances, counts):
     return total
 
 
-def select_tokens(vocab, counts, min_count=1):
+def select_tokens(vocab, counts, min_count=1, fallback_characters="all"):
     """The tokens a trimmed vocabulary keeps, in their original order.
 
     Args:
         vocab: the original tokens in id order.
         counts: occurrences of each piece in the trimming texts.
         min_count: a used piece is kept if it occurs at least this often.
+        fallback_characters: "all" keeps every single-character piece and its `##` form;
+            "latin" those of `LATIN_RANGES` and of the characters inside used pieces.
 
     Returns:
         `(kept tokens, dict of how many were kept for which reason)`.
     """
     if min_count < 1:
         raise ValueError(f"min_count must be at least 1, got {min_count}")
+    if fallback_characters not in FALLBACK_CHARACTERS:
+        raise ValueError(f"fallback_characters must be one of {FALLBACK_CHARACTERS}")
+    needed = used_fallbacks(counts) if fallback_characters == "latin" else None
     kept, seen, reasons = [], set(), collections.Counter()
     for token in vocab:
         if token in seen:
@@ -136,7 +161,8 @@ def select_tokens(vocab, counts, min_count=1):
             reason = "special"
         elif token.startswith("[") and token.endswith("]"):
             continue  # [unusedN] and other bracketed placeholders
-        elif is_fallback(token):
+        elif is_fallback(token) and (needed is None or is_latin(token[-1])
+                                     or token in needed):
             reason = "single_character"
         elif counts.get(token, 0) >= min_count:
             reason = "used"
@@ -219,14 +245,14 @@ def training_data(model_dir):
     return folder, data.get("train_split") or "train"
 
 
-def plan_trim(tokenizer, data=(), corpora=(), min_count=1):
+def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="all"):
     """Counts the pieces of the training data and corpora and picks the tokens to keep.
 
     Args:
         tokenizer: the model's `WordPieceTokenizer`.
         data: `(dataset folder, split)` pairs.
         corpora: paths of plain-text files, one sentence a line, streamed.
-        min_count: see `select_tokens`.
+        min_count, fallback_characters: see `select_tokens`.
 
     Returns:
         `(kept tokens, summary dict)`; the summary is what `trim_vocab.json` records.
@@ -242,10 +268,11 @@ def plan_trim(tokenizer, data=(), corpora=(), min_count=1):
         lines = (WordPieceTokenizer.split_text(line) for line in corpus_lines(path))
         sources.append({"kind": "corpus", "path": os.path.normpath(path),
                         "utterances": count_pieces(tokenizer, lines, counts)})
-    kept, reasons = select_tokens(tokenizer.vocab, counts, min_count)
+    kept, reasons = select_tokens(tokenizer.vocab, counts, min_count, fallback_characters)
     used = sum(1 for token in counts if token != UNK)
     summary = {"original_vocab_size": tokenizer.vocab_size, "vocab_size": len(kept),
-               "min_count": min_count, "kept": reasons, "used_pieces": used,
+               "min_count": min_count, "fallback_characters": fallback_characters,
+               "kept": reasons, "used_pieces": used,
                "used_pieces_below_min_count": sum(
                    1 for token, n in counts.items()
                    if n < min_count and token != UNK and not is_fallback(token)),
@@ -301,7 +328,7 @@ def kept_positions(original, max_seq_len, trim_positions=True):
 
 
 def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
-                   report_corpora=(), trim_positions=True):
+                   report_corpora=(), trim_positions=True, fallback_characters="all"):
     """Writes a trimmed copy of the model directory `model_dir` at `output_dir`.
 
     Args:
@@ -316,6 +343,7 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         trim_positions: keep only the model's `max_seq_len` position embedding rows (see
             `trim_bundle`); the summary records `original_max_position_embeddings` and
             `max_position_embeddings`.
+        fallback_characters: "all" or "latin" (see `select_tokens`).
 
     Returns:
         The summary written to `trim_vocab.json`.
@@ -329,6 +357,9 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         raise InputError(output_dir, "the output directory must differ from --model_dir")
     if min_count < 1:
         raise InputError("command line", f"min_count must be at least 1, got {min_count}")
+    if fallback_characters not in FALLBACK_CHARACTERS:
+        raise InputError("command line", f"fallback_characters must be one of "
+                                         f"{', '.join(FALLBACK_CHARACTERS)}")
     if data is None:
         found = training_data(model_dir)
         if found is None:
@@ -340,7 +371,7 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         if not os.path.isfile(path):
             raise InputError(path, "corpus file not found")
     tokenizer = WordPieceTokenizer.from_model_dir(model_dir)
-    kept, summary = plan_trim(tokenizer, data, corpora, min_count)
+    kept, summary = plan_trim(tokenizer, data, corpora, min_count, fallback_characters)
     summary["source_model"] = os.path.normpath(model_dir)
     if report_corpora:
         trimmed_tokenizer = WordPieceTokenizer(kept, lower_case=tokenizer.lower_case)

@@ -105,7 +105,9 @@ def _export(recipe, expected, path):
                 # The student's exports are made from its trimmed copy, kept beside them.
                 trimmed = os.path.join(tmp, "student_trimmed")
                 trim_model_dir(model_dir, trimmed, [(resolve_data_dir(
-                    data["data_dir"], data["task"]), data["train_split"])])
+                    data["data_dir"], data["task"]), data["train_split"])],
+                    min_count=recipe["export"]["trim_min_count"],
+                    fallback_characters=recipe["export"]["trim_fallback_characters"])
                 model_dir = trimmed
             convert_model_dir(model_dir, os.path.join(tmp, role),
                               recipe["export"]["quantizations"], recipe["data"]["data_dir"],

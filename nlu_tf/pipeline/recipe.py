@@ -10,7 +10,7 @@ import copy
 import dataclasses
 import os
 
-from nlu_tf.choices import EmdWeightUpdate, names
+from nlu_tf.choices import EmdWeightUpdate, FallbackCharacters, names
 from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError, quoted
@@ -60,14 +60,15 @@ DEFAULTS = {
     "stage_2_2": {**_budget("stage_2_2"),
                   **_fields(_DISTILL, ("temperature", "alpha"))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
-               "trim_vocab": False},
+               "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all"},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,
                   "keras_latency": True},
 }
 CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
            "stage_2_1.emd_weight_update": names(EmdWeightUpdate),
            "benchmark.split": ("train", "dev", "test"),
-           "training.mixed_precision": PRECISIONS}
+           "training.mixed_precision": PRECISIONS,
+           "export.trim_fallback_characters": names(FallbackCharacters)}
 # Keys whose values are not all of their default's type, with their own check.
 CHECKS = {"training.jit_compile": check_jit_compile}
 

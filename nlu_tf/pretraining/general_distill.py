@@ -90,26 +90,30 @@ def load_student(path, tokenizer, seed, dtype="float32"):
 
 
 def held_out_batches(settings, epoch):
-    """Batches of the pregenerated `epoch` (shards, max_seq_len, count); None for None."""
+    """`(batches, number of batches)` of the pregenerated `epoch` (shards, max_seq_len,
+    count); None for None."""
     if epoch is None:
         return None
-    shards, max_seq_len, _ = epoch
-    return pretraining_dataset([(shards, max_seq_len)], settings.train_batch_size,
-                               settings.seed, settings.shuffle_buffer)
+    shards, max_seq_len, count = epoch
+    batches = pretraining_dataset([(shards, max_seq_len)], settings.train_batch_size,
+                                  settings.seed, settings.shuffle_buffer)
+    return batches, math.ceil(count / settings.train_batch_size)
 
 
-def held_out_losses(distiller, batches):
-    """The objective's losses (mean over batches) of `distiller`'s student on `batches`."""
-    results = distiller.evaluate(batches, verbose=0, return_dict=True)
+def held_out_losses(distiller, held_out):
+    """The objective's losses (mean over batches) of `distiller`'s student on `held_out`,
+    `(batches, number of batches)`."""
+    batches, steps = held_out
+    results = distiller.evaluate(batches, steps=steps, verbose=0, return_dict=True)
     return {name: round(float(value), 6) for name, value in results.items()}
 
 
-def initial_held_out_losses(distiller, batches, output_dir, start):
+def initial_held_out_losses(distiller, held_out, output_dir, start):
     """The held-out losses before training: measured at step 0 and kept in the run's work
     folder, so a resumed run reports the same numbers."""
     path = os.path.join(work_dir(output_dir), HELD_OUT_INITIAL)
     if start == 0 or not os.path.isfile(path):
-        losses = held_out_losses(distiller, batches)
+        losses = held_out_losses(distiller, held_out)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_json(path, {"resumed_from_step": start, "losses": losses})
     with open(path, encoding="utf-8") as f:

@@ -135,9 +135,14 @@ def comparable_settings(settings):
     return _normalized({k: v for k, v in settings.items() if k not in NOT_COMPARED})
 
 
+# Keys added to a recipe since runs were written, at the default that every run had before.
+ADDED_DEFAULTS = (("trim_min_count", 1), ("trim_fallback_characters", "all"))
+
+
 def _normalized(value):
     # `mixed_precision` is new: float32 (its default) is what every run did before it, so
-    # it compares as absent; `jit_compile` "auto" compares as what it resolves to.
+    # it compares as absent; `jit_compile` "auto" compares as what it resolves to. So do
+    # the other `ADDED_DEFAULTS` at their defaults.
     if isinstance(value, list):
         return [_normalized(item) for item in value]
     if not isinstance(value, dict):
@@ -148,4 +153,7 @@ def _normalized(value):
         value["jit_compile"] = jit_compile_for(JIT_AUTO, precision)
     if precision == "float32":
         value.pop("mixed_precision", None)
+    for key, default in ADDED_DEFAULTS:
+        if value.get(key, default) == default:
+            value.pop(key, None)
     return value

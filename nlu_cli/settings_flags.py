@@ -9,7 +9,7 @@ import dataclasses
 
 from absl import flags
 
-from nlu_tf.choices import EmdWeightUpdate, names
+from nlu_tf.choices import EmdWeightUpdate, FallbackCharacters, names
 from nlu_tf.precision import JIT_AUTO, PRECISIONS
 from nlu_tf.training.settings import (LAYER_MAPPINGS, STAGES, STRATEGIES, DataSettings,
                                       DistillSettings, OptimizerSettings, RunSettings)
@@ -100,6 +100,16 @@ def define_train_flags(flag_values=flags.FLAGS):
                          "Steps between resumable checkpoints (0: every epoch). A killed run "
                          "resumes from the last one when the same command runs again.", **fv)
     flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.", **fv)
+    flags.DEFINE_bool("trim_vocab", d.trim_vocab,
+                      "Stage 2.1: the new student (cut from the teacher or --tinybert) keeps "
+                      "only the pieces its training data uses, and learns with that vocabulary "
+                      "(a smaller embedding; see nlu-trim-vocab).", **fv)
+    flags.DEFINE_integer("trim_min_count", d.trim_min_count,
+                         "With --trim_vocab: a used piece is kept if it occurs this often.", **fv)
+    flags.DEFINE_enum("trim_fallback_characters", d.trim_fallback_characters,
+                      list(names(FallbackCharacters)),
+                      "With --trim_vocab: single-character pieces kept (all, or latin plus "
+                      "those the data uses).", **fv)
     define_teacher_cache_flags(flag_values)
 
 
@@ -147,6 +157,9 @@ def settings_from_flags(values):
         checkpoint_every=values["checkpoint_every"],
         teacher_cache=values["teacher_cache"],
         teacher_cache_max_gb=values["teacher_cache_max_gb"],
+        trim_vocab=values.get("trim_vocab", False),
+        trim_min_count=values.get("trim_min_count", 1),
+        trim_fallback_characters=values.get("trim_fallback_characters", "all"),
         data=data, optimizer=optimizer, distill=distill)
 
 

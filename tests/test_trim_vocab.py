@@ -17,8 +17,8 @@ import pytest
 from nlu_tf.data.reader import SPLITS, read_split
 from nlu_tf.data.tokenizer import UNK, WordPieceTokenizer, id_map
 from nlu_tf.errors import InputError
-from nlu_tf.export.trim_vocab import (TRIM_FILE, fallback_gaps, select_tokens,
-                                      tokenization_report, trim_model_dir)
+from nlu_tf.export.trim_vocab import TRIM_FILE, tokenization_report, trim_model_dir
+from nlu_tf.models.vocab_trim import count_pieces, fallback_gaps, select_tokens
 from tests.tiny import REPO, TINY_CONFIG, random_bert_state
 
 DATASETS = ("snips", "atis")
@@ -177,6 +177,32 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
                                          student_model=trimmed_dir, num_train_epochs=1))
     assert 0 <= metrics["test"]["sentence_acc"] <= 1
     assert _read_vocab(output) == _read_vocab(trimmed_dir)
+
+
+def test_stage_2_1_trims_its_new_student_and_stage_2_2_keeps_the_vocabulary(
+        tiny_model_dir, tiny_data_dir, settings_factory, tmp_path):
+    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.stage import run_stage
+
+    counts = collections.Counter()
+    teacher = WordPieceTokenizer.from_model_dir(tiny_model_dir)
+    count_pieces(teacher, (e.words for e in read_split(tiny_data_dir, "train")), counts)
+    expected, _ = select_tokens(teacher.vocab, counts, 2, "latin")
+    assert len(expected) < teacher.vocab_size
+    first = str(tmp_path / "student_2.1")
+    run_stage(settings_factory(first, tiny_model_dir, stage="2.1", num_train_epochs=1,
+                               trim_vocab=True, trim_min_count=2,
+                               trim_fallback_characters="latin",
+                               distill=DistillSettings(student_num_layers=1)))
+    assert _read_vocab(first) == expected
+    second = str(tmp_path / "student_2.2")
+    metrics = run_stage(settings_factory(second, tiny_model_dir, stage="2.2",
+                                         student_model=first, num_train_epochs=1))
+    assert _read_vocab(second) == expected
+    assert 0 <= metrics["test"]["sentence_acc"] <= 1
+    with pytest.raises(ValueError, match="trim_vocab"):
+        settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
+                         trim_vocab=True)
 
 
 def _padded_batch(tokenizer, texts, width):

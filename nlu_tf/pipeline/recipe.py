@@ -51,7 +51,8 @@ DEFAULTS = {
     "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
                 "probability": AugmentSettings.probability, "source": ""},
     "teacher": {"model": "", "finetuned": "", **_budget("teacher")},
-    "student": {"tinybert": "",
+    "student": {"tinybert": "", "trim_vocab": False, "trim_min_count": 1,
+                "trim_fallback_characters": "all",
                 **_fields(_DISTILL, ("layer_mapping",),
                           renamed=(("num_layers", "student_num_layers"),))},
     "stage_2_1": {**_budget("stage_2_1"),
@@ -68,7 +69,8 @@ CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
            "stage_2_1.emd_weight_update": names(EmdWeightUpdate),
            "benchmark.split": ("train", "dev", "test"),
            "training.mixed_precision": PRECISIONS,
-           "export.trim_fallback_characters": names(FallbackCharacters)}
+           "export.trim_fallback_characters": names(FallbackCharacters),
+           "student.trim_fallback_characters": names(FallbackCharacters)}
 # Keys whose values are not all of their default's type, with their own check.
 CHECKS = {"training.jit_compile": check_jit_compile}
 
@@ -251,6 +253,8 @@ def stage_settings(recipe, teacher_model):
         "student_2.1": lambda: RunSettings(
             stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher,
             tinybert=s["tinybert"], num_train_epochs=first["epochs"],
+            trim_vocab=s["trim_vocab"], trim_min_count=s["trim_min_count"],
+            trim_fallback_characters=s["trim_fallback_characters"],
             optimizer=optimizer(first), distill=distill_2_1, data=student_data, **common),
         "student_2.2": lambda: RunSettings(
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from nlu_tf.choices import LayerMapping, Stage, Strategy, names
+from nlu_tf.choices import FallbackCharacters, LayerMapping, Stage, Strategy, names
 from nlu_tf.precision import JIT_AUTO, check_jit_compile, check_precision, jit_compile_for
 from nlu_tf.training.setting_checks import numeric_problems
 
@@ -93,6 +93,12 @@ class RunSettings:
     verbose: int = 1
     teacher_cache: bool = True  # stages with a teacher read its outputs from a disk cache
     teacher_cache_max_gb: float = 20.0  # a larger cache is not written (the teacher runs)
+    # Stage 2.1's new student keeps only the pieces its training data uses (at least
+    # trim_min_count times) and the fallbacks of `trim_fallback_characters` (all or latin),
+    # so it learns with the vocabulary it ships with (nlu_tf.models.vocab_trim).
+    trim_vocab: bool = False
+    trim_min_count: int = 1
+    trim_fallback_characters: str = "all"
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()
     distill: DistillSettings = DistillSettings()
@@ -110,6 +116,13 @@ class RunSettings:
                   (0.0 <= self.distill.emd_weight_floor < 1.0,
                    "emd_weight_floor must be in [0, 1)"),
                   (self.data.max_seq_len >= 3, "max_seq_len must be at least 3"),
+                  (not self.trim_vocab or (self.stage == "2.1" and not self.student_model),
+                   "trim_vocab trims the new student of stage 2.1 (cut from the teacher or "
+                   "--tinybert), not a --student_model or a stage "
+                   f"{self.stage} model: trim one with nlu-trim-vocab"),
+                  (self.trim_min_count >= 1, "trim_min_count must be at least 1"),
+                  (self.trim_fallback_characters in names(FallbackCharacters),
+                   f"trim_fallback_characters must be one of {names(FallbackCharacters)}"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]
         for ok, message in checks:
             if not ok:
@@ -136,7 +149,8 @@ def comparable_settings(settings):
 
 
 # Keys added to a recipe since runs were written, at the default that every run had before.
-ADDED_DEFAULTS = (("trim_min_count", 1), ("trim_fallback_characters", "all"))
+ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
+                  ("trim_fallback_characters", "all"))
 
 
 def _normalized(value):

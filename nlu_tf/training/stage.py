@@ -56,7 +56,23 @@ def _models(settings, labels):
         student = from_tinybert(settings.tinybert, teacher, settings.head_dropout, dtype)
     else:
         student = cut_from_teacher(teacher, settings.distill.student_num_layers, dtype)
+    if settings.trim_vocab:
+        student = _trimmed(student, settings)
     return student, teacher
+
+
+def _trimmed(student, settings):
+    """`student` keeping only the pieces of its training split (`RunSettings.trim_vocab`)."""
+    from nlu_tf.models.vocab_trim import plan_trim, trim_bundle
+
+    folder = resolve_data_dir(settings.data.data_dir, settings.data.task or None)
+    kept, summary = plan_trim(student.tokenizer, [(folder, settings.data.train_split)],
+                              min_count=settings.trim_min_count,
+                              fallback_characters=settings.trim_fallback_characters)
+    logger.info("student vocabulary trimmed to the %s split: %d -> %d tokens (%s)",
+                settings.data.train_split, summary["original_vocab_size"],
+                summary["vocab_size"], summary["kept"])
+    return trim_bundle(student, kept)
 
 
 def _features(bundle, data_dir, split, examples):

@@ -1,0 +1,231 @@
+"""Vocabulary trimming of a model bundle: which WordPiece tokens to keep, and the bundle
+with only those embedding rows (see `nlu_tf.export.trim_vocab` for the model-directory
+command and its reports).
+
+Kept are the special tokens, the single-character fallbacks (every one, or with
+`fallback_characters="latin"` those of `LATIN_RANGES` and of the characters the sources
+use) and the pieces the sources use at least `min_count` times. Everything up to
+`trim_bundle` runs without TensorFlow.
+"""
+
+import collections
+import logging
+import os
+
+from nlu_tf.choices import FallbackCharacters, names
+from nlu_tf.data.reader import read_split
+from nlu_tf.data.tokenizer import CLS, CONTINUATION, MASK, PAD, SEP, UNK, WordPieceTokenizer
+from nlu_tf.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+SPECIAL_TOKENS = (PAD, UNK, CLS, SEP, MASK)
+# Words are cached per tokenizer; clearing the cache this often bounds the memory a long
+# corpus takes to the counts plus the words of this many lines.
+CLEAR_CACHE_EVERY = 10_000
+# Code points whose single-character fallbacks `fallback_characters="latin"` keeps: Basic
+# Latin to Latin Extended-B, general punctuation, currency and letterlike symbols.
+LATIN_RANGES = ((0x0000, 0x0250), (0x2000, 0x2070), (0x20A0, 0x20D0), (0x2100, 0x2150))
+FALLBACK_CHARACTERS = names(FallbackCharacters)
+
+
+def is_latin(char):
+    """True for a character in `LATIN_RANGES`."""
+    return any(low <= ord(char) < high for low, high in LATIN_RANGES)
+
+
+def used_fallbacks(tokens):
+    """The fallback pieces (`c`, `##c`) of every character inside `tokens` (special and
+    bracketed tokens aside): what WordPiece needs to spell their words from characters."""
+    needed = set()
+    for token in tokens:
+        if token in SPECIAL_TOKENS or (token.startswith("[") and token.endswith("]")):
+            continue
+        if token.startswith(CONTINUATION):
+            continued = token[len(CONTINUATION):]
+        else:
+            needed.add(token[0])
+            continued = token[1:]
+        needed.update(CONTINUATION + char for char in continued)
+    return needed
+
+
+def is_fallback(token):
+    """True for a single-character piece (`a`) or its continuation form (`##a`)."""
+    return len(token) == 1 or (token.startswith(CONTINUATION)
+                               and len(token) == len(CONTINUATION) + 1)
+
+
+def fallback_gaps(vocab):
+    """Characters inside the pieces of `vocab` whose single-character fallback is missing.
+
+    Keeping every single-character piece guarantees "no new `[UNK]`" only if each character
+    that starts a piece exists as a piece, and each character that continues a word exists
+    as `##c`. The BERT vocabularies have no gap; another vocabulary may.
+
+    Returns:
+        A sorted list of the pieces (`c` or `##c`) that would be needed but are absent.
+    """
+    present = set(vocab)
+    needed = used_fallbacks(present)
+    return sorted(needed - present)
+
+
+def corpus_lines(path):
+    """Yields the lines of a UTF-8 text file one at a time (a corpus: one sentence a line).
+
+    Raises:
+        InputError: the file is missing or not UTF-8 (naming the line).
+    """
+    if not os.path.isfile(path):
+        raise InputError(path, "corpus file not found")
+    # Lines are decoded one by one: a text-mode file decodes whole buffers, and its error
+    # would name no line.
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(path, "not UTF-8 text", line=number) from None
+
+
+def count_pieces(tokenizer, utterances, counts):
+    """Adds the WordPiece tokens of `utterances` to `counts`.
+
+    Args:
+        tokenizer: the model's `WordPieceTokenizer`.
+        utterances: an iterable of word lists.
+        counts: a `collections.Counter`, updated in place.
+
+    Returns:
+        The number of utterances read.
+    """
+    total = 0
+    for total, words in enumerate(utterances, 1):
+        for word in words:
+            counts.update(tokenizer.word_pieces(word))
+        if total % CLEAR_CACHE_EVERY == 0:
+            tokenizer.clear_cache()
+    tokenizer.clear_cache()
+    return total
+
+
+def select_tokens(vocab, counts, min_count=1, fallback_characters="all"):
+    """The tokens a trimmed vocabulary keeps, in their original order.
+
+    Args:
+        vocab: the original tokens in id order.
+        counts: occurrences of each piece in the trimming texts.
+        min_count: a used piece is kept if it occurs at least this often.
+        fallback_characters: "all" keeps every single-character piece and its `##` form;
+            "latin" those of `LATIN_RANGES` and of the characters inside used pieces.
+
+    Returns:
+        `(kept tokens, dict of how many were kept for which reason)`.
+    """
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    if fallback_characters not in FALLBACK_CHARACTERS:
+        raise ValueError(f"fallback_characters must be one of {FALLBACK_CHARACTERS}")
+    needed = used_fallbacks(counts) if fallback_characters == "latin" else None
+    kept, seen, reasons = [], set(), collections.Counter()
+    for token in vocab:
+        if token in seen:
+            continue
+        if token in SPECIAL_TOKENS:
+            reason = "special"
+        elif token.startswith("[") and token.endswith("]"):
+            continue  # [unusedN] and other bracketed placeholders
+        elif is_fallback(token) and (needed is None or is_latin(token[-1])
+                                     or token in needed):
+            reason = "single_character"
+        elif counts.get(token, 0) >= min_count:
+            reason = "used"
+        else:
+            continue
+        kept.append(token)
+        seen.add(token)
+        reasons[reason] += 1
+    return kept, dict(reasons)
+
+
+def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="all"):
+    """Counts the pieces of the training data and corpora and picks the tokens to keep.
+
+    Args:
+        tokenizer: the model's `WordPieceTokenizer`.
+        data: `(dataset folder, split)` pairs.
+        corpora: paths of plain-text files, one sentence a line, streamed.
+        min_count, fallback_characters: see `select_tokens`.
+
+    Returns:
+        `(kept tokens, summary dict)`; the summary is what `trim_vocab.json` records.
+    """
+    counts = collections.Counter()
+    sources = []
+    for folder, split in data:
+        examples = read_split(folder, split)
+        read = count_pieces(tokenizer, (example.words for example in examples), counts)
+        sources.append({"kind": "data", "path": os.path.normpath(folder), "split": split,
+                        "utterances": read})
+    for path in corpora:
+        lines = (WordPieceTokenizer.split_text(line) for line in corpus_lines(path))
+        sources.append({"kind": "corpus", "path": os.path.normpath(path),
+                        "utterances": count_pieces(tokenizer, lines, counts)})
+    kept, reasons = select_tokens(tokenizer.vocab, counts, min_count, fallback_characters)
+    used = sum(1 for token in counts if token != UNK)
+    summary = {"original_vocab_size": tokenizer.vocab_size, "vocab_size": len(kept),
+               "min_count": min_count, "fallback_characters": fallback_characters,
+               "kept": reasons, "used_pieces": used,
+               "used_pieces_below_min_count": sum(
+                   1 for token, n in counts.items()
+                   if n < min_count and token != UNK and not is_fallback(token)),
+               "unk_in_sources": counts.get(UNK, 0), "sources": sources}
+    gaps = fallback_gaps(tokenizer.vocab)
+    if gaps:
+        logger.warning("%d single-character fallbacks are missing from the vocabulary "
+                       "(e.g. %s): an out-of-domain word may become [UNK]",
+                       len(gaps), ", ".join(gaps[:5]))
+        summary["fallback_gaps"] = gaps
+    return kept, summary
+
+
+def trim_bundle(bundle, kept, trim_positions=True):
+    """A copy of a `ModelBundle` whose vocabulary is `kept` (a subset of its own tokens).
+
+    The token embedding keeps the rows of `kept`, in that order. With `trim_positions`, the
+    position embedding keeps its first `bundle.max_seq_len` rows (the encoder's position ids
+    are 0..L-1 and every consumer encodes at most `max_seq_len` tokens), and the config's
+    `max_position_embeddings` follows. Every other weight is copied unchanged.
+    """
+    from nlu_tf.models.joint_model import JointNLUModel
+    from nlu_tf.models.model_dir import ModelBundle
+
+    old = bundle.model
+    tokenizer = WordPieceTokenizer(kept, lower_case=bundle.tokenizer.lower_case)
+    rows = [bundle.tokenizer.token_to_id(token) for token in kept]
+    if any(bundle.tokenizer.id_to_token(row) != token for row, token in zip(rows, kept)):
+        raise ValueError("the kept tokens must all be in the model's vocabulary")
+    positions = kept_positions(old.encoder.max_position_embeddings, bundle.max_seq_len,
+                               trim_positions)
+    config = {**old.encoder_config, "vocab_size": len(kept),
+              "max_position_embeddings": positions}
+    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout,
+                          dtype=old.dtype_policy)
+    model.build()
+    # Each table keeps its selected rows; every other weight is copied whole.
+    selected = {id(old.encoder.token_embedding.embeddings): rows,
+                id(old.encoder.position_embedding.embeddings): slice(0, positions)}
+    for new, source in zip(model.weights, old.weights):
+        # Paths below the model's own (auto-numbered) name.
+        if new.path.split("/", 1)[-1] != source.path.split("/", 1)[-1]:
+            raise ValueError(f"weights differ: {new.path} vs {source.path}")
+        value = source.numpy()
+        new.assign(value[selected[id(source)]] if id(source) in selected else value)
+    return ModelBundle(model, tokenizer, bundle.labels, bundle.max_seq_len)
+
+
+def kept_positions(original, max_seq_len, trim_positions=True):
+    """The position embedding rows a trimmed model keeps: `max_seq_len` with
+    `trim_positions` (never more than `original`), else all `original` rows."""
+    return min(original, max_seq_len) if trim_positions else original

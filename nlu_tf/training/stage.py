@@ -1,5 +1,6 @@
 """Runs one training stage (2.0, 2.1, 2.2, or BERT-EMD) end to end from `RunSettings`."""
 
+import collections
 import dataclasses
 import logging
 import math
@@ -33,9 +34,9 @@ logger = logging.getLogger(__name__)
 TEACHER_CACHE_DIR = "teacher_cache"  # in the work folder, beside the checkpoint
 
 
-def _models(settings, labels):
+def _models(settings, labels, train_examples):
     """Returns (student bundle, teacher bundle or None) for the stage, both computing in
-    the run's dtype policy."""
+    the run's dtype policy; a `trim_vocab` student keeps the pieces of `train_examples`."""
     dtype = settings.mixed_precision
     if settings.stage == "2.0":
         if not settings.teacher_model:
@@ -57,21 +58,21 @@ def _models(settings, labels):
     else:
         student = cut_from_teacher(teacher, settings.distill.student_num_layers, dtype)
     if settings.trim_vocab:
-        student = _trimmed(student, settings)
+        student = _trimmed(student, settings, train_examples)
     return student, teacher
 
 
-def _trimmed(student, settings):
-    """`student` keeping only the pieces of its training split (`RunSettings.trim_vocab`)."""
-    from nlu_tf.models.vocab_trim import plan_trim, trim_bundle
+def _trimmed(student, settings, train_examples):
+    """`student` keeping only the pieces of the examples it trains on
+    (`RunSettings.trim_vocab`)."""
+    from nlu_tf.models.vocab_trim import count_pieces, select_tokens, trim_bundle
 
-    folder = resolve_data_dir(settings.data.data_dir, settings.data.task or None)
-    kept, summary = plan_trim(student.tokenizer, [(folder, settings.data.train_split)],
-                              min_count=settings.trim_min_count,
-                              fallback_characters=settings.trim_fallback_characters)
-    logger.info("student vocabulary trimmed to the %s split: %d -> %d tokens (%s)",
-                settings.data.train_split, summary["original_vocab_size"],
-                summary["vocab_size"], summary["kept"])
+    counts = collections.Counter()
+    count_pieces(student.tokenizer, (example.words for example in train_examples), counts)
+    kept, reasons = select_tokens(student.tokenizer.vocab, counts, settings.trim_min_count,
+                                  settings.trim_fallback_characters)
+    logger.info("student vocabulary trimmed to its %d training utterances: %d -> %d tokens "
+                "(%s)", len(train_examples), student.tokenizer.vocab_size, len(kept), reasons)
     return trim_bundle(student, kept)
 
 
@@ -107,7 +108,7 @@ def _setup(settings, dataset, strategy, restart):
                                              settings.data.train_split)
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        student, teacher = _models(settings, labels)
+        student, teacher = _models(settings, labels, splits["train"])
     check_train_labels(student.labels, splits["train"],
                        os.path.join(data_dir, settings.data.train_split))
     _, train_features = _features(student, data_dir, "train", splits["train"])

@@ -87,10 +87,14 @@ class ServingModule(LogitsModule):
             id_signature().values()))
 
     def _checked_forward(self, input_ids, attention_mask, token_type_ids):
-        tf.debugging.assert_less_equal(
+        check = tf.debugging.assert_less_equal(
             tf.shape(input_ids)[1], self._positions,
             message=f"input_ids longer than the model's {self._positions} position "
                     f"embeddings (encode at most max_seq_len={self._max_seq_len} tokens)")
+        # The lookup reads ids that pass through the check, so the check always runs first
+        # (a stateless gather is otherwise free to fail before it, with an obscure message).
+        with tf.control_dependencies([check]):
+            input_ids = tf.identity(input_ids)
         return self._forward(input_ids, attention_mask, token_type_ids)
 
     def _tokenize(self, text):

@@ -34,12 +34,18 @@ def is_latin(char):
     return any(low <= ord(char) < high for low, high in LATIN_RANGES)
 
 
+def is_placeholder(token):
+    """True for a bracketed token such as `[unused0]` (the special tokens are bracketed too:
+    callers test them first)."""
+    return token.startswith("[") and token.endswith("]")
+
+
 def used_fallbacks(tokens):
     """The fallback pieces (`c`, `##c`) of every character inside `tokens` (special and
     bracketed tokens aside): what WordPiece needs to spell their words from characters."""
     needed = set()
     for token in tokens:
-        if token in SPECIAL_TOKENS or (token.startswith("[") and token.endswith("]")):
+        if token in SPECIAL_TOKENS or is_placeholder(token):
             continue
         if token.startswith(CONTINUATION):
             continued = token[len(CONTINUATION):]
@@ -134,8 +140,8 @@ def select_tokens(vocab, counts, min_count=1, fallback_characters="all"):
             continue
         if token in SPECIAL_TOKENS:
             reason = "special"
-        elif token.startswith("[") and token.endswith("]"):
-            continue  # [unusedN] and other bracketed placeholders
+        elif is_placeholder(token):
+            continue
         elif is_fallback(token) and (needed is None or is_latin(token[-1])
                                      or token in needed):
             reason = "single_character"

@@ -35,17 +35,17 @@ def is_latin(char):
 
 
 def is_placeholder(token):
-    """True for a bracketed token such as `[unused0]` (the special tokens are bracketed too:
-    callers test them first)."""
+    """True for a bracketed token: `[unused0]`, and the special tokens, which are bracketed
+    too (`select_tokens` tests those first)."""
     return token.startswith("[") and token.endswith("]")
 
 
 def used_fallbacks(tokens):
-    """The fallback pieces (`c`, `##c`) of every character inside `tokens` (special and
-    bracketed tokens aside): what WordPiece needs to spell their words from characters."""
+    """The fallback pieces (`c`, `##c`) of every character inside `tokens` (bracketed
+    tokens, the special ones among them, aside): what WordPiece needs to spell their words from characters."""
     needed = set()
     for token in tokens:
-        if token in SPECIAL_TOKENS or is_placeholder(token):
+        if is_placeholder(token):
             continue
         if token.startswith(CONTINUATION):
             continued = token[len(CONTINUATION):]
@@ -178,6 +178,21 @@ def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="
         lines = (WordPieceTokenizer.split_text(line) for line in corpus_lines(path))
         sources.append({"kind": "corpus", "path": os.path.normpath(path),
                         "utterances": count_pieces(tokenizer, lines, counts)})
+    return plan_from_counts(tokenizer, counts, sources, min_count, fallback_characters)
+
+
+def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_characters="all"):
+    """Picks the tokens to keep from piece counts already taken (`count_pieces`).
+
+    Args:
+        tokenizer: the model's `WordPieceTokenizer`.
+        counts: a `collections.Counter` of pieces.
+        sources: what was counted, recorded as is in the summary (a list of dicts).
+        min_count, fallback_characters: see `select_tokens`.
+
+    Returns:
+        `(kept tokens, summary dict)`, as `plan_trim`.
+    """
     kept, reasons = select_tokens(tokenizer.vocab, counts, min_count, fallback_characters)
     used = sum(1 for token in counts if token != UNK)
     summary = {"original_vocab_size": tokenizer.vocab_size, "vocab_size": len(kept),

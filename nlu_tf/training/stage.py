@@ -65,14 +65,17 @@ def _models(settings, labels, train_examples):
 def _trimmed(student, settings, train_examples):
     """`student` keeping only the pieces of the examples it trains on
     (`RunSettings.trim_vocab`)."""
-    from nlu_tf.models.vocab_trim import count_pieces, select_tokens, trim_bundle
+    from nlu_tf.models.vocab_trim import count_pieces, plan_from_counts, trim_bundle
 
     counts = collections.Counter()
-    count_pieces(student.tokenizer, (example.words for example in train_examples), counts)
-    kept, reasons = select_tokens(student.tokenizer.vocab, counts, settings.trim_min_count,
-                                  settings.trim_fallback_characters)
+    read = count_pieces(student.tokenizer, (example.words for example in train_examples),
+                        counts)
+    sources = [{"kind": "data", "split": settings.data.train_split, "utterances": read}]
+    kept, summary = plan_from_counts(student.tokenizer, counts, sources,
+                                     settings.trim_min_count, settings.trim_fallback_characters)
     logger.info("student vocabulary trimmed to its %d training utterances: %d -> %d tokens "
-                "(%s)", len(train_examples), student.tokenizer.vocab_size, len(kept), reasons)
+                "(%s)", read, summary["original_vocab_size"], summary["vocab_size"],
+                summary["kept"])
     return trim_bundle(student, kept)
 
 

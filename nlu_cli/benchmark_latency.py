@@ -45,14 +45,13 @@ def main(argv):
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)
     from nlu_tf.benchmark.latency import markdown_table, run_benchmark
-    from nlu_tf.benchmark.machine import describe_flags
+    from nlu_tf.benchmark.machine import describe_machine
 
     report = run_benchmark(FLAGS.artefacts, threads, FLAGS.data_dir, FLAGS.task, FLAGS.split,
                            FLAGS.queries, FLAGS.warmup, FLAGS.jit_compile,
                            progress=lambda line: print(line, file=sys.stderr, flush=True))
     machine = report["setup"]["machine"]
-    print(f"machine: {machine['cpu']}, {machine['cpu_count']} cores, flags: "
-          f"{describe_flags(machine['cpu_flags'])}", file=sys.stderr)
+    print(f"machine: {describe_machine(machine)}", file=sys.stderr)
     print(markdown_table(report["results"]))
     if FLAGS.output_file:
         write_json(FLAGS.output_file, report)

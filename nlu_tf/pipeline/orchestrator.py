@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 
+from nlu_tf.benchmark.machine import describe_machine, machine_info
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
 from nlu_tf.pipeline import report as reports
@@ -119,7 +120,6 @@ def _export(recipe, expected, path):
 def _evaluate(recipe, expected, path, log):
     from nlu_tf.benchmark.compare import evaluate_artefacts
     from nlu_tf.benchmark.latency import run_measurement
-    from nlu_tf.benchmark.machine import machine_info
 
     settings = expected["evaluate"]
     data, bench = recipe["data"], recipe["benchmark"]
@@ -174,7 +174,7 @@ def _report(recipe, expected, path):
              f"(nlu_tf.benchmark.latency; TFLite in-process, Keras in a subprocess"
              + ("" if bench["keras_latency"] else ", Keras not measured: "
                 "benchmark.keras_latency is false") + ")",
-             f"machine: {results['machine']['cpu']}, {results['machine']['cpu_count']} cores",
+             f"machine: {describe_machine(results['machine'])}",
              "size MB: the model file(s) only, without vocabulary and labels"]
     if augments(recipe):
         counts = read_json(os.path.join(stage_dir(out, "augment"), STAGE_FILE))["counts"]

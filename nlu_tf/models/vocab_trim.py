@@ -42,7 +42,8 @@ def is_placeholder(token):
 
 def used_fallbacks(tokens):
     """The fallback pieces (`c`, `##c`) of every character inside `tokens` (bracketed
-    tokens, the special ones among them, aside): what WordPiece needs to spell their words from characters."""
+    tokens, the special ones among them, aside): what WordPiece needs to spell their words
+    from characters."""
     needed = set()
     for token in tokens:
         if is_placeholder(token):

@@ -189,6 +189,9 @@ def _finish(stage, start, history, seconds):
                "resumed_from_step": start,
                "loss_history": [float(v) for v in history.history.get("loss", [])]}
     predictor = keras_predictor(stage.student, jit_compile=settings.resolved_jit_compile)
+    if evaluator:
+        # The dev evaluator's function runs the same model: its compiled shapes are reused.
+        predictor = dataclasses.replace(predictor, logits_fn=evaluator.logits_fn)
     for split in ("dev", "test"):
         metrics[split] = evaluate_examples(predictor, stage.splits[split],
                                            settings.data.eval_batch_size,

@@ -39,6 +39,10 @@ def test_loss_falls_and_same_seed_gives_same_metrics(tmp_path, settings_factory,
     a, b = runs
     assert a["test"] == b["test"]
     assert a["dev_history"] == b["dev_history"]
+    # The saved model is the best dev step's: scoring it again on dev gives that step's numbers.
+    best = [entry for entry in a["dev_history"] if entry["step"] == a["best_step"]]
+    assert best and all(a["dev"][key] == best[0][key]
+                        for key in ("intent_acc", "slot_f1", "sentence_acc"))
     history = a["loss_history"]
     assert history[-1] < history[0] * 0.8, history
 

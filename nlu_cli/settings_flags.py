@@ -110,6 +110,11 @@ def define_train_flags(flag_values=flags.FLAGS):
                       list(names(FallbackCharacters)),
                       "With --trim_vocab: single-character pieces kept (all, or latin plus "
                       "those the data uses).", **fv)
+    flags.DEFINE_integer("embedding_size", d.embedding_size,
+                         "Stage 2.1: the new student's token embedding is factorised into a "
+                         "(vocab, N) table and an (N, hidden) projection, started from the "
+                         "teacher's table by truncated SVD (a smaller on-device model; with "
+                         "--trim_vocab, after trimming). 0: the full-width table.", **fv)
     define_teacher_cache_flags(flag_values)
 
 
@@ -160,6 +165,7 @@ def settings_from_flags(values):
         trim_vocab=values.get("trim_vocab", False),
         trim_min_count=values.get("trim_min_count", 1),
         trim_fallback_characters=values.get("trim_fallback_characters", "all"),
+        embedding_size=values.get("embedding_size", 0),
         data=data, optimizer=optimizer, distill=distill)
 
 

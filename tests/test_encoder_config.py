@@ -60,6 +60,9 @@ def _one_line(error, path):
     ("layer_norm_eps", float("nan"), "layer_norm_eps must be a positive number, got nan"),
     ("num_hidden_layers", 3, "num_hidden_layers is 3 but the weights hold 2 layer(s)"),
     ("num_hidden_layers", 1000000, "num_hidden_layers is 1000000 but the weights hold 2"),
+    ("embedding_size", 32, "embedding_size must be null or an integer in 1..31 (below "
+                           "hidden_size), got 32"),
+    ("embedding_size", 0, "embedding_size must be null or an integer in 1..31"),
 ])
 def test_bad_config_value_is_one_line_error(hf_dir, tmp_path, key, value, problem):
     directory = _with_config(hf_dir, tmp_path, **{key: value})
@@ -68,6 +71,14 @@ def test_bad_config_value_is_one_line_error(hf_dir, tmp_path, key, value, proble
         BertEncoder.from_pretrained(directory)
     assert time.perf_counter() - started < 10
     assert problem in _one_line(info.value, os.path.join(directory, "config.json"))
+
+
+def test_factorised_config_needs_its_projection_weight(hf_dir, tmp_path):
+    directory = _with_config(hf_dir, tmp_path, embedding_size=8)
+    with pytest.raises(InputError) as info:
+        BertEncoder.from_pretrained(directory)
+    assert _one_line(info.value, os.path.join(directory, "model.safetensors")).endswith(
+        "missing encoder weights: embeddings.word_embeddings_projection.weight")
 
 
 def test_fewer_layers_than_the_weights_hold_is_allowed(hf_dir, tmp_path):

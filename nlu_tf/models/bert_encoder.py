@@ -7,7 +7,7 @@ from keras import ops
 
 from nlu_tf.errors import InputError
 from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
-from nlu_tf.models.transformer_layer import TransformerLayer
+from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
 from nlu_tf.io_utils import read_json_object
 
 @keras.saving.register_keras_serializable(package="nlu_tf")
@@ -32,6 +32,10 @@ class BertEncoder(keras.Model):
         attention_dropout: float, dropout on attention probabilities.
         layer_norm_eps: float, layer norm epsilon (Hugging Face `layer_norm_eps`).
         activation: str, Hugging Face `hidden_act` name.
+        embedding_size: int or None, the width of a factorised token embedding: a
+            (vocab_size, embedding_size) table projected to hidden_size by a bias-free
+            dense layer (ALBERT's factorisation; a small vocabulary table for on-device
+            students). None: a (vocab_size, hidden_size) table, as in BERT.
         dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; every sub-layer
             computes in it, variables stay float32.
 
@@ -44,7 +48,7 @@ class BertEncoder(keras.Model):
     def __init__(self, vocab_size, hidden_size=768, num_layers=12, num_heads=12,
                  intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
                  hidden_dropout=0.1, attention_dropout=0.1, layer_norm_eps=1e-12,
-                 activation="gelu", **kwargs):
+                 activation="gelu", embedding_size=None, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
@@ -57,10 +61,14 @@ class BertEncoder(keras.Model):
         self.attention_dropout = attention_dropout
         self.layer_norm_eps = layer_norm_eps
         self.activation = activation
+        self.embedding_size = embedding_size
         # Sub-layers compute in this model's dtype policy (their variables stay float32).
         policy = {"dtype": self.dtype_policy}
-        self.token_embedding = keras.layers.Embedding(vocab_size, hidden_size,
+        self.token_embedding = keras.layers.Embedding(vocab_size, embedding_size or hidden_size,
                                                       name="token_embedding", **policy)
+        self.token_projection = (keras.layers.Dense(hidden_size, use_bias=False,
+                                                    name="token_projection", **policy)
+                                 if embedding_size else None)
         self.position_embedding = keras.layers.Embedding(max_position_embeddings, hidden_size,
                                                          name="position_embedding", **policy)
         self.segment_embedding = keras.layers.Embedding(type_vocab_size, hidden_size,
@@ -80,6 +88,8 @@ class BertEncoder(keras.Model):
     def build(self, input_shape=None):
         for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):
             embedding.build((None, None))
+        if self.token_projection is not None:
+            self.token_projection.build((None, self.embedding_size))
         self.embeddings_layer_norm.build((None, None, self.hidden_size))
         for layer in self.transformer_layers:
             layer.build((None, None, self.hidden_size))
@@ -93,7 +103,13 @@ class BertEncoder(keras.Model):
         if token_type_ids is None:
             token_type_ids = ops.zeros_like(input_ids)
         positions = ops.arange(ops.shape(input_ids)[1], dtype="int32")
-        embedded = (self.token_embedding(input_ids)
+        tokens = self.token_embedding(input_ids)
+        if self.token_projection is not None:
+            # On (B*L, E), reshaped back as `TransformerLayer.call` does: one plain
+            # FULLY_CONNECTED op in a converted graph.
+            flat = self.token_projection(ops.reshape(tokens, (-1, self.embedding_size)))
+            tokens = ops.reshape(flat, batch_and_length(input_ids) + (self.hidden_size,))
+        embedded = (tokens
                     + self.position_embedding(positions)[None]
                     + self.segment_embedding(token_type_ids))
         hidden = self.embeddings_dropout(self.embeddings_layer_norm(embedded), training=training)
@@ -119,6 +135,7 @@ class BertEncoder(keras.Model):
             "type_vocab_size": self.type_vocab_size, "hidden_dropout": self.hidden_dropout,
             "attention_dropout": self.attention_dropout,
             "layer_norm_eps": self.layer_norm_eps, "activation": self.activation,
+            "embedding_size": self.embedding_size,
         }
 
     @classmethod

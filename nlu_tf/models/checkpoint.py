@@ -19,8 +19,8 @@ import re
 import numpy as np
 
 from nlu_tf.errors import InputError
-from nlu_tf.models.encoder_config import (HF_NAMES, check_encoder_config, check_layer_count,
-                                          encoder_shapes)
+from nlu_tf.models.encoder_config import (HF_NAMES, PROJECTION_KEY, check_encoder_config,
+                                          check_layer_count, encoder_shapes)
 from nlu_tf.models.quoting import quote
 
 logger = logging.getLogger(__name__)
@@ -240,6 +240,8 @@ def encoder_key_table(encoder):
         "pooler.dense.weight": (encoder.pooler_dense.kernel, True),
         "pooler.dense.bias": (encoder.pooler_dense.bias, False),
     }
+    if encoder.token_projection is not None:
+        table[PROJECTION_KEY] = (encoder.token_projection.kernel, True)
     for i, layer in enumerate(encoder.transformer_layers):
         prefix = f"encoder.layer.{i}."
         denses = {"attention.self.query": layer.query, "attention.self.key": layer.key,

@@ -25,13 +25,19 @@ HF_CONFIG_KEYS = {
     "attention_probs_dropout_prob": "attention_dropout",
     "layer_norm_eps": "layer_norm_eps",
     "hidden_act": "activation",
+    "embedding_size": "embedding_size",
 }
+# A factorised token embedding (`embedding_size` below `hidden_size`): the (vocab,
+# embedding_size) table is projected to the model width by this (hidden, embedding_size)
+# matrix. BertModel has no such weight; ALBERT calls it embedding_hidden_mapping_in.
+PROJECTION_KEY = "embeddings.word_embeddings_projection.weight"
 HF_NAMES = {ours: theirs for theirs, ours in HF_CONFIG_KEYS.items()}
 
 # `BertEncoder`'s constructor defaults (tests/test_encoder_config.py keeps them in step).
 DEFAULTS = {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "intermediate_size": 3072,
             "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_dropout": 0.1,
-            "attention_dropout": 0.1, "layer_norm_eps": 1e-12, "activation": "gelu"}
+            "attention_dropout": 0.1, "layer_norm_eps": 1e-12, "activation": "gelu",
+            "embedding_size": None}
 SIZES = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
          "max_position_embeddings", "type_vocab_size")
 RATES = ("hidden_dropout", "attention_dropout")
@@ -73,6 +79,11 @@ def check_encoder_config(config, source, names=None):
     for key in RATES:
         if not (is_number(full[key]) and 0 <= full[key] < 1):
             fail(key, f"must be a number in [0, 1), got {shown(full[key])}")
+    embedding = full["embedding_size"]
+    if embedding is not None and (type(embedding) is not int
+                                  or not 0 < embedding < full["hidden_size"]):
+        fail("embedding_size", f"must be null or an integer in 1..{full['hidden_size'] - 1} "
+                               f"(below hidden_size), got {shown(embedding)}")
     eps = full["layer_norm_eps"]
     if not (is_number(eps) and math.isfinite(eps) and eps > 0):
         fail("layer_norm_eps", f"must be a positive number, got {shown(eps)}")
@@ -108,13 +119,16 @@ def check_max_seq_len(max_seq_len, config, source):
 def encoder_shapes(config):
     """Canonical key (PyTorch `BertModel` naming, no `bert.`) -> shape, (out, in) for dense weights."""
     h, i = config["hidden_size"], config["intermediate_size"]
+    e = config.get("embedding_size") or h
     shapes = {
-        "embeddings.word_embeddings.weight": (config["vocab_size"], h),
+        "embeddings.word_embeddings.weight": (config["vocab_size"], e),
         "embeddings.position_embeddings.weight": (config["max_position_embeddings"], h),
         "embeddings.token_type_embeddings.weight": (config["type_vocab_size"], h),
         "embeddings.LayerNorm.weight": (h,), "embeddings.LayerNorm.bias": (h,),
         "pooler.dense.weight": (h, h), "pooler.dense.bias": (h,),
     }
+    if config.get("embedding_size"):
+        shapes[PROJECTION_KEY] = (h, e)
     for n in range(config["num_layers"]):
         p = f"encoder.layer.{n}."
         for name in ("attention.self.query", "attention.self.key", "attention.self.value",

@@ -25,8 +25,10 @@ def hf_state(encoder):
 
 def hf_config(encoder, tokenizer):
     """The Hugging Face `config.json` of `encoder` (BERT keys, `model_type` "bert")."""
+    # embedding_size is written only when set (a factorised table, which BertModel cannot
+    # load; nlu_tf reads it back).
     config = {HF_NAMES[key]: value for key, value in encoder.get_config().items()
-              if key in HF_NAMES}
+              if key in HF_NAMES and value is not None}
     config.update({"model_type": "bert", "architectures": ["BertModel"],
                    "pad_token_id": tokenizer.pad_id, "position_embedding_type": "absolute",
                    "initializer_range": 0.02})

@@ -99,6 +99,9 @@ class RunSettings:
     trim_vocab: bool = False
     trim_min_count: int = 1
     trim_fallback_characters: str = "all"
+    # Stage 2.1's new student has a factorised token embedding of this width (0: the
+    # teacher's full-width table; nlu_tf.models.factorise), for a smaller on-device model.
+    embedding_size: int = 0
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()
     distill: DistillSettings = DistillSettings()
@@ -121,6 +124,12 @@ class RunSettings:
                    "--tinybert), not a --student_model or a stage "
                    f"{self.stage} model: trim one with nlu-trim-vocab"),
                   (self.trim_min_count >= 1, "trim_min_count must be at least 1"),
+                  (not self.embedding_size or (self.stage == "2.1" and not self.student_model),
+                   "embedding_size factorises the new student of stage 2.1 (cut from the "
+                   "teacher or --tinybert), not a --student_model or a stage "
+                   f"{self.stage} model"),
+                  (type(self.embedding_size) is int and self.embedding_size >= 0,
+                   "embedding_size must be a non-negative integer (0: not factorised)"),
                   (self.trim_fallback_characters in names(FallbackCharacters),
                    f"trim_fallback_characters must be one of {names(FallbackCharacters)}"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]
@@ -150,7 +159,7 @@ def comparable_settings(settings):
 
 # Keys added to a recipe since runs were written, at the default that every run had before.
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
-                  ("trim_fallback_characters", "all"))
+                  ("trim_fallback_characters", "all"), ("embedding_size", 0))
 
 
 def _normalized(value):

@@ -36,7 +36,8 @@ TEACHER_CACHE_DIR = "teacher_cache"  # in the work folder, beside the checkpoint
 
 def _models(settings, labels, train_examples):
     """Returns (student bundle, teacher bundle or None) for the stage, both computing in
-    the run's dtype policy; a `trim_vocab` student keeps the pieces of `train_examples`."""
+    the run's dtype policy; a `trim_vocab` student keeps the pieces of `train_examples`,
+    an `embedding_size` one has its token embedding factorised."""
     dtype = settings.mixed_precision
     if settings.stage == "2.0":
         if not settings.teacher_model:
@@ -59,7 +60,23 @@ def _models(settings, labels, train_examples):
         student = cut_from_teacher(teacher, settings.distill.student_num_layers, dtype)
     if settings.trim_vocab:
         student = _trimmed(student, settings, train_examples)
+    if settings.embedding_size:
+        student = _factorised(student, settings.embedding_size)
     return student, teacher
+
+
+def _factorised(student, rank):
+    """`student` with its token embedding factorised at `rank` (`RunSettings.embedding_size`)."""
+    from nlu_tf.models.factorise import factorise_embedding
+
+    try:
+        factorised = factorise_embedding(student, rank)
+    except ValueError as error:
+        raise InputError("--embedding_size", str(error)) from None
+    logger.info("student token embedding factorised: %d x %d -> %d x %d + %d x %d",
+                student.tokenizer.vocab_size, student.model.encoder.hidden_size,
+                student.tokenizer.vocab_size, rank, rank, student.model.encoder.hidden_size)
+    return factorised
 
 
 def _trimmed(student, settings, train_examples):

@@ -255,7 +255,8 @@ def stage_settings(recipe, teacher_model):
             tinybert=s["tinybert"], num_train_epochs=first["epochs"],
             trim_vocab=s["trim_vocab"], trim_min_count=s["trim_min_count"],
             trim_fallback_characters=s["trim_fallback_characters"],
-            embedding_size=s["embedding_size"], optimizer=optimizer(first), distill=distill_2_1, data=student_data, **common),
+            embedding_size=s["embedding_size"], optimizer=optimizer(first),
+            distill=distill_2_1, data=student_data, **common),
         "student_2.2": lambda: RunSettings(
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],

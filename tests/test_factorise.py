@@ -148,3 +148,41 @@ def test_stage_2_1_factorises_its_new_student(tiny_model_dir, settings_factory, 
                                    num_train_epochs=1, embedding_size=32,
                                    distill=DistillSettings(student_num_layers=1)))
     assert not (tmp_path / "wide").exists()
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_interrupted_stage_2_1_resumes_its_factorised_student(tiny_model_dir, settings_factory,
+                                                              tmp_path):
+    import keras
+
+    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.stage import run_stage
+
+    class KillAtStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if int(self.model.optimizer.iterations.numpy()) == 5:
+                raise _Interrupt()
+
+    def settings(name):
+        return settings_factory(str(tmp_path / name), tiny_model_dir, stage="2.1",
+                                num_train_epochs=2, checkpoint_every=3, head_dropout=0.0,
+                                trim_vocab=True, embedding_size=RANK,
+                                distill=DistillSettings(student_num_layers=1))
+
+    reference = run_stage(settings("reference"))
+    interrupted = settings("resumed")
+    with pytest.raises(_Interrupt):
+        run_stage(interrupted, callbacks=[KillAtStep()])
+    assert not os.path.exists(interrupted.output_dir)
+    resumed = run_stage(interrupted)
+    assert resumed["resumed_from_step"] == 3 < resumed["steps"]
+    assert resumed["test"] == reference["test"]
+    want, got = (load_model_dir(s.output_dir).model.encoder for s in
+                 (settings("reference"), interrupted))
+    assert got.embedding_size == RANK
+    for a, b in ((want.token_embedding.embeddings, got.token_embedding.embeddings),
+                 (want.token_projection.kernel, got.token_projection.kernel)):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6, rtol=0)

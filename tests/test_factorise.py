@@ -150,21 +150,11 @@ def test_stage_2_1_factorises_its_new_student(tiny_model_dir, settings_factory, 
     assert not (tmp_path / "wide").exists()
 
 
-class _Interrupt(Exception):
-    pass
-
-
 def test_interrupted_stage_2_1_resumes_its_factorised_student(tiny_model_dir, settings_factory,
                                                               tmp_path):
-    import keras
-
     from nlu_tf.training.settings import DistillSettings
     from nlu_tf.training.stage import run_stage
-
-    class KillAtStep(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if int(self.model.optimizer.iterations.numpy()) == 5:
-                raise _Interrupt()
+    from tests.interrupt import Interrupt, kill_at_step
 
     def settings(name):
         return settings_factory(str(tmp_path / name), tiny_model_dir, stage="2.1",
@@ -174,8 +164,8 @@ def test_interrupted_stage_2_1_resumes_its_factorised_student(tiny_model_dir, se
 
     reference = run_stage(settings("reference"))
     interrupted = settings("resumed")
-    with pytest.raises(_Interrupt):
-        run_stage(interrupted, callbacks=[KillAtStep()])
+    with pytest.raises(Interrupt):
+        run_stage(interrupted, callbacks=[kill_at_step(5)])
     assert not os.path.exists(interrupted.output_dir)
     resumed = run_stage(interrupted)
     assert resumed["resumed_from_step"] == 3 < resumed["steps"]

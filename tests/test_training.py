@@ -13,6 +13,7 @@ from nlu_tf.models.model_dir import load_model_dir
 from nlu_tf.models.model_files import REQUIRED_FILES
 from nlu_tf.io_utils import work_dir
 from nlu_tf.training.stage import run_stage
+from tests.interrupt import Interrupt, kill_at_step
 
 
 def test_model_dir_is_complete_and_reloads_to_identical_logits(tiny_model_dir, tiny_data_dir):
@@ -47,19 +48,8 @@ def test_loss_falls_and_same_seed_gives_same_metrics(tmp_path, settings_factory,
     assert history[-1] < history[0] * 0.8, history
 
 
-class _Interrupt(Exception):
-    pass
-
-
 def test_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, settings_factory,
                                                                   tiny_bert_dir):
-    import keras
-
-    class KillAtStep(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            if int(self.model.optimizer.iterations.numpy()) == 7:
-                raise _Interrupt()
-
     def settings(name):
         return settings_factory(str(tmp_path / name), tiny_bert_dir, num_train_epochs=3,
                                 checkpoint_every=3, head_dropout=0.0)
@@ -67,8 +57,8 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, sett
     reference = run_stage(settings("reference"))
     interrupted = settings("resumed")
     try:
-        run_stage(interrupted, callbacks=[KillAtStep()])
-    except _Interrupt:
+        run_stage(interrupted, callbacks=[kill_at_step(7)])
+    except Interrupt:
         pass
     assert not os.path.exists(interrupted.output_dir)
     assert os.path.isfile(os.path.join(work_dir(interrupted.output_dir), "checkpoint",

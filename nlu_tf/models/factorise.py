@@ -31,7 +31,7 @@ def factorise_embedding(bundle, rank):
     Raises:
         ValueError: the embedding is factorised already, or `rank` is not in 1..hidden-1.
     """
-    from nlu_tf.models.joint_model import JointNLUModel
+    from nlu_tf.models.joint_model import rebuilt_model
     from nlu_tf.models.model_dir import ModelBundle
 
     old = bundle.model
@@ -42,18 +42,8 @@ def factorise_embedding(bundle, rank):
     if type(rank) is not int or not 0 < rank < hidden:
         raise ValueError(f"embedding_size must be an integer in 1..{hidden - 1} "
                          f"(below the hidden size), got {rank!r}")
-    config = {**old.encoder_config, "embedding_size": rank}
-    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout,
-                          dtype=old.dtype_policy)
-    model.build()
     rows, projection = factorised_tables(old.encoder.token_embedding.embeddings.numpy(), rank)
-    new_tables = {id(model.encoder.token_embedding.embeddings): rows,
-                  id(model.encoder.token_projection.kernel): projection}
-    # Paths below the model's own (auto-numbered) name.
-    old_weights = {weight.path.split("/", 1)[-1]: weight for weight in old.weights}
-    for weight in model.weights:
-        if id(weight) in new_tables:
-            weight.assign(new_tables[id(weight)])
-        else:
-            weight.assign(old_weights[weight.path.split("/", 1)[-1]].numpy())
+    model = rebuilt_model(old, {**old.encoder_config, "embedding_size": rank},
+                          {"encoder/token_embedding/embeddings": rows,
+                           "encoder/token_projection/kernel": projection})
     return ModelBundle(model, bundle.tokenizer, bundle.labels, bundle.max_seq_len)

@@ -69,3 +69,35 @@ class JointNLUModel(keras.Model):
         return {**super().get_config(),
                 "encoder_config": self.encoder_config, "num_intents": self.num_intents,
                 "num_slots": self.num_slots, "head_dropout": self.head_dropout}
+
+
+def rebuilt_model(old, encoder_config, values=None):
+    """A new built `JointNLUModel` like `old` (heads, dropout, dtype policy) on
+    `encoder_config`, each weight copied from `old`'s weight of the same path unless
+    `values` gives it.
+
+    Args:
+        old: a built `JointNLUModel`.
+        encoder_config: the new model's `BertEncoder` arguments.
+        values: {weight path below the model's own name, e.g.
+            "encoder/token_embedding/embeddings": array}.
+
+    Raises:
+        ValueError: a weight of the new model has no value (neither in `values` nor in
+            `old` at the same path).
+    """
+    values = values or {}
+    model = JointNLUModel(encoder_config, old.num_intents, old.num_slots, old.head_dropout,
+                          dtype=old.dtype_policy)
+    model.build()
+    # Paths below the model's own (auto-numbered) name.
+    sources = {weight.path.split("/", 1)[-1]: weight for weight in old.weights}
+    for weight in model.weights:
+        path = weight.path.split("/", 1)[-1]
+        if path in values:
+            weight.assign(values[path])
+        elif path in sources:
+            weight.assign(sources[path].numpy())
+        else:
+            raise ValueError(f"no value for the weight {path}")
+    return model

@@ -220,7 +220,7 @@ def trim_bundle(bundle, kept, trim_positions=True):
     are 0..L-1 and every consumer encodes at most `max_seq_len` tokens), and the config's
     `max_position_embeddings` follows. Every other weight is copied unchanged.
     """
-    from nlu_tf.models.joint_model import JointNLUModel
+    from nlu_tf.models.joint_model import rebuilt_model
     from nlu_tf.models.model_dir import ModelBundle
 
     old = bundle.model
@@ -232,18 +232,12 @@ def trim_bundle(bundle, kept, trim_positions=True):
                                trim_positions)
     config = {**old.encoder_config, "vocab_size": len(kept),
               "max_position_embeddings": positions}
-    model = JointNLUModel(config, old.num_intents, old.num_slots, old.head_dropout,
-                          dtype=old.dtype_policy)
-    model.build()
     # Each table keeps its selected rows; every other weight is copied whole.
-    selected = {id(old.encoder.token_embedding.embeddings): rows,
-                id(old.encoder.position_embedding.embeddings): slice(0, positions)}
-    for new, source in zip(model.weights, old.weights):
-        # Paths below the model's own (auto-numbered) name.
-        if new.path.split("/", 1)[-1] != source.path.split("/", 1)[-1]:
-            raise ValueError(f"weights differ: {new.path} vs {source.path}")
-        value = source.numpy()
-        new.assign(value[selected[id(source)]] if id(source) in selected else value)
+    encoder = old.encoder
+    model = rebuilt_model(old, config, {
+        "encoder/token_embedding/embeddings": encoder.token_embedding.embeddings.numpy()[rows],
+        "encoder/position_embedding/embeddings":
+            encoder.position_embedding.embeddings.numpy()[:positions]})
     return ModelBundle(model, tokenizer, bundle.labels, bundle.max_seq_len)
 
 

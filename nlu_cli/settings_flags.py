@@ -110,6 +110,13 @@ def define_train_flags(flag_values=flags.FLAGS):
                       list(names(FallbackCharacters)),
                       "With --trim_vocab: single-character pieces kept (all, or latin plus "
                       "those the data uses).", **fv)
+    flags.DEFINE_multi_string("trim_corpus", list(d.trim_corpus),
+                              "With --trim_vocab: a plain-text file (one sentence a line) "
+                              "whose pieces are kept too; repeat for several.", **fv)
+    flags.DEFINE_integer("trim_vocab_size", d.trim_vocab_size,
+                         "With --trim_vocab and --trim_corpus: keep the training data's "
+                         "pieces, then the corpora's most used ones up to this many tokens "
+                         "(0: the corpora count with the data, --trim_min_count).", **fv)
     flags.DEFINE_integer("embedding_size", d.embedding_size,
                          "Stage 2.1: the new student's token embedding is factorised into a "
                          "(vocab, N) table and an (N, hidden) projection, started from the "
@@ -165,6 +172,8 @@ def settings_from_flags(values):
         trim_vocab=values.get("trim_vocab", False),
         trim_min_count=values.get("trim_min_count", 1),
         trim_fallback_characters=values.get("trim_fallback_characters", "all"),
+        trim_corpus=tuple(values.get("trim_corpus") or ()),
+        trim_vocab_size=values.get("trim_vocab_size", 0),
         embedding_size=values.get("embedding_size", 0),
         data=data, optimizer=optimizer, distill=distill)
 

@@ -15,6 +15,9 @@ embedding keeps only the model's max_seq_len rows (--notrim_positions: all of th
 a model cannot be trained further with a longer --max_seq_len. Each --report_corpus
 (one sentence a line, not used for the choice) is tokenized with the original and the
 trimmed vocabulary: its [UNK]s and tokens per sentence are printed and recorded.
+With --vocab_size N the --corpus files no longer count with the data: the data's pieces
+are kept, then the corpora's most used pieces until the vocabulary has N tokens (a size
+budget spent on the pieces general text needs most).
 """
 
 import json
@@ -35,6 +38,9 @@ flags.DEFINE_multi_string("report_corpus", [], "A UTF-8 text file, one sentence 
                           "tokenized with both vocabularies to report new [UNK]s and "
                           "tokens per sentence; it does not decide the kept pieces "
                           "(repeatable).")
+flags.DEFINE_integer("vocab_size", 0, "With --corpus: keep the data's pieces, then the "
+                     "corpora's most used pieces up to this many tokens (0: the corpora "
+                     "count with the data, --min_count).")
 flags.DEFINE_integer("min_count", 1, "A used piece is kept if it occurs at least this often.")
 flags.DEFINE_enum("fallback_characters", "all", list(FALLBACK_CHARACTERS),
                   "Single-character pieces kept: all (no word gains an [UNK]), or latin: "
@@ -61,7 +67,7 @@ def main(argv):
         data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
     summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
                              FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions,
-                             FLAGS.fallback_characters)
+                             FLAGS.fallback_characters, FLAGS.vocab_size)
     print(json.dumps({key: summary[key] for key in
                       ("original_vocab_size", "vocab_size", "kept", "min_count",
                        "fallback_characters",

@@ -116,7 +116,8 @@ def training_data(model_dir):
 
 
 def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
-                   report_corpora=(), trim_positions=True, fallback_characters="all"):
+                   report_corpora=(), trim_positions=True, fallback_characters="all",
+                   vocab_size=0):
     """Writes a trimmed copy of the model directory `model_dir` at `output_dir`.
 
     Args:
@@ -132,6 +133,9 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
             `trim_bundle`); the summary records `original_max_position_embeddings` and
             `max_position_embeddings`.
         fallback_characters: "all" or "latin" (see `select_tokens`).
+        vocab_size: 0, or the size the vocabulary is filled to with the corpora's most
+            used pieces after the data's (`plan_trim`; the corpora then rank the fill
+            instead of counting with the data).
 
     Returns:
         The summary written to `trim_vocab.json`.
@@ -148,6 +152,9 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
     if fallback_characters not in FALLBACK_CHARACTERS:
         raise InputError("command line", f"fallback_characters must be one of "
                                          f"{', '.join(FALLBACK_CHARACTERS)}")
+    if vocab_size < 0 or (vocab_size and not corpora):
+        raise InputError("command line", "vocab_size fills the vocabulary from the corpora: "
+                                         "give --corpus, or leave it at 0")
     if data is None:
         found = training_data(model_dir)
         if found is None:
@@ -159,7 +166,11 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         if not os.path.isfile(path):
             raise InputError(path, "corpus file not found")
     tokenizer = WordPieceTokenizer.from_model_dir(model_dir)
-    kept, summary = plan_trim(tokenizer, data, corpora, min_count, fallback_characters)
+    try:
+        kept, summary = plan_trim(tokenizer, data, corpora, min_count, fallback_characters,
+                                  vocab_size)
+    except ValueError as error:
+        raise InputError("command line", str(error)) from None
     summary["source_model"] = os.path.normpath(model_dir)
     if report_corpora:
         trimmed_tokenizer = WordPieceTokenizer(kept, lower_case=tokenizer.lower_case)

@@ -156,7 +156,8 @@ def select_tokens(vocab, counts, min_count=1, fallback_characters="all"):
     return kept, dict(reasons)
 
 
-def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="all"):
+def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="all",
+              vocab_size=0):
     """Counts the pieces of the training data and corpora and picks the tokens to keep.
 
     Args:
@@ -164,6 +165,9 @@ def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="
         data: `(dataset folder, split)` pairs.
         corpora: paths of plain-text files, one sentence a line, streamed.
         min_count, fallback_characters: see `select_tokens`.
+        vocab_size: 0: the corpora count with the data (`min_count`). Else the data's
+            pieces are kept, then the corpora's most used pieces up to `vocab_size` tokens
+            (`fill_vocabulary`).
 
     Returns:
         `(kept tokens, summary dict)`; the summary is what `trim_vocab.json` records.
@@ -175,14 +179,48 @@ def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="
         read = count_pieces(tokenizer, (example.words for example in examples), counts)
         sources.append({"kind": "data", "path": os.path.normpath(folder), "split": split,
                         "utterances": read})
-    for path in corpora:
+    fill_counts = collections.Counter() if vocab_size else counts
+    sources += count_corpora(tokenizer, corpora, fill_counts)
+    return plan_from_counts(tokenizer, counts, sources, min_count, fallback_characters,
+                            fill_counts if vocab_size else None, vocab_size)
+
+
+def count_corpora(tokenizer, paths, counts):
+    """Adds the pieces of the plain-text files `paths` (one sentence a line, streamed) to
+    `counts`; returns one source dict per file, as `plan_from_counts` records them."""
+    sources = []
+    for path in paths:
         lines = (WordPieceTokenizer.split_text(line) for line in corpus_lines(path))
         sources.append({"kind": "corpus", "path": os.path.normpath(path),
                         "utterances": count_pieces(tokenizer, lines, counts)})
-    return plan_from_counts(tokenizer, counts, sources, min_count, fallback_characters)
+    return sources
 
 
-def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_characters="all"):
+def fill_vocabulary(vocab, kept, fill_counts, vocab_size):
+    """`kept` grown to at most `vocab_size` tokens with the pieces of `vocab` that
+    `fill_counts` counts most (ties in vocabulary order); all in vocabulary order.
+
+    Raises:
+        ValueError: `kept` has more than `vocab_size` tokens already.
+    """
+    if len(kept) > vocab_size:
+        raise ValueError(f"vocab_size {vocab_size} is below the {len(kept)} tokens that the "
+                         "training data and the single-character fallbacks keep")
+    chosen = set(kept)
+    order = {}
+    for index, token in enumerate(vocab):
+        order.setdefault(token, index)
+    candidates = sorted((token for token, n in fill_counts.items()
+                         if n > 0 and token in order and token not in chosen
+                         and not is_placeholder(token)),
+                        key=lambda token: (-fill_counts[token], order[token]))
+    chosen.update(candidates[:vocab_size - len(kept)])
+    return [token for index, token in enumerate(vocab)
+            if token in chosen and order[token] == index]
+
+
+def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_characters="all",
+                     fill_counts=None, vocab_size=0):
     """Picks the tokens to keep from piece counts already taken (`count_pieces`).
 
     Args:
@@ -190,11 +228,17 @@ def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_character
         counts: a `collections.Counter` of pieces.
         sources: what was counted, recorded as is in the summary (a list of dicts).
         min_count, fallback_characters: see `select_tokens`.
+        fill_counts, vocab_size: with a `vocab_size`, the selection grows to that many
+            tokens with the pieces `fill_counts` counts most (`fill_vocabulary`).
 
     Returns:
         `(kept tokens, summary dict)`, as `plan_trim`.
     """
     kept, reasons = select_tokens(tokenizer.vocab, counts, min_count, fallback_characters)
+    if vocab_size:
+        before = len(kept)
+        kept = fill_vocabulary(tokenizer.vocab, kept, fill_counts or {}, vocab_size)
+        reasons["corpus_fill"] = len(kept) - before
     used = sum(1 for token in counts if token != UNK)
     summary = {"original_vocab_size": tokenizer.vocab_size, "vocab_size": len(kept),
                "min_count": min_count, "fallback_characters": fallback_characters,
@@ -203,6 +247,8 @@ def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_character
                    1 for token, n in counts.items()
                    if n < min_count and token != UNK and not is_fallback(token)),
                "unk_in_sources": counts.get(UNK, 0), "sources": sources}
+    if vocab_size:
+        summary["fill_to_vocab_size"] = vocab_size
     gaps = fallback_gaps(tokenizer.vocab)
     if gaps:
         logger.warning("%d single-character fallbacks are missing from the vocabulary "

@@ -52,7 +52,8 @@ DEFAULTS = {
                 "probability": AugmentSettings.probability, "source": ""},
     "teacher": {"model": "", "finetuned": "", **_budget("teacher")},
     "student": {"tinybert": "", "trim_vocab": False, "trim_min_count": 1,
-                "trim_fallback_characters": "all", "embedding_size": 0,
+                "trim_fallback_characters": "all", "trim_corpus": [], "trim_vocab_size": 0,
+                "embedding_size": 0,
                 **_fields(_DISTILL, ("layer_mapping",),
                           renamed=(("num_layers", "student_num_layers"),))},
     "stage_2_1": {**_budget("stage_2_1"),
@@ -255,6 +256,7 @@ def stage_settings(recipe, teacher_model):
             tinybert=s["tinybert"], num_train_epochs=first["epochs"],
             trim_vocab=s["trim_vocab"], trim_min_count=s["trim_min_count"],
             trim_fallback_characters=s["trim_fallback_characters"],
+            trim_corpus=tuple(s["trim_corpus"]), trim_vocab_size=s["trim_vocab_size"],
             embedding_size=s["embedding_size"], optimizer=optimizer(first),
             distill=distill_2_1, data=student_data, **common),
         "student_2.2": lambda: RunSettings(

@@ -99,6 +99,11 @@ class RunSettings:
     trim_vocab: bool = False
     trim_min_count: int = 1
     trim_fallback_characters: str = "all"
+    # Plain-text files (one sentence a line) whose pieces the trimmed student keeps too: at
+    # least trim_min_count times (with the data's counts), or with trim_vocab_size > 0 the
+    # most used of them until the vocabulary has that many tokens.
+    trim_corpus: tuple = ()
+    trim_vocab_size: int = 0
     # Stage 2.1's new student has a factorised token embedding of this width (0: the
     # teacher's full-width table; nlu_tf.models.factorise), for a smaller on-device model.
     embedding_size: int = 0
@@ -124,6 +129,15 @@ class RunSettings:
                    "--tinybert), not a --student_model or a stage "
                    f"{self.stage} model: trim one with nlu-trim-vocab"),
                   (self.trim_min_count >= 1, "trim_min_count must be at least 1"),
+                  (self.trim_vocab or not (self.trim_corpus or self.trim_vocab_size),
+                   "trim_corpus and trim_vocab_size go with trim_vocab"),
+                  (isinstance(self.trim_corpus, tuple)
+                   and all(isinstance(path, str) and path for path in self.trim_corpus),
+                   "trim_corpus must be a tuple of file paths"),
+                  (type(self.trim_vocab_size) is int and self.trim_vocab_size >= 0,
+                   "trim_vocab_size must be a non-negative integer (0: no fill)"),
+                  (not self.trim_vocab_size or self.trim_corpus,
+                   "trim_vocab_size fills the vocabulary from trim_corpus: give one"),
                   (not self.embedding_size or (self.stage == "2.1" and not self.student_model),
                    "embedding_size factorises the new student of stage 2.1 (cut from the "
                    "teacher or --tinybert), not a --student_model or a stage "
@@ -159,14 +173,15 @@ def comparable_settings(settings):
 
 # Keys added to a recipe since runs were written, at the default that every run had before.
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
-                  ("trim_fallback_characters", "all"), ("embedding_size", 0))
+                  ("trim_fallback_characters", "all"), ("embedding_size", 0),
+                  ("trim_corpus", []), ("trim_vocab_size", 0))
 
 
 def _normalized(value):
     # `mixed_precision` is new: float32 (its default) is what every run did before it, so
     # it compares as absent; `jit_compile` "auto" compares as what it resolves to. So do
     # the other `ADDED_DEFAULTS` at their defaults.
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_normalized(item) for item in value]
     if not isinstance(value, dict):
         return value

@@ -80,19 +80,29 @@ def _factorised(student, rank):
 
 
 def _trimmed(student, settings, train_examples):
-    """`student` keeping only the pieces of the examples it trains on
-    (`RunSettings.trim_vocab`)."""
-    from nlu_tf.models.vocab_trim import count_pieces, plan_from_counts, trim_bundle
+    """`student` keeping only the pieces of the examples it trains on and of
+    `trim_corpus` (`RunSettings.trim_vocab`)."""
+    from nlu_tf.models.vocab_trim import (count_corpora, count_pieces, plan_from_counts,
+                                          trim_bundle)
 
     counts = collections.Counter()
     read = count_pieces(student.tokenizer, (example.words for example in train_examples),
                         counts)
     sources = [{"kind": "data", "split": settings.data.train_split, "utterances": read}]
-    kept, summary = plan_from_counts(student.tokenizer, counts, sources,
-                                     settings.trim_min_count, settings.trim_fallback_characters)
-    logger.info("student vocabulary trimmed to its %d training utterances: %d -> %d tokens "
-                "(%s)", read, summary["original_vocab_size"], summary["vocab_size"],
-                summary["kept"])
+    vocab_size = settings.trim_vocab_size
+    fill_counts = collections.Counter() if vocab_size else counts
+    sources += count_corpora(student.tokenizer, settings.trim_corpus, fill_counts)
+    try:
+        kept, summary = plan_from_counts(student.tokenizer, counts, sources,
+                                         settings.trim_min_count,
+                                         settings.trim_fallback_characters,
+                                         fill_counts if vocab_size else None, vocab_size)
+    except ValueError as error:
+        raise InputError("--trim_vocab_size", str(error)) from None
+    logger.info("student vocabulary trimmed to its %d training utterances%s: %d -> %d tokens "
+                "(%s)", read, f" and {len(settings.trim_corpus)} corpora"
+                if settings.trim_corpus else "", summary["original_vocab_size"],
+                summary["vocab_size"], summary["kept"])
     return trim_bundle(student, kept)
 
 

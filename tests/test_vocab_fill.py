@@ -79,6 +79,7 @@ def test_command_fills_to_the_size_and_refuses_what_cannot_be(export_model_dir, 
     assert len(_read_vocab(out)) == size == summary["vocab_size"]
     assert read_json_object(os.path.join(out, TRIM_FILE))["kept"]["corpus_fill"] == 2
     for corpora, vocab_size, problem in [([], size, "give --corpus"),
+                                         ([corpus], -1, "must be 0 or more, got -1"),
                                          ([corpus], base["vocab_size"] - 1,
                                           f"vocab_size {base['vocab_size'] - 1} is below")]:
         with pytest.raises(InputError, match=problem):

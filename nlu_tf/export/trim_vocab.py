@@ -152,7 +152,9 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
     if fallback_characters not in FALLBACK_CHARACTERS:
         raise InputError("command line", f"fallback_characters must be one of "
                                          f"{', '.join(FALLBACK_CHARACTERS)}")
-    if vocab_size < 0 or (vocab_size and not corpora):
+    if vocab_size < 0:
+        raise InputError("command line", f"vocab_size must be 0 or more, got {vocab_size}")
+    if vocab_size and not corpora:
         raise InputError("command line", "vocab_size fills the vocabulary from the corpora: "
                                          "give --corpus, or leave it at 0")
     if data is None:

@@ -99,10 +99,10 @@ def _trimmed(student, settings, train_examples):
                                          fill_counts if vocab_size else None, vocab_size)
     except ValueError as error:
         raise InputError("--trim_vocab_size", str(error)) from None
+    corpora = "".join(f" and {source['path']}" for source in sources[1:])
     logger.info("student vocabulary trimmed to its %d training utterances%s: %d -> %d tokens "
-                "(%s)", read, f" and {len(settings.trim_corpus)} corpora"
-                if settings.trim_corpus else "", summary["original_vocab_size"],
-                summary["vocab_size"], summary["kept"])
+                "(%s)", read, corpora, summary["original_vocab_size"], summary["vocab_size"],
+                summary["kept"])
     return trim_bundle(student, kept)
 
 

@@ -259,6 +259,18 @@ def test_finetuned_teacher_that_is_not_a_model_directory_is_refused(tmp_path, ti
     assert not os.path.exists(output)
 
 
+def test_missing_trim_corpus_is_refused_before_the_teacher_trains(tmp_path, tiny_bert_dir,
+                                                                   tiny_data_dir):
+    output = str(tmp_path / "out")
+    missing = tmp_path / "words.txt"
+    result = _call([*_command(output, tiny_bert_dir, tiny_data_dir), "--set",
+                    "student.trim_vocab=true", "--set", f"student.trim_corpus=[{missing}]"])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {missing}: corpus file not found (student.trim_corpus)"]
+    assert not os.path.exists(output)
+
+
 def _refused(command, status=2):
     """Runs a command that must fail: returns its one `error:` line (the last of stderr)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

@@ -243,6 +243,10 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     expected = _expected(recipe, training)
     if "teacher" not in training:
         _check_finetuned(teacher_dir(recipe))
+    # Checked before the teacher's hour of training, not when stage 2.1 opens them.
+    for path in recipe["student"]["trim_corpus"]:
+        if not os.path.isfile(path):
+            raise InputError(path, "corpus file not found (student.trim_corpus)")
     if restart:
         log(f"restart: removing the previous outputs in {out}")
         restart_output(out)

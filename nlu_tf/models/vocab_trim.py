@@ -179,10 +179,19 @@ def plan_trim(tokenizer, data=(), corpora=(), min_count=1, fallback_characters="
         read = count_pieces(tokenizer, (example.words for example in examples), counts)
         sources.append({"kind": "data", "path": os.path.normpath(folder), "split": split,
                         "utterances": read})
+    return plan_with_corpora(tokenizer, counts, sources, corpora, min_count,
+                             fallback_characters, vocab_size)
+
+
+def plan_with_corpora(tokenizer, counts, sources, corpora=(), min_count=1,
+                      fallback_characters="all", vocab_size=0):
+    """`plan_from_counts` on the data's `counts` (and their `sources`) after the corpora
+    are counted: with the data (`vocab_size` 0), or apart to rank the fill up to
+    `vocab_size` tokens. `counts` and `sources` are updated in place."""
     fill_counts = collections.Counter() if vocab_size else counts
     sources += count_corpora(tokenizer, corpora, fill_counts)
     return plan_from_counts(tokenizer, counts, sources, min_count, fallback_characters,
-                            fill_counts if vocab_size else None, vocab_size)
+                            fill_counts, vocab_size)
 
 
 def count_corpora(tokenizer, paths, counts):
@@ -229,7 +238,8 @@ def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_character
         sources: what was counted, recorded as is in the summary (a list of dicts).
         min_count, fallback_characters: see `select_tokens`.
         fill_counts, vocab_size: with a `vocab_size`, the selection grows to that many
-            tokens with the pieces `fill_counts` counts most (`fill_vocabulary`).
+            tokens with the pieces `fill_counts` (a Counter) counts most
+            (`fill_vocabulary`); without one, `fill_counts` is not read.
 
     Returns:
         `(kept tokens, summary dict)`, as `plan_trim`.
@@ -237,7 +247,7 @@ def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_character
     kept, reasons = select_tokens(tokenizer.vocab, counts, min_count, fallback_characters)
     if vocab_size:
         before = len(kept)
-        kept = fill_vocabulary(tokenizer.vocab, kept, fill_counts or {}, vocab_size)
+        kept = fill_vocabulary(tokenizer.vocab, kept, fill_counts, vocab_size)
         reasons["corpus_fill"] = len(kept) - before
     used = sum(1 for token in counts if token != UNK)
     summary = {"original_vocab_size": tokenizer.vocab_size, "vocab_size": len(kept),

@@ -82,21 +82,17 @@ def _factorised(student, rank):
 def _trimmed(student, settings, train_examples):
     """`student` keeping only the pieces of the examples it trains on and of
     `trim_corpus` (`RunSettings.trim_vocab`)."""
-    from nlu_tf.models.vocab_trim import (count_corpora, count_pieces, plan_from_counts,
-                                          trim_bundle)
+    from nlu_tf.models.vocab_trim import count_pieces, plan_with_corpora, trim_bundle
 
     counts = collections.Counter()
     read = count_pieces(student.tokenizer, (example.words for example in train_examples),
                         counts)
     sources = [{"kind": "data", "split": settings.data.train_split, "utterances": read}]
-    vocab_size = settings.trim_vocab_size
-    fill_counts = collections.Counter() if vocab_size else counts
-    sources += count_corpora(student.tokenizer, settings.trim_corpus, fill_counts)
     try:
-        kept, summary = plan_from_counts(student.tokenizer, counts, sources,
-                                         settings.trim_min_count,
-                                         settings.trim_fallback_characters,
-                                         fill_counts if vocab_size else None, vocab_size)
+        kept, summary = plan_with_corpora(student.tokenizer, counts, sources,
+                                          settings.trim_corpus, settings.trim_min_count,
+                                          settings.trim_fallback_characters,
+                                          settings.trim_vocab_size)
     except ValueError as error:
         raise InputError("--trim_vocab_size", str(error)) from None
     corpora = "".join(f" and {source['path']}" for source in sources[1:])

@@ -76,6 +76,20 @@ def test_overrides_replace_recipe_values():
     assert settings["student_2.2"].distill.layer_mapping == "uniform"
 
 
+def test_a_stage_eval_step_overrides_the_training_one_and_bad_values_are_refused():
+    settings = stage_settings(load_recipe(TINY, ["training.eval_step=7",
+                                                 "stage_2_2.eval_step=3",
+                                                 "teacher.eval_step=0"]), "bert")
+    assert [settings[name].eval_step for name in ("teacher", "student_2.1", "student_2.2")] \
+        == [0, 7, 3]
+    settings = stage_settings(load_recipe(TINY, ["training.eval_step=5",
+                                                 "stage_2_1.eval_step=null"]), "bert")
+    assert {s.eval_step for s in settings.values()} == {5}
+    for bad in ("-1", "2.5", "true", "often"):
+        with pytest.raises(InputError, match=r"stage_2_1\.eval_step: expected null or an integer"):
+            load_recipe(TINY, [f"stage_2_1.eval_step={bad}"])
+
+
 def test_check_stage_rejects_missing_and_half_written_outputs(tmp_path):
     export = {"export": {"quantizations": ["dynamic"], "saved_model": False}}
     assert check_stage("export", str(tmp_path / "none"), export) == "absent"

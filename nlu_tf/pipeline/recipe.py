@@ -32,7 +32,15 @@ def _fields(settings, names, renamed=()):
 
 
 def _budget(stage):
-    return dataclasses.asdict(RECIPE_BUDGETS[stage])
+    # `eval_step` null: the stage evaluates dev as often as `training.eval_step` says.
+    return {**dataclasses.asdict(RECIPE_BUDGETS[stage]), "eval_step": None}
+
+
+def _stage_eval_step(value):
+    """A stage's own `eval_step`: null (then `training.eval_step`) or an integer >= 0."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise ValueError(f"expected null or an integer >= 0, got {quoted(value)}")
 
 
 # The defaults of every key a recipe may set: run settings and stage budgets come from
@@ -73,7 +81,9 @@ CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
            "export.trim_fallback_characters": names(FallbackCharacters),
            "student.trim_fallback_characters": names(FallbackCharacters)}
 # Keys whose values are not all of their default's type, with their own check.
-CHECKS = {"training.jit_compile": check_jit_compile}
+CHECKS = {"training.jit_compile": check_jit_compile,
+          **{f"{stage}.eval_step": _stage_eval_step
+             for stage in ("teacher", "stage_2_1", "stage_2_2")}}
 
 
 def _coerce(value, default, where, key):
@@ -221,6 +231,9 @@ def stage_settings(recipe, teacher_model):
     t, s = recipe["training"], recipe["student"]
     data = DataSettings(**recipe["data"])
 
+    def eval_step(section):
+        return t["eval_step"] if section["eval_step"] is None else section["eval_step"]
+
     def optimizer(section):
         return OptimizerSettings(learning_rate=section["learning_rate"],
                                  warmup_proportion=t["warmup_proportion"],
@@ -229,7 +242,7 @@ def stage_settings(recipe, teacher_model):
     common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
                   head_dropout=t["dropout"], mixed_precision=t["mixed_precision"],
                   jit_compile=t["jit_compile"],
-                  checkpoint_every=t["checkpoint_every"], eval_step=t["eval_step"],
+                  checkpoint_every=t["checkpoint_every"],
                   verbose=t["verbose"], teacher_cache=t["teacher_cache"],
                   teacher_cache_max_gb=t["teacher_cache_max_gb"])
     # The teacher learns from the gold training set; the students, with augmentation on,
@@ -249,7 +262,7 @@ def stage_settings(recipe, teacher_model):
     build = {
         "teacher": lambda: RunSettings(
             stage="2.0", output_dir=teacher, teacher_model=teacher_model,
-            num_train_epochs=recipe["teacher"]["epochs"],
+            num_train_epochs=recipe["teacher"]["epochs"], eval_step=eval_step(recipe["teacher"]),
             optimizer=optimizer(recipe["teacher"]), data=data, **common),
         "student_2.1": lambda: RunSettings(
             stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher,
@@ -257,12 +270,13 @@ def stage_settings(recipe, teacher_model):
             trim_vocab=s["trim_vocab"], trim_min_count=s["trim_min_count"],
             trim_fallback_characters=s["trim_fallback_characters"],
             trim_corpus=tuple(s["trim_corpus"]), trim_vocab_size=s["trim_vocab_size"],
-            embedding_size=s["embedding_size"], optimizer=optimizer(first),
+            embedding_size=s["embedding_size"], eval_step=eval_step(first),
+            optimizer=optimizer(first),
             distill=distill_2_1, data=student_data, **common),
         "student_2.2": lambda: RunSettings(
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
-            optimizer=optimizer(second), distill=distill_2_2, data=student_data, **common),
+            eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2, data=student_data, **common),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]

@@ -110,6 +110,10 @@ def define_train_flags(flag_values=flags.FLAGS):
                       list(names(FallbackCharacters)),
                       "With --trim_vocab: single-character pieces kept (all, or latin plus "
                       "those the data uses).", **fv)
+    flags.DEFINE_bool("trim_share_rows", d.trim_share_rows,
+                      "With --trim_vocab: keep the teacher's whole vocabulary; each dropped "
+                      "piece reads the row of its nearest kept piece, so test words are "
+                      "split as the teacher splits them (an int32 map, 4 bytes a piece).", **fv)
     flags.DEFINE_multi_string("trim_corpus", list(d.trim_corpus),
                               "With --trim_vocab: a plain-text file (one sentence a line) "
                               "whose pieces are kept too; repeat for several.", **fv)
@@ -174,6 +178,7 @@ def settings_from_flags(values):
         trim_fallback_characters=values.get("trim_fallback_characters", "all"),
         trim_corpus=tuple(values.get("trim_corpus") or ()),
         trim_vocab_size=values.get("trim_vocab_size", 0),
+        trim_share_rows=values.get("trim_share_rows", False),
         embedding_size=values.get("embedding_size", 0),
         data=data, optimizer=optimizer, distill=distill)
 

@@ -18,6 +18,10 @@ trimmed vocabulary: its [UNK]s and tokens per sentence are printed and recorded.
 With --vocab_size N the --corpus files no longer count with the data: the data's pieces
 are kept, then the corpora's most used pieces until the vocabulary has N tokens (a size
 budget spent on the pieces general text needs most).
+With --share_rows the vocabulary stays whole: the table keeps the kept pieces' rows and
+every dropped piece reads the row of the kept piece nearest to it, so words are split as
+the untrimmed model splits them (an int32 row map per vocabulary entry, 122 KB for
+BERT's 30,522).
 """
 
 import json
@@ -54,6 +58,9 @@ flags.DEFINE_string("split", "train", "With --data_dir: the split whose pieces a
 flags.DEFINE_bool("trim_positions", True, "Keep only the model's max_seq_len rows of the "
                   "position embedding (it cannot then be trained with a longer "
                   "--max_seq_len); --notrim_positions keeps them all.")
+flags.DEFINE_bool("share_rows", False, "Keep the whole vocabulary: a dropped piece reads "
+                  "the row of its nearest kept piece (cosine of the table's rows) instead "
+                  "of leaving the vocabulary, so words are split as before trimming.")
 FLAGS = flags.FLAGS
 
 
@@ -67,10 +74,10 @@ def main(argv):
         data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
     summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
                              FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions,
-                             FLAGS.fallback_characters, FLAGS.vocab_size)
+                             FLAGS.fallback_characters, FLAGS.vocab_size, FLAGS.share_rows)
     print(json.dumps({key: summary[key] for key in
                       ("original_vocab_size", "vocab_size", "kept", "min_count",
-                       "fallback_characters",
+                       "fallback_characters", "share_rows",
                        "original_max_position_embeddings", "max_position_embeddings",
                        "reports")
                       if key in summary}))

@@ -117,7 +117,7 @@ def training_data(model_dir):
 
 def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
                    report_corpora=(), trim_positions=True, fallback_characters="all",
-                   vocab_size=0):
+                   vocab_size=0, share_rows=False):
     """Writes a trimmed copy of the model directory `model_dir` at `output_dir`.
 
     Args:
@@ -136,6 +136,8 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         vocab_size: 0, or the size the vocabulary is filled to with the corpora's most
             used pieces after the data's (`plan_trim`; the corpora then rank the fill
             instead of counting with the data).
+        share_rows: keep the whole vocabulary; the table keeps the rows of the kept pieces
+            and each dropped piece reads its nearest kept piece's row (`shared_rows`).
 
     Returns:
         The summary written to `trim_vocab.json`.
@@ -174,8 +176,10 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
     except ValueError as error:
         raise InputError("command line", str(error)) from None
     summary["source_model"] = os.path.normpath(model_dir)
+    summary["share_rows"] = bool(share_rows)
     if report_corpora:
-        trimmed_tokenizer = WordPieceTokenizer(kept, lower_case=tokenizer.lower_case)
+        trimmed_tokenizer = (tokenizer if share_rows
+                             else WordPieceTokenizer(kept, lower_case=tokenizer.lower_case))
         summary["reports"] = [
             {"path": os.path.normpath(path),
              **tokenization_report(tokenizer, trimmed_tokenizer, corpus_lines(path))}
@@ -184,7 +188,7 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
     from nlu_tf.models.model_dir import load_model_dir, write_model_files
 
     bundle = load_model_dir(model_dir)
-    trimmed = trim_bundle(bundle, kept, trim_positions)
+    trimmed = trim_bundle(bundle, kept, trim_positions, share_rows)
     summary.update(trim_positions=bool(trim_positions),
                    original_max_position_embeddings=bundle.model.encoder.max_position_embeddings,
                    max_position_embeddings=trimmed.model.encoder.max_position_embeddings,

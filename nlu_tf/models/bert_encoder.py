@@ -36,6 +36,10 @@ class BertEncoder(keras.Model):
             (vocab_size, embedding_size) table projected to hidden_size by a bias-free
             dense layer (ALBERT's factorisation; a small vocabulary table for on-device
             students). None: a (vocab_size, hidden_size) table, as in BERT.
+        embedding_rows: int or None, the rows of a shared token table: the table holds
+            this many rows and a non-trainable int32 map (`token_row_map`, one entry per
+            vocabulary id) says which row each id reads, so ids may share a row (a trimmed
+            student that keeps its teacher's vocabulary). None: one row per id.
         dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; every sub-layer
             computes in it, variables stay float32.
 
@@ -48,7 +52,7 @@ class BertEncoder(keras.Model):
     def __init__(self, vocab_size, hidden_size=768, num_layers=12, num_heads=12,
                  intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
                  hidden_dropout=0.1, attention_dropout=0.1, layer_norm_eps=1e-12,
-                 activation="gelu", embedding_size=None, **kwargs):
+                 activation="gelu", embedding_size=None, embedding_rows=None, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
@@ -62,9 +66,11 @@ class BertEncoder(keras.Model):
         self.layer_norm_eps = layer_norm_eps
         self.activation = activation
         self.embedding_size = embedding_size
+        self.embedding_rows = embedding_rows
         # Sub-layers compute in this model's dtype policy (their variables stay float32).
         policy = {"dtype": self.dtype_policy}
-        self.token_embedding = keras.layers.Embedding(vocab_size, embedding_size or hidden_size,
+        self.token_embedding = keras.layers.Embedding(embedding_rows or vocab_size,
+                                                      embedding_size or hidden_size,
                                                       name="token_embedding", **policy)
         self.token_projection = (keras.layers.Dense(hidden_size, use_bias=False,
                                                     name="token_projection", **policy)
@@ -88,6 +94,10 @@ class BertEncoder(keras.Model):
     def build(self, input_shape=None):
         for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):
             embedding.build((None, None))
+        self.token_row_map = (self.add_weight(shape=(self.vocab_size,), dtype="int32",
+                                              initializer="zeros", trainable=False,
+                                              name="token_row_map")
+                              if self.embedding_rows else None)
         if self.token_projection is not None:
             self.token_projection.build((None, self.embedding_size))
         self.embeddings_layer_norm.build((None, None, self.hidden_size))
@@ -103,7 +113,9 @@ class BertEncoder(keras.Model):
         if token_type_ids is None:
             token_type_ids = ops.zeros_like(input_ids)
         positions = ops.arange(ops.shape(input_ids)[1], dtype="int32")
-        tokens = self.token_embedding(input_ids)
+        rows = input_ids if self.token_row_map is None else ops.take(self.token_row_map,
+                                                                      input_ids)
+        tokens = self.token_embedding(rows)
         if self.token_projection is not None:
             # On (B*L, E), reshaped back as `TransformerLayer.call` does: one plain
             # FULLY_CONNECTED op in a converted graph.
@@ -135,7 +147,7 @@ class BertEncoder(keras.Model):
             "type_vocab_size": self.type_vocab_size, "hidden_dropout": self.hidden_dropout,
             "attention_dropout": self.attention_dropout,
             "layer_norm_eps": self.layer_norm_eps, "activation": self.activation,
-            "embedding_size": self.embedding_size,
+            "embedding_size": self.embedding_size, "embedding_rows": self.embedding_rows,
         }
 
     @classmethod

@@ -31,13 +31,16 @@ HF_CONFIG_KEYS = {
 # embedding_size) table is projected to the model width by this (hidden, embedding_size)
 # matrix. BertModel has no such weight; ALBERT calls it embedding_hidden_mapping_in.
 PROJECTION_KEY = "embeddings.word_embeddings_projection.weight"
+# A shared token table (`embedding_rows` below `vocab_size`): the row each vocabulary id
+# reads. nlu_tf model directories only; a Hugging Face export writes the table expanded.
+ROW_MAP_KEY = "embeddings.word_embeddings_row_map"
 HF_NAMES = {ours: theirs for theirs, ours in HF_CONFIG_KEYS.items()}
 
 # `BertEncoder`'s constructor defaults (tests/test_encoder_config.py keeps them in step).
 DEFAULTS = {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "intermediate_size": 3072,
             "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_dropout": 0.1,
             "attention_dropout": 0.1, "layer_norm_eps": 1e-12, "activation": "gelu",
-            "embedding_size": None}
+            "embedding_size": None, "embedding_rows": None}
 SIZES = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
          "max_position_embeddings", "type_vocab_size")
 RATES = ("hidden_dropout", "attention_dropout")
@@ -84,6 +87,10 @@ def check_encoder_config(config, source, names=None):
                                   or not 0 < embedding < full["hidden_size"]):
         fail("embedding_size", f"must be null or an integer in 1..{full['hidden_size'] - 1} "
                                f"(below hidden_size), got {shown(embedding)}")
+    rows = full["embedding_rows"]
+    if rows is not None and (type(rows) is not int or not 0 < rows <= full["vocab_size"]):
+        fail("embedding_rows", f"must be null or an integer in 1..{full['vocab_size']} "
+                               f"(at most vocab_size), got {shown(rows)}")
     eps = full["layer_norm_eps"]
     if not (is_number(eps) and math.isfinite(eps) and eps > 0):
         fail("layer_norm_eps", f"must be a positive number, got {shown(eps)}")
@@ -120,8 +127,9 @@ def encoder_shapes(config):
     """Canonical key (PyTorch `BertModel` naming, no `bert.`) -> shape, (out, in) for dense weights."""
     h, i = config["hidden_size"], config["intermediate_size"]
     e = config.get("embedding_size") or h
+    rows = config.get("embedding_rows") or config["vocab_size"]
     shapes = {
-        "embeddings.word_embeddings.weight": (config["vocab_size"], e),
+        "embeddings.word_embeddings.weight": (rows, e),
         "embeddings.position_embeddings.weight": (config["max_position_embeddings"], h),
         "embeddings.token_type_embeddings.weight": (config["type_vocab_size"], h),
         "embeddings.LayerNorm.weight": (h,), "embeddings.LayerNorm.bias": (h,),
@@ -129,6 +137,8 @@ def encoder_shapes(config):
     }
     if config.get("embedding_size"):
         shapes[PROJECTION_KEY] = (h, e)
+    if config.get("embedding_rows"):
+        shapes[ROW_MAP_KEY] = (config["vocab_size"],)
     for n in range(config["num_layers"]):
         p = f"encoder.layer.{n}."
         for name in ("attention.self.query", "attention.self.key", "attention.self.value",

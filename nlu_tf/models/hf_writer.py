@@ -17,10 +17,15 @@ from nlu_tf.models.encoder_config import HF_NAMES
 
 
 def hf_state(encoder):
-    """{BertModel key: float32 numpy array in PyTorch layout} of a built `BertEncoder`."""
-    return {key: np.ascontiguousarray(variable.numpy().T if transpose else variable.numpy(),
-                                      dtype=np.float32)
-            for key, (variable, transpose) in encoder_key_table(encoder).items()}
+    """{BertModel key: float32 numpy array in PyTorch layout} of a built `BertEncoder`; a
+    shared token table (`embedding_rows`) is written expanded, one row per vocabulary id."""
+    state = {key: np.ascontiguousarray(variable.numpy().T if transpose else variable.numpy(),
+                                       dtype=np.float32)
+             for key, (variable, transpose) in encoder_key_table(encoder).items()}
+    if encoder.token_row_map is not None:
+        key = "embeddings.word_embeddings.weight"
+        state[key] = np.ascontiguousarray(state[key][encoder.token_row_map.numpy()])
+    return state
 
 
 def hf_config(encoder, tokenizer):

@@ -20,6 +20,7 @@ from nlu_tf.models.joint_model import JointNLUModel
 from nlu_tf.models.model_dir_checks import check_head_sizes, check_model_config, check_weights_file
 from nlu_tf.models.model_files import (FORMAT, WEIGHTS, check_model_dir,
                                        is_model_dir)
+from nlu_tf.models.shared_rows import check_row_map
 
 @dataclasses.dataclass
 class ModelBundle:
@@ -59,6 +60,7 @@ def load_model_dir(path, dtype="float32"):
         model.load_weights(weights)
     except (ValueError, OSError) as error:
         raise InputError(weights, f"cannot load weights ({error})") from None
+    check_row_map(model.encoder, weights)
     return ModelBundle(model, tokenizer, labels, max_seq_len)
 
 

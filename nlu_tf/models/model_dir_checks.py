@@ -18,7 +18,8 @@ from nlu_tf.models.quoting import shown
 _ENCODER_NAMES = {key: f"model.encoder_config.{key}" for key in
                   ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
                    "max_position_embeddings", "type_vocab_size", "hidden_dropout",
-                   "attention_dropout", "layer_norm_eps", "activation", "embedding_size")}
+                   "attention_dropout", "layer_norm_eps", "activation", "embedding_size",
+                   "embedding_rows")}
 _TRANSFORMER_GROUP = re.compile(r"encoder/layers/(transformer_layer(?:_\d+)?)/")
 _MODEL_KEYS = {"encoder_config", "num_intents", "num_slots", "head_dropout", "name", "trainable"}
 

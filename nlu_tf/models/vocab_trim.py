@@ -268,32 +268,43 @@ def plan_from_counts(tokenizer, counts, sources, min_count=1, fallback_character
     return kept, summary
 
 
-def trim_bundle(bundle, kept, trim_positions=True):
-    """A copy of a `ModelBundle` whose vocabulary is `kept` (a subset of its own tokens).
+def trim_bundle(bundle, kept, trim_positions=True, share_rows=False):
+    """A copy of a `ModelBundle` whose token table keeps the rows of `kept` (a subset of
+    its own tokens), in that order.
 
-    The token embedding keeps the rows of `kept`, in that order. With `trim_positions`, the
-    position embedding keeps its first `bundle.max_seq_len` rows (the encoder's position ids
-    are 0..L-1 and every consumer encodes at most `max_seq_len` tokens), and the config's
-    `max_position_embeddings` follows. Every other weight is copied unchanged.
+    Without `share_rows` the vocabulary becomes `kept`. With `share_rows` it stays whole
+    and each dropped token reads the row of its nearest kept token (`shared_rows`). With
+    `trim_positions`, the position embedding keeps its first `bundle.max_seq_len` rows (the
+    encoder's position ids are 0..L-1 and every consumer encodes at most `max_seq_len`
+    tokens), and the config's `max_position_embeddings` follows. Every other weight is
+    copied unchanged.
     """
     from nlu_tf.models.joint_model import rebuilt_model
     from nlu_tf.models.model_dir import ModelBundle
+    from nlu_tf.models.shared_rows import full_token_table, nearest_kept_rows
 
     old = bundle.model
-    tokenizer = WordPieceTokenizer(kept, lower_case=bundle.tokenizer.lower_case)
     rows = [bundle.tokenizer.token_to_id(token) for token in kept]
     if any(bundle.tokenizer.id_to_token(row) != token for row, token in zip(rows, kept)):
         raise ValueError("the kept tokens must all be in the model's vocabulary")
     positions = kept_positions(old.encoder.max_position_embeddings, bundle.max_seq_len,
                                trim_positions)
-    config = {**old.encoder_config, "vocab_size": len(kept),
-              "max_position_embeddings": positions}
-    # Each table keeps its selected rows; every other weight is copied whole.
     encoder = old.encoder
-    model = rebuilt_model(old, config, {
-        "encoder/token_embedding/embeddings": encoder.token_embedding.embeddings.numpy()[rows],
-        "encoder/position_embedding/embeddings":
-            encoder.position_embedding.embeddings.numpy()[:positions]})
+    table = full_token_table(encoder)
+    values = {"encoder/token_embedding/embeddings": table[rows],
+              "encoder/position_embedding/embeddings":
+                  encoder.position_embedding.embeddings.numpy()[:positions]}
+    config = {**old.encoder_config, "max_position_embeddings": positions}
+    config.pop("embedding_rows", None)
+    if share_rows:
+        tokenizer = bundle.tokenizer
+        config["embedding_rows"] = len(kept)
+        values["encoder/token_row_map"] = nearest_kept_rows(table, tokenizer.vocab, kept)
+    else:
+        tokenizer = WordPieceTokenizer(kept, lower_case=bundle.tokenizer.lower_case)
+        config["vocab_size"] = len(kept)
+    # Each table keeps its selected rows; every other weight is copied whole.
+    model = rebuilt_model(old, config, values)
     return ModelBundle(model, tokenizer, bundle.labels, bundle.max_seq_len)
 
 

@@ -104,6 +104,9 @@ class RunSettings:
     # most used of them until the vocabulary has that many tokens.
     trim_corpus: tuple = ()
     trim_vocab_size: int = 0
+    # With trim_vocab: the student keeps the teacher's whole vocabulary, and each dropped
+    # piece reads its nearest kept piece's row (nlu_tf.models.shared_rows).
+    trim_share_rows: bool = False
     # Stage 2.1's new student has a factorised token embedding of this width (0: the
     # teacher's full-width table; nlu_tf.models.factorise), for a smaller on-device model.
     embedding_size: int = 0
@@ -129,8 +132,9 @@ class RunSettings:
                    "--tinybert), not a --student_model or a stage "
                    f"{self.stage} model: trim one with nlu-trim-vocab"),
                   (self.trim_min_count >= 1, "trim_min_count must be at least 1"),
-                  (self.trim_vocab or not (self.trim_corpus or self.trim_vocab_size),
-                   "trim_corpus and trim_vocab_size go with trim_vocab"),
+                  (self.trim_vocab or not (self.trim_corpus or self.trim_vocab_size
+                                           or self.trim_share_rows),
+                   "trim_corpus, trim_vocab_size and trim_share_rows go with trim_vocab"),
                   (isinstance(self.trim_corpus, tuple)
                    and all(isinstance(path, str) and path for path in self.trim_corpus),
                    "trim_corpus must be a tuple of file paths"),
@@ -174,7 +178,7 @@ def comparable_settings(settings):
 # Keys added to a recipe since runs were written, at the default that every run had before.
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
                   ("trim_fallback_characters", "all"), ("embedding_size", 0),
-                  ("trim_corpus", []), ("trim_vocab_size", 0))
+                  ("trim_corpus", []), ("trim_vocab_size", 0), ("trim_share_rows", False))
 
 
 def _normalized(value):

@@ -96,10 +96,11 @@ def _trimmed(student, settings, train_examples):
     except ValueError as error:
         raise InputError("--trim_vocab_size", str(error)) from None
     corpora = "".join(f" and {source['path']}" for source in sources[1:])
-    logger.info("student vocabulary trimmed to its %d training utterances%s: %d -> %d tokens "
+    logger.info("student vocabulary trimmed to its %d training utterances%s: %d -> %d %s "
                 "(%s)", read, corpora, summary["original_vocab_size"], summary["vocab_size"],
+                "rows shared by the whole vocabulary" if settings.trim_share_rows else "tokens",
                 summary["kept"])
-    return trim_bundle(student, kept)
+    return trim_bundle(student, kept, share_rows=settings.trim_share_rows)
 
 
 def _features(bundle, data_dir, split, examples):

@@ -73,9 +73,10 @@ def _factorised(student, rank):
         factorised = factorise_embedding(student, rank)
     except ValueError as error:
         raise InputError("--embedding_size", str(error)) from None
-    logger.info("student token embedding factorised: %d x %d -> %d x %d + %d x %d",
-                student.tokenizer.vocab_size, student.model.encoder.hidden_size,
-                student.tokenizer.vocab_size, rank, rank, student.model.encoder.hidden_size)
+    rows = student.model.encoder.token_embedding.embeddings.shape[0]
+    logger.info("student token embedding factorised: %d x %d -> %d x %d + %d x %d", rows,
+                student.model.encoder.hidden_size, rows, rank, rank,
+                student.model.encoder.hidden_size)
     return factorised
 
 

@@ -68,16 +68,20 @@ def test_whole_vocabulary_kept_rows_trimmed_and_in_vocabulary_logits_unchanged(
     real = before["attention_mask"] == 1
     np.testing.assert_allclose(intent_b, intent_a, atol=1e-6, rtol=0)
     np.testing.assert_allclose(slot_b[real], slot_a[real], atol=1e-6, rtol=0)
-    # Every id of test reads a kept row: its own, or the nearest kept piece's.
+    # Test is split as before trimming. Every row of the table is the original row of one
+    # kept piece, which reads it; every id (those of test among them) reads one of these.
     test_batch, _ = _logits(bundle, tiny_data_dir, "test")
     test_before, _ = _logits(original, tiny_data_dir, "test")
     np.testing.assert_array_equal(test_batch["input_ids"], test_before["input_ids"])
     row_map = encoder.token_row_map.numpy()
+    table = encoder.token_embedding.embeddings.numpy()
     full = original.model.encoder.token_embedding.embeddings.numpy()
     kept_ids = sorted(set(row_map.tolist()))
     assert len(kept_ids) <= encoder.embedding_rows
-    np.testing.assert_array_equal(encoder.token_embedding.embeddings.numpy()[row_map[before["input_ids"]]],
-                                  full[before["input_ids"]])
+    reads_own_row = np.all(table[row_map] == full, axis=1)
+    assert set(row_map[reads_own_row].tolist()) == set(range(encoder.embedding_rows))
+    # The ids of the split it was trimmed on all read their own rows.
+    np.testing.assert_array_equal(table[row_map[before["input_ids"]]], full[before["input_ids"]])
 
 
 def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, tiny_data_dir,

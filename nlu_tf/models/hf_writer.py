@@ -14,6 +14,7 @@ import numpy as np
 from nlu_tf.io_utils import atomic_dir, write_json
 from nlu_tf.models.checkpoint import encoder_key_table
 from nlu_tf.models.encoder_config import HF_NAMES
+from nlu_tf.models.shared_rows import full_token_table
 
 
 def hf_state(encoder):
@@ -23,8 +24,8 @@ def hf_state(encoder):
                                        dtype=np.float32)
              for key, (variable, transpose) in encoder_key_table(encoder).items()}
     if encoder.token_row_map is not None:
-        key = "embeddings.word_embeddings.weight"
-        state[key] = np.ascontiguousarray(state[key][encoder.token_row_map.numpy()])
+        state["embeddings.word_embeddings.weight"] = np.ascontiguousarray(
+            full_token_table(encoder), dtype=np.float32)
     return state
 
 

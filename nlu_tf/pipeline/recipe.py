@@ -278,7 +278,8 @@ def stage_settings(recipe, teacher_model):
         "student_2.2": lambda: RunSettings(
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
-            eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2, data=student_data, **common),
+            eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2,
+            data=student_data, **common),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]

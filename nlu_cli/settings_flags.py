@@ -126,6 +126,10 @@ def define_train_flags(flag_values=flags.FLAGS):
                          "(vocab, N) table and an (N, hidden) projection, started from the "
                          "teacher's table by truncated SVD (a smaller on-device model; with "
                          "--trim_vocab, after trimming). 0: the full-width table.", **fv)
+    flags.DEFINE_integer("intermediate_size", d.intermediate_size,
+                         "Stage 2.1: the new student keeps this many feed-forward neurons "
+                         "in each layer, those with the largest weight norms (in times out), "
+                         "for more layers at the same latency. 0: all of the teacher's.", **fv)
     define_teacher_cache_flags(flag_values)
 
 
@@ -180,6 +184,7 @@ def settings_from_flags(values):
         trim_vocab_size=values.get("trim_vocab_size", 0),
         trim_share_rows=values.get("trim_share_rows", False),
         embedding_size=values.get("embedding_size", 0),
+        intermediate_size=values.get("intermediate_size", 0),
         data=data, optimizer=optimizer, distill=distill)
 
 

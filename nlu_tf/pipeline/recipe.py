@@ -62,7 +62,7 @@ DEFAULTS = {
     "student": {"tinybert": "", "trim_vocab": False, "trim_min_count": 1,
                 "trim_fallback_characters": "all", "trim_corpus": [], "trim_vocab_size": 0,
                 "trim_share_rows": False,
-                "embedding_size": 0,
+                "embedding_size": 0, "intermediate_size": 0,
                 **_fields(_DISTILL, ("layer_mapping",),
                           renamed=(("num_layers", "student_num_layers"),))},
     "stage_2_1": {**_budget("stage_2_1"),
@@ -272,7 +272,8 @@ def stage_settings(recipe, teacher_model):
             trim_fallback_characters=s["trim_fallback_characters"],
             trim_corpus=tuple(s["trim_corpus"]), trim_vocab_size=s["trim_vocab_size"],
             trim_share_rows=s["trim_share_rows"],
-            embedding_size=s["embedding_size"], eval_step=eval_step(first),
+            embedding_size=s["embedding_size"], intermediate_size=s["intermediate_size"],
+            eval_step=eval_step(first),
             optimizer=optimizer(first),
             distill=distill_2_1, data=student_data, **common),
         "student_2.2": lambda: RunSettings(

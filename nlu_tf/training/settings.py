@@ -110,6 +110,9 @@ class RunSettings:
     # Stage 2.1's new student has a factorised token embedding of this width (0: the
     # teacher's full-width table; nlu_tf.models.factorise), for a smaller on-device model.
     embedding_size: int = 0
+    # Stage 2.1's new student keeps this many feed-forward neurons a layer, those that
+    # carry the most weight (0: all; nlu_tf.models.ffn_prune): more layers at one latency.
+    intermediate_size: int = 0
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()
     distill: DistillSettings = DistillSettings()
@@ -148,6 +151,13 @@ class RunSettings:
                    f"{self.stage} model"),
                   (type(self.embedding_size) is int and self.embedding_size >= 0,
                    "embedding_size must be a non-negative integer (0: not factorised)"),
+                  (not self.intermediate_size
+                   or (self.stage == "2.1" and not self.student_model),
+                   "intermediate_size narrows the new student of stage 2.1 (cut from the "
+                   "teacher or --tinybert), not a --student_model or a stage "
+                   f"{self.stage} model"),
+                  (type(self.intermediate_size) is int and self.intermediate_size >= 0,
+                   "intermediate_size must be a non-negative integer (0: the teacher's)"),
                   (self.trim_fallback_characters in names(FallbackCharacters),
                    f"trim_fallback_characters must be one of {names(FallbackCharacters)}"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]
@@ -178,7 +188,8 @@ def comparable_settings(settings):
 # Keys added to a recipe since runs were written, at the default that every run had before.
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
                   ("trim_fallback_characters", "all"), ("embedding_size", 0),
-                  ("trim_corpus", []), ("trim_vocab_size", 0), ("trim_share_rows", False))
+                  ("trim_corpus", []), ("trim_vocab_size", 0), ("trim_share_rows", False),
+                  ("intermediate_size", 0))
 
 
 def _normalized(value):

@@ -37,7 +37,8 @@ TEACHER_CACHE_DIR = "teacher_cache"  # in the work folder, beside the checkpoint
 def _models(settings, labels, train_examples):
     """Returns (student bundle, teacher bundle or None) for the stage, both computing in
     the run's dtype policy; a `trim_vocab` student keeps the pieces of `train_examples`,
-    an `embedding_size` one has its token embedding factorised."""
+    an `embedding_size` one has its token embedding factorised, an `intermediate_size`
+    one keeps that many feed-forward neurons a layer."""
     dtype = settings.mixed_precision
     if settings.stage == "2.0":
         if not settings.teacher_model:
@@ -58,11 +59,27 @@ def _models(settings, labels, train_examples):
         student = from_tinybert(settings.tinybert, teacher, settings.head_dropout, dtype)
     else:
         student = cut_from_teacher(teacher, settings.distill.student_num_layers, dtype)
+    if settings.intermediate_size:
+        student = _narrowed(student, settings.intermediate_size)
     if settings.trim_vocab:
         student = _trimmed(student, settings, train_examples)
     if settings.embedding_size:
         student = _factorised(student, settings.embedding_size)
     return student, teacher
+
+
+def _narrowed(student, width):
+    """`student` keeping `width` feed-forward neurons a layer (`RunSettings.intermediate_size`)."""
+    from nlu_tf.models.ffn_prune import narrow_feed_forward
+
+    try:
+        narrowed = narrow_feed_forward(student, width)
+    except ValueError as error:
+        raise InputError("--intermediate_size", str(error)) from None
+    logger.info("student feed-forward layers narrowed: %d -> %d neurons a layer "
+                "(%d -> %d parameters)", student.model.encoder.intermediate_size, width,
+                student.model.count_params(), narrowed.model.count_params())
+    return narrowed
 
 
 def _factorised(student, rank):

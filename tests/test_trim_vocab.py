@@ -373,6 +373,7 @@ def test_bad_corpus_names_the_line(export_model_dir, tiny_data_dir, tmp_path):
 
 def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tiny_data_dir,
                                            tmp_path):
+    from nlu_tf.models.model_dir import load_model_dir
     from nlu_tf.pipeline import orchestrator
     from nlu_tf.pipeline.recipe import load_recipe
     from nlu_tf.pipeline.stages import check_stage
@@ -410,6 +411,21 @@ def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tin
     older = {k: v for k, v in expected["export"]["export"].items() if not k.startswith("trim_")
              or k == "trim_vocab"}
     assert check_stage("export", path, {**expected["export"], "export": older}) is None
+    # Shared rows: the trimmed student keeps the whole vocabulary (its table does not).
+    recipe = load_recipe(os.path.join(REPO, "configs", "tiny.yaml"),
+                         [f"data.data_dir={tiny_data_dir}", "export.quantizations=[dynamic]",
+                          "export.trim_vocab=true", "export.trim_share_rows=true"],
+                         output_dir=str(tmp_path / "run3"))
+    expected3 = {"export": {**expected["export"], "export": recipe["export"]}}
+    assert check_stage("export", path, expected3["export"]) is not None
+    path3 = str(tmp_path / "run3" / "export")
+    orchestrator._export(recipe, expected3, path3)
+    shared = load_model_dir(os.path.join(path3, "student_trimmed")).model.encoder
+    assert _read_vocab(os.path.join(path3, "student", "tflite_dynamic")) == \
+        _read_vocab(tiny_model_dir)
+    assert shared.embedding_rows == len(trimmed) < shared.vocab_size
+    with pytest.raises(InputError, match="export.trim_share_rows goes with export.trim_vocab"):
+        load_recipe(os.path.join(REPO, "configs", "tiny.yaml"), ["export.trim_share_rows=true"])
 
 
 # -- the real bert-base-uncased vocabulary ------------------------------------------------

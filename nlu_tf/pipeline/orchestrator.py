@@ -108,7 +108,8 @@ def _export(recipe, expected, path):
                 trim_model_dir(model_dir, trimmed, [(resolve_data_dir(
                     data["data_dir"], data["task"]), data["train_split"])],
                     min_count=recipe["export"]["trim_min_count"],
-                    fallback_characters=recipe["export"]["trim_fallback_characters"])
+                    fallback_characters=recipe["export"]["trim_fallback_characters"],
+                    share_rows=recipe["export"]["trim_share_rows"])
                 model_dir = trimmed
             convert_model_dir(model_dir, os.path.join(tmp, role),
                               recipe["export"]["quantizations"], recipe["data"]["data_dir"],

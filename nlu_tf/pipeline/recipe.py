@@ -71,7 +71,8 @@ DEFAULTS = {
     "stage_2_2": {**_budget("stage_2_2"),
                   **_fields(_DISTILL, ("temperature", "alpha"))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
-               "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all"},
+               "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all",
+               "trim_share_rows": False},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,
                   "keras_latency": True},
 }
@@ -155,6 +156,8 @@ def _check(recipe, where):
         section, key = dotted.split(".")
         if recipe[section][key] < 1:
             raise InputError(where, f"{dotted} must be positive")
+    if recipe["export"]["trim_share_rows"] and not recipe["export"]["trim_vocab"]:
+        raise InputError(where, "export.trim_share_rows goes with export.trim_vocab: true")
     if not recipe["output_dir"]:
         raise InputError(where, "output_dir is empty")
 

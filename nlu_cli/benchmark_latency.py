@@ -10,7 +10,9 @@ measurements run in a fresh subprocess each, so that TensorFlow's thread pools t
 --threads; TFLite interpreters take it as num_threads. Prints a line per measurement on
 stderr, then a Markdown table on stdout; --output_file gets the full JSON (percentiles,
 mean, min, machine and load average; the machine is the CPU model and its speed flags
-(avx2, fma, avx512f, avx512_bf16, amx_tile, amx_bf16), also printed on stderr). See
+(avx2, fma, avx512f, avx512_bf16, amx_tile, amx_bf16), also printed on stderr).
+--interleave N (TFLite artefacts only) has them take turns every N queries and adds each
+one's median time relative to the first: the comparison to trust on a shared machine. See
 nlu_tf/benchmark/latency.py.
 """
 
@@ -31,6 +33,11 @@ flags.DEFINE_list("threads", ["1", "2"], "Comma-separated thread counts.")
 flags.DEFINE_integer("queries", 200, "Timed calls (the first N utterances of the split).")
 flags.DEFINE_integer("warmup", 20, "Untimed calls first (plus one per input length not seen).")
 flags.DEFINE_bool("jit_compile", True, "Keras only: XLA-compile the forward pass.")
+flags.DEFINE_integer("interleave", 0, "TFLite artefacts only: measure them taking turns every "
+                                     "N queries, so that a shared machine's slow spells fall "
+                                     "on all alike; adds each one's median time over the "
+                                     "first artefact's on the same queries. 0: one after "
+                                     "the other.")
 flags.DEFINE_string("output_file", None, "Also write the results as JSON here.")
 FLAGS = flags.FLAGS
 
@@ -49,7 +56,8 @@ def main(argv):
 
     report = run_benchmark(FLAGS.artefacts, threads, FLAGS.data_dir, FLAGS.task, FLAGS.split,
                            FLAGS.queries, FLAGS.warmup, FLAGS.jit_compile,
-                           progress=lambda line: print(line, file=sys.stderr, flush=True))
+                           progress=lambda line: print(line, file=sys.stderr, flush=True),
+                           interleave=FLAGS.interleave)
     machine = report["setup"]["machine"]
     print(f"machine: {describe_machine(machine)}", file=sys.stderr)
     print(markdown_table(report["results"]))

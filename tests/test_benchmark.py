@@ -84,6 +84,34 @@ def test_tflite_latency_runs_in_process_per_thread_count(artefacts, tiny_data_di
     assert report["setup"]["load_average_1m_after"] is not None
 
 
+def test_interleaved_tflite_artefacts_take_turns(artefacts, tiny_data_dir, monkeypatch):
+    from nlu_tf.benchmark import latency
+
+    calls, original = [], latency._Timer.time
+
+    def recorded(timer, text):
+        calls.append(timer.path)
+        original(timer, text)
+
+    monkeypatch.setattr(latency._Timer, "time", recorded)
+    float32, int8 = artefacts["float32"], artefacts["int8"]
+    report = run_benchmark([float32, int8], (1,), tiny_data_dir, "", queries=7, warmup=2,
+                           interleave=3)
+    # Turns of 3 queries (the last one of 1), the order of the turns rotating.
+    assert calls == [float32] * 3 + [int8] * 3 + [int8] * 3 + [float32] * 3 + \
+        [float32, int8]
+    assert report["setup"]["interleave_block"] == 3
+    first, second = report["results"]
+    _check_result(first, float32, 1, 7)
+    _check_result(second, int8, 1, 7)
+    assert first["p50_ratio"] == 1.0 and second["p50_ratio"] > 0
+    assert markdown_table(report["results"]).splitlines()[0].endswith("time / first's, median |")
+    with pytest.raises(InputError, match="only TFLite artefacts can be measured interleaved"):
+        run_benchmark([float32, artefacts["keras"]], (1,), tiny_data_dir, "", interleave=3)
+    with pytest.raises(InputError, match="interleave block must be positive"):
+        latency.measure_interleaved([float32], 1, ["a b"], block=0)
+
+
 def test_bad_benchmark_inputs_fail_before_measuring(artefacts, tiny_data_dir, tmp_path):
     float32 = artefacts["float32"]
     with pytest.raises(InputError, match="model not found"):

@@ -74,6 +74,67 @@ def _inputs(encoding):
             "token_type_ids": np.zeros_like(ids)}
 
 
+class _Timer:
+    """One artefact, warmed up on `queries`, timing one query at a time (see `measure`)."""
+
+    def __init__(self, path, threads, queries, warmup=20, jit_compile=True):
+        artefact = open_artefact(path)
+        predictor = artefact.predictor(jit_compile, num_threads=threads)
+        self.path, self.threads, self.jit_compile = path, int(threads), jit_compile
+        self.artefact, self.name, self.tokenizer = artefact, predictor.name, predictor.tokenizer
+        self.max_seq_len = predictor.max_seq_len
+        # A TFLite logits function would loop over rows; `run` takes the (1, L) inputs as
+        # they are.
+        self.forward = getattr(predictor.logits_fn, "run", predictor.logits_fn)
+        encodings = [self.tokenizer.encode_text(text, self.max_seq_len) for text in queries]
+        warm = [_inputs(encoding) for encoding in (encodings * warmup)[:warmup]]
+        seen = {len(encoding) for encoding in encodings[:warmup]}
+        for encoding in encodings:
+            if len(encoding) not in seen:
+                seen.add(len(encoding))
+                warm.append(_inputs(encoding))
+        for inputs in warm:
+            self.forward(inputs)
+        self.warmup_calls = len(warm)
+        self.mean_tokens = round(float(np.mean([len(e) for e in encodings])), 2)
+        self.tokenize_ms, self.model_ms = [], []
+
+    def time(self, text):
+        """Times one query (tokenize, then the model) and keeps both times."""
+        clock = time.perf_counter
+        self.tokenizer.clear_cache()
+        start = clock()
+        encoding = self.tokenizer.encode_text(text, self.max_seq_len)
+        tokenized = clock()
+        inputs = _inputs(encoding)
+        begin = clock()
+        self.forward(inputs)
+        end = clock()
+        self.tokenize_ms.append((tokenized - start) * 1e3)
+        self.model_ms.append((end - begin) * 1e3)
+
+    def result(self):
+        tensorflow_threads = None
+        if self.artefact.kind != "tflite":
+            import tensorflow as tf
+
+            tensorflow_threads = {
+                "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+                "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
+        artefact = self.artefact
+        return {
+            "artefact": os.path.normpath(self.path), "name": self.name, "kind": artefact.kind,
+            "threads": self.threads, "queries": len(self.model_ms),
+            "warmup_calls": self.warmup_calls, "mean_tokens": self.mean_tokens,
+            "model_ms": summarize(self.model_ms), "tokenize_ms": summarize(self.tokenize_ms),
+            "total_ms": summarize(np.add(self.model_ms, self.tokenize_ms)),
+            "size_bytes": artefact.size_bytes, "size_mb": artefact.size_mb,
+            "num_parameters": artefact.num_parameters,
+            "jit_compile": bool(self.jit_compile) if artefact.kind == "keras" else None,
+            "tensorflow_threads": tensorflow_threads,
+        }
+
+
 def measure(path, threads, queries, warmup=20, jit_compile=True):
     """Times `queries` one at a time on the artefact at `path`, in this process.
 
@@ -93,53 +154,46 @@ def measure(path, threads, queries, warmup=20, jit_compile=True):
         `size_mb`, `size_bytes`, `num_parameters` (None if unknown), `jit_compile`
         (Keras only), `tensorflow_threads` (the pool sizes in effect; TFLite: None).
     """
-    artefact = open_artefact(path)
-    kind = artefact.kind
-    predictor = artefact.predictor(jit_compile, num_threads=threads)
-    tokenizer = predictor.tokenizer
-    # A TFLite logits function would loop over rows; `run` takes the (1, L) inputs as they are.
-    forward = getattr(predictor.logits_fn, "run", predictor.logits_fn)
-
-    encodings = [tokenizer.encode_text(text, predictor.max_seq_len) for text in queries]
-    warm = [_inputs(encoding) for encoding in (encodings * warmup)[:warmup]]
-    seen = {len(encoding) for encoding in encodings[:warmup]}
-    for encoding in encodings:
-        if len(encoding) not in seen:
-            seen.add(len(encoding))
-            warm.append(_inputs(encoding))
-    for inputs in warm:
-        forward(inputs)
-
-    tokenize_ms, model_ms = [], []
-    clock = time.perf_counter
+    timer = _Timer(path, threads, queries, warmup, jit_compile)
     for text in queries:
-        tokenizer.clear_cache()
-        start = clock()
-        encoding = tokenizer.encode_text(text, predictor.max_seq_len)
-        tokenized = clock()
-        inputs = _inputs(encoding)
-        begin = clock()
-        forward(inputs)
-        end = clock()
-        tokenize_ms.append((tokenized - start) * 1e3)
-        model_ms.append((end - begin) * 1e3)
-    tensorflow_threads = None
-    if kind != "tflite":
-        import tensorflow as tf
+        timer.time(text)
+    return timer.result()
 
-        tensorflow_threads = {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
-                              "inter_op": tf.config.threading.get_inter_op_parallelism_threads()}
-    return {
-        "artefact": os.path.normpath(path), "name": predictor.name, "kind": kind,
-        "threads": int(threads), "queries": len(queries), "warmup_calls": len(warm),
-        "mean_tokens": round(float(np.mean([len(e) for e in encodings])), 2),
-        "model_ms": summarize(model_ms), "tokenize_ms": summarize(tokenize_ms),
-        "total_ms": summarize(np.add(model_ms, tokenize_ms)),
-        "size_bytes": artefact.size_bytes, "size_mb": artefact.size_mb,
-        "num_parameters": artefact.num_parameters,
-        "jit_compile": bool(jit_compile) if kind == "keras" else None,
-        "tensorflow_threads": tensorflow_threads,
-    }
+
+def measure_interleaved(paths, threads, queries, warmup=20, block=10):
+    """Times TFLite artefacts taking turns on the same queries, in this process.
+
+    A shared machine's speed drifts within seconds (other tenants, clock changes), so
+    artefacts measured one after the other can differ by more than they really do. Here
+    the artefacts take turns every `block` queries (the order of the turns rotating), so a
+    slow spell falls on all of them alike; each keeps its own interpreter, warm between
+    its turns. Each result is that of `measure`, plus `p50_ratio`: the median over queries
+    of its model time over the first artefact's on the same query.
+
+    Raises:
+        InputError: an artefact is not a TFLite model, or `block` is not positive.
+    """
+    if block < 1:
+        raise InputError("command line", f"the interleave block must be positive, got {block}")
+    for path in paths:
+        if open_artefact(path).kind != "tflite":
+            raise InputError(path, "only TFLite artefacts can be measured interleaved (the "
+                                   "others run in their own processes)")
+    timers = [_Timer(path, threads, queries, warmup) for path in paths]
+    for turn, first in enumerate(range(0, len(queries), block)):
+        chunk = queries[first:first + block]
+        for shift in range(len(timers)):
+            timer = timers[(turn + shift) % len(timers)]
+            for text in chunk:
+                timer.time(text)
+    reference = np.asarray(timers[0].model_ms)
+    results = []
+    for timer in timers:
+        result = timer.result()
+        result["p50_ratio"] = round(float(np.median(np.asarray(timer.model_ms) / reference)), 3)
+        result["interleave_block"] = int(block)
+        results.append(result)
+    return results
 
 
 def configure_tensorflow_threads(threads):
@@ -192,7 +246,7 @@ def _load():
 
 
 def run_benchmark(artefacts, threads=(1, 2), data_dir="data", task="snips", split="test",
-                  queries=200, warmup=20, jit_compile=True, progress=None):
+                  queries=200, warmup=20, jit_compile=True, progress=None, interleave=0):
     """Measures every artefact at every thread count.
 
     Args:
@@ -201,6 +255,8 @@ def run_benchmark(artefacts, threads=(1, 2), data_dir="data", task="snips", spli
         data_dir, task, split, queries: which utterances (see `load_queries`).
         warmup, jit_compile: see `measure`.
         progress: called with one line of text after each measurement (e.g. `print`).
+        interleave: 0, or TFLite artefacts only, measured taking turns every `interleave`
+            queries at each thread count (`measure_interleaved`).
 
     Returns:
         A JSON-ready dict: `setup` (data, split, queries, warm-up, machine, 1-minute load
@@ -224,30 +280,46 @@ def run_benchmark(artefacts, threads=(1, 2), data_dir="data", task="snips", spli
     setup = {"data_dir": os.path.normpath(resolve_data_dir(data_dir, task)), "split": split,
              "queries": queries, "warmup": warmup, "jit_compile": bool(jit_compile),
              "machine": machine_info(), "load_average_1m_before": _load()}
+    if interleave:
+        setup["interleave_block"] = int(interleave)
     results, total = [], len(artefacts) * len(threads)
-    for path in artefacts:
-        for count in threads:
-            result = run_measurement(path, count, data_dir, task, split, queries, warmup,
-                                     jit_compile)
-            results.append(result)
-            if progress is not None:
-                progress(f"[{len(results)}/{total}] {result['name']} threads={count}: model "
-                         f"p50 {result['model_ms']['p50']:.2f} ms, p99 "
-                         f"{result['model_ms']['p99']:.2f} ms; tokenize p50 "
-                         f"{result['tokenize_ms']['p50']:.3f} ms")
+
+    def report(result):
+        results.append(result)
+        if progress is not None:
+            progress(f"[{len(results)}/{total}] {result['name']} threads={result['threads']}: "
+                     f"model p50 {result['model_ms']['p50']:.2f} ms, p99 "
+                     f"{result['model_ms']['p99']:.2f} ms; tokenize p50 "
+                     f"{result['tokenize_ms']['p50']:.3f} ms")
+
+    if interleave:
+        texts = load_queries(data_dir, task, split, queries)
+        by_threads = [measure_interleaved(artefacts, count, texts, warmup, interleave)
+                      for count in threads]
+        for index in range(len(artefacts)):
+            for measured in by_threads:
+                report(measured[index])
+    else:
+        for path in artefacts:
+            for count in threads:
+                report(run_measurement(path, count, data_dir, task, split, queries, warmup,
+                                       jit_compile))
     setup["load_average_1m_after"] = _load()
     return {"setup": setup, "results": results}
 
 
 def markdown_table(results):
     """A Markdown table of `run_benchmark` results, one row per artefact and thread count."""
+    ratio = any("p50_ratio" in r for r in results)
     lines = ["| artefact | threads | p50 ms | p90 ms | p99 ms | tokenize p50 ms | size MB | "
-             "parameters |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "parameters |" + (" time / first's, median |" if ratio else ""),
+             "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if ratio else "")]
     for r in results:
         model, params = r["model_ms"], r["num_parameters"]
         lines.append(f"| {r['name']} | {r['threads']} | {model['p50']:.2f} | {model['p90']:.2f} "
                      f"| {model['p99']:.2f} | {r['tokenize_ms']['p50']:.3f} | {r['size_mb']:.2f} "
-                     f"| {'' if params is None else f'{params:,}'} |")
+                     f"| {'' if params is None else f'{params:,}'} |"
+                     + (f" {r['p50_ratio']:.3f} |" if ratio else ""))
     return "\n".join(lines)
 
 

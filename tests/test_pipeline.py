@@ -90,6 +90,32 @@ def test_a_stage_eval_step_overrides_the_training_one_and_bad_values_are_refused
             load_recipe(TINY, [f"stage_2_1.eval_step={bad}"])
 
 
+def test_each_student_stage_chooses_the_augmented_set_or_the_gold_one(tiny_data_dir):
+    from nlu_tf.pipeline.recipe import augments
+
+    def splits(*overrides):
+        recipe = load_recipe(TINY, [f"data.data_dir={tiny_data_dir}", "augment.copies=2",
+                                    *overrides], output_dir="out")
+        settings = stage_settings(recipe, "bert")
+        return augments(recipe), [(settings[n].data.train_split, settings[n].data.data_dir)
+                                  for n in ("teacher", "student_2.1", "student_2.2")]
+
+    gold = tiny_data_dir
+    augmented = os.path.join("out", "augment", os.path.basename(os.path.normpath(gold)))
+    assert splits() == (True, [("train", gold), ("train_aug", augmented),
+                               ("train_aug", augmented)])
+    assert splits("stage_2_1.aug_train=false") == (
+        True, [("train", gold), ("train", gold), ("train_aug", augmented)])
+    assert splits("stage_2_2.aug_train=false")[1][1:] == [("train_aug", augmented),
+                                                          ("train", gold)]
+    with pytest.raises(InputError, match="augment.copies is set but neither stage_2_1.aug_train"):
+        splits("stage_2_1.aug_train=false", "stage_2_2.aug_train=false")
+    recipe = load_recipe(TINY, ["stage_2_1.aug_train=false"])  # no copies: nothing to choose
+    assert not augments(recipe)
+    with pytest.raises(InputError, match="teacher.aug_train"):
+        load_recipe(TINY, ["teacher.aug_train=true"])
+
+
 def test_check_stage_rejects_missing_and_half_written_outputs(tmp_path):
     export = {"export": {"quantizations": ["dynamic"], "saved_model": False}}
     assert check_stage("export", str(tmp_path / "none"), export) == "absent"

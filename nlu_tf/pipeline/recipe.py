@@ -33,7 +33,11 @@ def _fields(settings, names, renamed=()):
 
 def _budget(stage):
     # `eval_step` null: the stage evaluates dev as often as `training.eval_step` says.
-    return {**dataclasses.asdict(RECIPE_BUDGETS[stage]), "eval_step": None}
+    budget = {**dataclasses.asdict(RECIPE_BUDGETS[stage]), "eval_step": None}
+    if stage != "teacher":
+        # With augment.copies > 0: whether this stage learns from the augmented set.
+        budget["aug_train"] = True
+    return budget
 
 
 def _stage_eval_step(value):
@@ -151,6 +155,10 @@ def _check(recipe, where):
                                 f"got {quoted(recipe['export']['quantizations'])}")
     if recipe["augment"]["copies"] < 0 or not 0.0 <= recipe["augment"]["probability"] <= 1.0:
         raise InputError(where, "augment.copies must be >= 0 and augment.probability in [0, 1]")
+    if recipe["augment"]["copies"] and not (recipe["stage_2_1"]["aug_train"]
+                                            or recipe["stage_2_2"]["aug_train"]):
+        raise InputError(where, "augment.copies is set but neither stage_2_1.aug_train nor "
+                                "stage_2_2.aug_train: no stage would use the copies")
     for dotted in ("benchmark.queries", "benchmark.threads", "export.representative_size",
                    "student.num_layers", "augment.candidates"):
         section, key = dotted.split(".")
@@ -211,8 +219,9 @@ def teacher_dir(recipe):
 
 
 def augments(recipe):
-    """True when the recipe distils its students on an augmented training set."""
-    return recipe["augment"]["copies"] > 0
+    """True when the recipe distils a student stage on an augmented training set."""
+    return recipe["augment"]["copies"] > 0 and (recipe["stage_2_1"]["aug_train"]
+                                                or recipe["stage_2_2"]["aug_train"])
 
 
 def augmented_data_dir(recipe):
@@ -252,11 +261,13 @@ def stage_settings(recipe, teacher_model):
     # The teacher learns from the gold training set; the students, with augmentation on,
     # from the augment stage's copy of the dataset (train_aug: originals, then copies).
     # The augment stage keeps only the first max_train_examples originals.
-    student_data = (dataclasses.replace(data, data_dir=augmented_data_dir(recipe), task="",
-                                        train_split="train_aug", max_train_examples=0)
-                    if augments(recipe) else data)
+    augmented = (dataclasses.replace(data, data_dir=augmented_data_dir(recipe), task="",
+                                     train_split="train_aug", max_train_examples=0)
+                 if augments(recipe) else data)
     teacher = teacher_dir(recipe)
     first, second = recipe["stage_2_1"], recipe["stage_2_2"]
+    data_2_1, data_2_2 = (augmented if section["aug_train"] else data
+                          for section in (first, second))
     distill_2_1 = DistillSettings(layer_mapping=s["layer_mapping"], T_emd=first["T_emd"],
                                   emd_weight_update=first["emd_weight_update"],
                                   emd_weight_floor=first["emd_weight_floor"],
@@ -278,12 +289,12 @@ def stage_settings(recipe, teacher_model):
             embedding_size=s["embedding_size"], intermediate_size=s["intermediate_size"],
             eval_step=eval_step(first),
             optimizer=optimizer(first),
-            distill=distill_2_1, data=student_data, **common),
+            distill=distill_2_1, data=data_2_1, **common),
         "student_2.2": lambda: RunSettings(
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
             eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2,
-            data=student_data, **common),
+            data=data_2_2, **common),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]

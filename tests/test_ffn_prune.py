@@ -100,9 +100,12 @@ def test_stage_2_1_narrows_its_new_student(tiny_model_dir, settings_factory, tmp
     teacher = load_model_dir(tiny_model_dir).model.encoder
     first = str(tmp_path / "student_2.1")
     run_stage(settings_factory(first, tiny_model_dir, stage="2.1", num_train_epochs=1,
-                               intermediate_size=8, distill=DistillSettings(student_num_layers=1)))
+                               intermediate_size=8, trim_vocab=True, trim_share_rows=True,
+                               embedding_size=8, distill=DistillSettings(student_num_layers=1)))
     student = load_model_dir(first).model.encoder
     assert (student.intermediate_size, student.num_layers) == (8, 1)
+    # Narrowed, then trimmed with shared rows and factorised: all three hold.
+    assert student.embedding_size == 8 and student.embedding_rows < student.vocab_size
     assert teacher.intermediate_size > 8
     second = str(tmp_path / "student_2.2")
     metrics = run_stage(settings_factory(second, tiny_model_dir, stage="2.2",

@@ -276,7 +276,7 @@ def run_benchmark(artefacts, threads=(1, 2), data_dir="data", task="snips", spli
         raise InputError("command line", f"warm-up calls cannot be negative, got {warmup}")
     for path in artefacts:
         open_artefact(path)  # fails early on a bad path
-    load_queries(data_dir, task, split, queries)  # fails early on bad data
+    texts = load_queries(data_dir, task, split, queries)  # fails early on bad data
     setup = {"data_dir": os.path.normpath(resolve_data_dir(data_dir, task)), "split": split,
              "queries": queries, "warmup": warmup, "jit_compile": bool(jit_compile),
              "machine": machine_info(), "load_average_1m_before": _load()}
@@ -293,7 +293,6 @@ def run_benchmark(artefacts, threads=(1, 2), data_dir="data", task="snips", spli
                      f"{result['tokenize_ms']['p50']:.3f} ms")
 
     if interleave:
-        texts = load_queries(data_dir, task, split, queries)
         by_threads = [measure_interleaved(artefacts, count, texts, warmup, interleave)
                       for count in threads]
         for index in range(len(artefacts)):

@@ -46,11 +46,11 @@ def narrow_feed_forward(bundle, width):
                          f"model's {full}), got {width!r}")
     values = {}
     for index, layer in enumerate(old.encoder.transformer_layers):
-        inner, outer = layer.intermediate, layer.output_dense
-        kept = kept_neurons(neuron_scores(inner.kernel.numpy(), outer.kernel.numpy()), width)
+        inner, outer = layer.intermediate.kernel.numpy(), layer.output_dense.kernel.numpy()
+        kept = kept_neurons(neuron_scores(inner, outer), width)
         path = LAYER_PATH.format(index)
-        values[path + "intermediate/kernel"] = inner.kernel.numpy()[:, kept]
-        values[path + "intermediate/bias"] = inner.bias.numpy()[kept]
-        values[path + "output/kernel"] = outer.kernel.numpy()[kept, :]
+        values[path + "intermediate/kernel"] = inner[:, kept]
+        values[path + "intermediate/bias"] = layer.intermediate.bias.numpy()[kept]
+        values[path + "output/kernel"] = outer[kept, :]
     model = rebuilt_model(old, {**old.encoder_config, "intermediate_size": width}, values)
     return ModelBundle(model, bundle.tokenizer, bundle.labels, bundle.max_seq_len)

@@ -145,17 +145,13 @@ class RunSettings:
                    "trim_vocab_size must be a non-negative integer (0: no fill)"),
                   (not self.trim_vocab_size or self.trim_corpus,
                    "trim_vocab_size fills the vocabulary from trim_corpus: give one"),
-                  (not self.embedding_size or (self.stage == "2.1" and not self.student_model),
-                   "embedding_size factorises the new student of stage 2.1 (cut from the "
-                   "teacher or --tinybert), not a --student_model or a stage "
-                   f"{self.stage} model"),
+                  *((not getattr(self, name) or (self.stage == "2.1" and not self.student_model),
+                     f"{name} {verb} the new student of stage 2.1 (cut from the teacher or "
+                     f"--tinybert), not a --student_model or a stage {self.stage} model")
+                    for name, verb in (("embedding_size", "factorises"),
+                                       ("intermediate_size", "narrows"))),
                   (type(self.embedding_size) is int and self.embedding_size >= 0,
                    "embedding_size must be a non-negative integer (0: not factorised)"),
-                  (not self.intermediate_size
-                   or (self.stage == "2.1" and not self.student_model),
-                   "intermediate_size narrows the new student of stage 2.1 (cut from the "
-                   "teacher or --tinybert), not a --student_model or a stage "
-                   f"{self.stage} model"),
                   (type(self.intermediate_size) is int and self.intermediate_size >= 0,
                    "intermediate_size must be a non-negative integer (0: the teacher's)"),
                   (self.trim_fallback_characters in names(FallbackCharacters),

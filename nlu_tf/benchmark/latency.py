@@ -77,8 +77,8 @@ def _inputs(encoding):
 class _Timer:
     """One artefact, warmed up on `queries`, timing one query at a time (see `measure`)."""
 
-    def __init__(self, path, threads, queries, warmup=20, jit_compile=True):
-        artefact = open_artefact(path)
+    def __init__(self, path, threads, queries, warmup=20, jit_compile=True, artefact=None):
+        artefact = artefact or open_artefact(path)
         predictor = artefact.predictor(jit_compile, num_threads=threads)
         self.path, self.threads, self.jit_compile = path, int(threads), jit_compile
         self.artefact, self.name, self.tokenizer = artefact, predictor.name, predictor.tokenizer
@@ -175,11 +175,13 @@ def measure_interleaved(paths, threads, queries, warmup=20, block=10):
     """
     if block < 1:
         raise InputError("command line", f"the interleave block must be positive, got {block}")
-    for path in paths:
-        if open_artefact(path).kind != "tflite":
+    artefacts = [open_artefact(path) for path in paths]
+    for path, artefact in zip(paths, artefacts):
+        if artefact.kind != "tflite":
             raise InputError(path, "only TFLite artefacts can be measured interleaved (the "
                                    "others run in their own processes)")
-    timers = [_Timer(path, threads, queries, warmup) for path in paths]
+    timers = [_Timer(path, threads, queries, warmup, artefact=artefact)
+              for path, artefact in zip(paths, artefacts)]
     for turn, first in enumerate(range(0, len(queries), block)):
         chunk = queries[first:first + block]
         for shift in range(len(timers)):

@@ -72,29 +72,33 @@ def _narrowed(student, width):
     """`student` keeping `width` feed-forward neurons a layer (`RunSettings.intermediate_size`)."""
     from nlu_tf.models.ffn_prune import narrow_feed_forward
 
-    try:
-        narrowed = narrow_feed_forward(student, width)
-    except ValueError as error:
-        raise InputError("--intermediate_size", str(error)) from None
-    logger.info("student feed-forward layers narrowed: %d -> %d neurons a layer "
-                "(%d -> %d parameters)", student.model.encoder.intermediate_size, width,
-                student.model.count_params(), narrowed.model.count_params())
-    return narrowed
+    encoder = student.model.encoder
+    return _reshaped(narrow_feed_forward, student, width, "--intermediate_size",
+                     f"student feed-forward layers narrowed: {encoder.intermediate_size} -> "
+                     f"{width} neurons a layer")
 
 
 def _factorised(student, rank):
     """`student` with its token embedding factorised at `rank` (`RunSettings.embedding_size`)."""
     from nlu_tf.models.factorise import factorise_embedding
 
+    encoder = student.model.encoder
+    rows, width = encoder.token_embedding.embeddings.shape[0], encoder.hidden_size
+    return _reshaped(factorise_embedding, student, rank, "--embedding_size",
+                     f"student token embedding factorised: {rows} x {width} -> "
+                     f"{rows} x {rank} + {rank} x {width}")
+
+
+def _reshaped(transform, student, size, flag, what):
+    """`transform(student, size)`, its ValueError a one-line error about `flag`, and `what`
+    logged with the parameter counts before and after."""
     try:
-        factorised = factorise_embedding(student, rank)
+        reshaped = transform(student, size)
     except ValueError as error:
-        raise InputError("--embedding_size", str(error)) from None
-    rows = student.model.encoder.token_embedding.embeddings.shape[0]
-    logger.info("student token embedding factorised: %d x %d -> %d x %d + %d x %d", rows,
-                student.model.encoder.hidden_size, rows, rank, rank,
-                student.model.encoder.hidden_size)
-    return factorised
+        raise InputError(flag, str(error)) from None
+    logger.info("%s (%d -> %d parameters)", what, student.model.count_params(),
+                reshaped.model.count_params())
+    return reshaped
 
 
 def _trimmed(student, settings, train_examples):

@@ -7,6 +7,9 @@ import time
 class ProgressBar:
     """Redraws `label [#####.....] done/total` on one stderr line, at most 10 times a second.
 
+    A stream that is not a terminal (a log file under `nohup`) gets one line per tenth of
+    the way instead, so logs stay short and readable.
+
     Args:
         total: the number of steps.
         label: a word shown before the bar.
@@ -21,17 +24,41 @@ class ProgressBar:
         self.done = 0
         self._start = time.monotonic()
         self._drawn = 0.0
+        self._tenths = -1
+        isatty = getattr(stream, "isatty", None)
+        self._terminal = bool(isatty and isatty())
 
     def update(self, steps=1):
         """Advances the bar by `steps`; redraws if enough time passed or the bar is full."""
         self.done = min(self.done + steps, self.total)
+        if self.stream is None:
+            return
         now = time.monotonic()
-        if self.stream is not None and (now - self._drawn > 0.1 or self.done == self.total):
-            self._drawn = now
-            filled = self.width * self.done // self.total if self.total else self.width
-            bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} "
-                              f"{now - self._start:.0f}s")
-            if self.done == self.total:
-                self.stream.write("\n")
-            self.stream.flush()
+        finished = self.done == self.total
+        if self._terminal:
+            if now - self._drawn <= 0.1 and not finished:
+                return
+            start, end = "\r", "\n" if finished else ""
+        else:
+            tenths = 10 * self.done // self.total if self.total else 10
+            if tenths == self._tenths:
+                return
+            self._tenths = tenths
+            start, end = "", "\n"
+        self._drawn = now
+        filled = self.width * self.done // self.total if self.total else self.width
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"{start}{self.label} [{bar}] {self.done}/{self.total} "
+                          f"{now - self._start:.0f}s{end}")
+        self.stream.flush()
+
+
+def fit_verbosity(verbose, stream=None):
+    """Keras `fit` verbosity for `verbose`: 1 (a bar redrawn at every step) becomes 2 (one
+    line an epoch) when `stream` (stdout by default) is not a terminal, since Keras redraws
+    its bar with carriage returns and colour codes even into a log file."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if verbose == 1 and not (isatty and isatty()):
+        return 2
+    return verbose

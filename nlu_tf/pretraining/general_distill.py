@@ -27,6 +27,7 @@ from nlu_tf.models.encoder_init import init_bert_weights
 from nlu_tf.models.hf_writer import save_hf_encoder
 from nlu_tf.models.model_files import is_model_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
+from nlu_tf.progress import fit_verbosity
 from nlu_tf.pretraining.records import pretraining_dataset
 from nlu_tf.training.objective_factory import make_mapping_objective
 from nlu_tf.training.optimizer import make_optimizer
@@ -181,7 +182,7 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
                             initial_epoch=start // interval, steps_per_epoch=interval,
                             callbacks=[*stage_objective.callbacks, StopAtStep(total_steps),
                                        checkpoint, *callbacks],
-                            verbose=settings.verbose, shuffle=False)
+                            verbose=fit_verbosity(settings.verbose), shuffle=False)
     metrics = {"steps": total_steps, "resumed_from_step": start,
                "mixed_precision": settings.mixed_precision,
                "jit_compile": settings.resolved_jit_compile,

@@ -21,6 +21,7 @@ from nlu_tf.io_utils import work_dir
 from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.predictor import evaluate_examples, keras_predictor
+from nlu_tf.progress import fit_verbosity
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import StageObjective, make_objective
@@ -218,7 +219,8 @@ def _fit(stage, strategy, callbacks):
     started = time.time()
     history = stage.distiller.fit(batches, epochs=math.ceil(total_steps / interval),
                                   initial_epoch=start // interval, steps_per_epoch=interval,
-                                  callbacks=callbacks, verbose=settings.verbose, shuffle=False)
+                                  callbacks=callbacks, verbose=fit_verbosity(settings.verbose),
+                                  shuffle=False)
     return start, history, time.time() - started
 
 

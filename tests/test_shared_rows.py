@@ -117,6 +117,38 @@ def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, tiny_d
                                       bundle.model.encoder.token_row_map.numpy()[ids]])
 
 
+def _map_dtypes(tflite_path, vocab_size):
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_path=tflite_path)
+    return sorted({detail["dtype"].__name__ for detail in interpreter.get_tensor_details()
+                   if list(detail["shape"]) == [vocab_size]})
+
+
+def test_the_converted_row_map_is_int16_while_the_table_fits_it_and_int32_beyond(
+        shared, tiny_data_dir, tmp_path, monkeypatch):
+    from nlu_tf.export.convert import convert_model_dir, tflite_folder
+    from nlu_tf.models import bert_encoder
+    from nlu_tf.serving.artefact import load_predictor
+    from nlu_tf.serving.evaluation import evaluate_split
+
+    path, _ = shared
+    vocab_size = load_model_dir(path).tokenizer.vocab_size
+    keras_metrics = evaluate_split(load_predictor(path, jit_compile=False), tiny_data_dir, "test")
+    sizes = {}
+    for name, limit in (("int16", bert_encoder.INT16_ROWS), ("int32", 1)):
+        monkeypatch.setattr(bert_encoder, "INT16_ROWS", limit)
+        convert = tmp_path / name
+        convert_model_dir(path, str(convert), ("float32",), saved_model=False)
+        tflite = os.path.join(str(convert / tflite_folder("float32")), "model.tflite")
+        assert _map_dtypes(tflite, vocab_size) == [name]
+        sizes[name] = os.path.getsize(tflite)
+        metrics = evaluate_split(load_predictor(os.path.dirname(tflite)), tiny_data_dir, "test")
+        assert metrics["intent_acc"] == keras_metrics["intent_acc"]
+        assert metrics["slot_f1"] == pytest.approx(keras_metrics["slot_f1"], abs=1e-9)
+    assert sizes["int32"] > sizes["int16"]  # 2 bytes an entry, less a CAST op and padding
+
+
 def test_a_row_map_pointing_outside_the_table_is_refused(shared, tmp_path):
     import shutil
 

@@ -10,6 +10,11 @@ from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
 from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
 from nlu_tf.io_utils import read_json_object
 
+# The most rows a shared token table's row map reads as int16 (the largest int16 row index
+# is 32767).
+INT16_ROWS = 32768
+
+
 @keras.saving.register_keras_serializable(package="nlu_tf")
 class BertEncoder(keras.Model):
     """BERT with absolute positions, token types and post-layer-norm blocks.
@@ -106,6 +111,14 @@ class BertEncoder(keras.Model):
         self.pooler_dense.build((None, self.hidden_size))
         self.built = True
 
+    def _shared_rows(self, input_ids):
+        """The table row of each id. A table of at most `INT16_ROWS` rows reads an int16
+        copy of the map (the converter folds the cast into an int16 constant: half the
+        bytes of the int32 map in a `.tflite`); the weights file keeps int32."""
+        if self.embedding_rows > INT16_ROWS:
+            return ops.take(self.token_row_map, input_ids)
+        return ops.cast(ops.take(ops.cast(self.token_row_map, "int16"), input_ids), "int32")
+
     def call(self, inputs, training=False):
         input_ids = inputs["input_ids"]
         attention_mask = inputs["attention_mask"]
@@ -113,8 +126,7 @@ class BertEncoder(keras.Model):
         if token_type_ids is None:
             token_type_ids = ops.zeros_like(input_ids)
         positions = ops.arange(ops.shape(input_ids)[1], dtype="int32")
-        rows = input_ids if self.token_row_map is None else ops.take(self.token_row_map,
-                                                                      input_ids)
+        rows = input_ids if self.token_row_map is None else self._shared_rows(input_ids)
         tokens = self.token_embedding(rows)
         if self.token_projection is not None:
             # On (B*L, E), reshaped back as `TransformerLayer.call` does: one plain

@@ -25,8 +25,7 @@ class ProgressBar:
         self._start = time.monotonic()
         self._drawn = 0.0
         self._tenths = -1
-        isatty = getattr(stream, "isatty", None)
-        self._terminal = bool(isatty and isatty())
+        self._terminal = is_terminal(stream)
 
     def update(self, steps=1):
         """Advances the bar by `steps`; redraws if enough time passed or the bar is full."""
@@ -57,8 +56,12 @@ def fit_verbosity(verbose, stream=None):
     """Keras `fit` verbosity for `verbose`: 1 (a bar redrawn at every step) becomes 2 (one
     line an epoch) when `stream` (stdout by default) is not a terminal, since Keras redraws
     its bar with carriage returns and colour codes even into a log file."""
-    stream = sys.stdout if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    if verbose == 1 and not (isatty and isatty()):
+    if verbose == 1 and not is_terminal(sys.stdout if stream is None else stream):
         return 2
     return verbose
+
+
+def is_terminal(stream):
+    """True for a stream that is an interactive terminal."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

@@ -27,8 +27,8 @@ from nlu_tf.models.encoder_init import init_bert_weights
 from nlu_tf.models.hf_writer import save_hf_encoder
 from nlu_tf.models.model_files import is_model_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
-from nlu_tf.progress import fit_verbosity
 from nlu_tf.pretraining.records import pretraining_dataset
+from nlu_tf.progress import fit_verbosity
 from nlu_tf.training.objective_factory import make_mapping_objective
 from nlu_tf.training.optimizer import make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint

@@ -84,9 +84,31 @@ def test_whole_vocabulary_kept_rows_trimmed_and_in_vocabulary_logits_unchanged(
     np.testing.assert_array_equal(table[row_map[before["input_ids"]]], full[before["input_ids"]])
 
 
-def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, tiny_data_dir,
-                                                                  tmp_path):
-    from nlu_tf.export.convert import convert_model_dir, tflite_folder
+@pytest.fixture(scope="module")
+def converted(shared, tiny_data_dir, tmp_path_factory):
+    """The shared-rows model as float32 and dynamic-range TFLite, and its Keras test scores."""
+    from nlu_tf.export.convert import convert_model_dir
+    from nlu_tf.serving.artefact import load_predictor
+    from nlu_tf.serving.evaluation import evaluate_split
+
+    path, _ = shared
+    convert = tmp_path_factory.mktemp("converted") / "convert"
+    convert_model_dir(path, str(convert), ("float32", "dynamic"), saved_model=False)
+    keras_metrics = evaluate_split(load_predictor(path, jit_compile=False), tiny_data_dir, "test")
+    return convert, keras_metrics
+
+
+def _map_dtypes(tflite_path, vocab_size):
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_path=tflite_path)
+    return sorted({detail["dtype"].__name__ for detail in interpreter.get_tensor_details()
+                   if list(detail["shape"]) == [vocab_size]})
+
+
+def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, converted,
+                                                                  tiny_data_dir, tmp_path):
+    from nlu_tf.export.convert import tflite_folder
     from nlu_tf.export.tflite_ops import inspect_ops
     from nlu_tf.models.bert_encoder import BertEncoder
     from nlu_tf.models.hf_writer import save_hf_encoder
@@ -95,14 +117,15 @@ def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, tiny_d
 
     path, _ = shared
     bundle = load_model_dir(path)
-    convert = tmp_path / "convert"
-    convert_model_dir(path, str(convert), ("float32", "dynamic"), saved_model=False)
-    keras_metrics = evaluate_split(load_predictor(path, jit_compile=False), tiny_data_dir, "test")
+    convert, keras_metrics = converted
     for mode in ("float32", "dynamic"):
         folder = str(convert / tflite_folder(mode))
         with open(os.path.join(folder, "model.tflite"), "rb") as f:
             report = inspect_ops(f.read())
         assert report.custom == () and report.counts.get("GATHER", 0) >= 2, mode
+        # The table has fewer than 32,768 rows: the map is stored as int16.
+        assert _map_dtypes(os.path.join(folder, "model.tflite"),
+                           bundle.tokenizer.vocab_size) == ["int16"], mode
         metrics = evaluate_split(load_predictor(folder), tiny_data_dir, "test")
         assert metrics["examples"] == keras_metrics["examples"] == 32
         if mode == "float32":
@@ -117,16 +140,8 @@ def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, tiny_d
                                       bundle.model.encoder.token_row_map.numpy()[ids]])
 
 
-def _map_dtypes(tflite_path, vocab_size):
-    import tensorflow as tf
-
-    interpreter = tf.lite.Interpreter(model_path=tflite_path)
-    return sorted({detail["dtype"].__name__ for detail in interpreter.get_tensor_details()
-                   if list(detail["shape"]) == [vocab_size]})
-
-
-def test_the_converted_row_map_is_int16_while_the_table_fits_it_and_int32_beyond(
-        shared, tiny_data_dir, tmp_path, monkeypatch):
+def test_a_table_beyond_int16_rows_keeps_an_int32_map_and_the_same_scores(
+        shared, converted, tiny_data_dir, tmp_path, monkeypatch):
     from nlu_tf.export.convert import convert_model_dir, tflite_folder
     from nlu_tf.models import bert_encoder
     from nlu_tf.serving.artefact import load_predictor
@@ -134,19 +149,18 @@ def test_the_converted_row_map_is_int16_while_the_table_fits_it_and_int32_beyond
 
     path, _ = shared
     vocab_size = load_model_dir(path).tokenizer.vocab_size
-    keras_metrics = evaluate_split(load_predictor(path, jit_compile=False), tiny_data_dir, "test")
-    sizes = {}
-    for name, limit in (("int16", bert_encoder.INT16_ROWS), ("int32", 1)):
-        monkeypatch.setattr(bert_encoder, "INT16_ROWS", limit)
-        convert = tmp_path / name
-        convert_model_dir(path, str(convert), ("float32",), saved_model=False)
-        tflite = os.path.join(str(convert / tflite_folder("float32")), "model.tflite")
-        assert _map_dtypes(tflite, vocab_size) == [name]
-        sizes[name] = os.path.getsize(tflite)
-        metrics = evaluate_split(load_predictor(os.path.dirname(tflite)), tiny_data_dir, "test")
-        assert metrics["intent_acc"] == keras_metrics["intent_acc"]
-        assert metrics["slot_f1"] == pytest.approx(keras_metrics["slot_f1"], abs=1e-9)
-    assert sizes["int32"] > sizes["int16"]  # 2 bytes an entry, less a CAST op and padding
+    int16_convert, keras_metrics = converted
+    int16_tflite = os.path.join(str(int16_convert / tflite_folder("float32")), "model.tflite")
+    assert _map_dtypes(int16_tflite, vocab_size) == ["int16"]
+    monkeypatch.setattr(bert_encoder, "INT16_ROWS", 1)
+    convert_model_dir(path, str(tmp_path / "int32"), ("float32",), saved_model=False)
+    tflite = os.path.join(str(tmp_path / "int32" / tflite_folder("float32")), "model.tflite")
+    assert _map_dtypes(tflite, vocab_size) == ["int32"]
+    metrics = evaluate_split(load_predictor(os.path.dirname(tflite)), tiny_data_dir, "test")
+    assert metrics["intent_acc"] == keras_metrics["intent_acc"]
+    assert metrics["slot_f1"] == pytest.approx(keras_metrics["slot_f1"], abs=1e-9)
+    # 2 bytes an entry, less a CAST op and padding
+    assert os.path.getsize(tflite) > os.path.getsize(int16_tflite)
 
 
 def test_a_row_map_pointing_outside_the_table_is_refused(shared, tmp_path):

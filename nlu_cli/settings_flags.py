@@ -71,6 +71,9 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_float("warmup_proportion", d.optimizer.warmup_proportion, "Share of steps warming up.", **fv)
     flags.DEFINE_float("weight_decay", d.optimizer.weight_decay, "AdamW weight decay.", **fv)
     flags.DEFINE_float("max_grad_norm", d.optimizer.clip_norm, "Gradient clipping by global norm.", **fv)
+    flags.DEFINE_float("ema_momentum", d.optimizer.ema_momentum,
+                       "Score dev and keep the model with a moving average of the weights "
+                       "(each step keeps this share of it, e.g. 0.995); 0: off.", **fv)
     flags.DEFINE_integer("seed", d.seed, "Random seed: same seed, same data, same metrics.", **fv)
     flags.DEFINE_float("slot_loss_coef", d.slot_loss_coef, "Weight of the slot loss.", **fv)
     flags.DEFINE_float("dropout_rate", d.head_dropout, "Dropout before the intent and slot heads.", **fv)
@@ -158,7 +161,7 @@ def settings_from_flags(values):
     optimizer = dataclasses.replace(
         OptimizerSettings(), learning_rate=values["learning_rate"],
         warmup_proportion=values["warmup_proportion"], weight_decay=values["weight_decay"],
-        clip_norm=values["max_grad_norm"])
+        clip_norm=values["max_grad_norm"], ema_momentum=values["ema_momentum"])
     distill = dataclasses.replace(
         DistillSettings(), layer_mapping=values["layer_mapping"],
         temperature=values["temperature"], alpha=values["alpha"], beta=values["beta"],

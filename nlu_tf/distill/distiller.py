@@ -76,6 +76,13 @@ class Distiller(keras.Model):
         return self.student.trainable_variables + self.objective.trainable_variables
 
     @property
+    def trainable_weights(self):
+        # What the end of `fit` hands to `optimizer.finalize_variable_values` (which, with
+        # `use_ema`, assigns the moving averages by position): the optimizer's variables,
+        # in its order, never the frozen teacher's.
+        return self.train_variables
+
+    @property
     def metrics(self):
         return list(self.trackers.values())
 

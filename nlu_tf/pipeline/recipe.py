@@ -33,7 +33,8 @@ def _fields(settings, names, renamed=()):
 
 def _budget(stage):
     # `eval_step` null: the stage evaluates dev as often as `training.eval_step` says.
-    budget = {**dataclasses.asdict(RECIPE_BUDGETS[stage]), "eval_step": None}
+    budget = {**dataclasses.asdict(RECIPE_BUDGETS[stage]), "eval_step": None,
+              "ema_momentum": _OPT.ema_momentum}
     if stage != "teacher":
         # With augment.copies > 0: whether this stage learns from the augmented set.
         budget["aug_train"] = True
@@ -250,7 +251,8 @@ def stage_settings(recipe, teacher_model):
     def optimizer(section):
         return OptimizerSettings(learning_rate=section["learning_rate"],
                                  warmup_proportion=t["warmup_proportion"],
-                                 weight_decay=t["weight_decay"], clip_norm=t["clip_norm"])
+                                 weight_decay=t["weight_decay"], clip_norm=t["clip_norm"],
+                                 ema_momentum=section["ema_momentum"])
 
     common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
                   head_dropout=t["dropout"], mixed_precision=t["mixed_precision"],

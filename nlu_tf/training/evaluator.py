@@ -1,5 +1,6 @@
 """Dev-set evaluation during training and best-checkpoint selection."""
 
+import contextlib
 import logging
 
 import keras
@@ -28,10 +29,13 @@ class DevEvaluator(keras.callbacks.Callback):
         jit_compile: compile the evaluation graph with XLA.
         steps_per_epoch: steps of one pass over the training data (evaluated at its end).
         total_steps: the last step of the run (always evaluated).
+        scored_weights: a function returning a context manager within which the student
+            holds the weights to score and keep (`optimizer.averaged_weights`), or None:
+            the trained weights.
     """
 
     def __init__(self, student, examples, features, labels, eval_step=0, batch_size=64,
-                 jit_compile=True, steps_per_epoch=0, total_steps=0):
+                 jit_compile=True, steps_per_epoch=0, total_steps=0, scored_weights=None):
         super().__init__()
         self.student = student
         self.examples = examples
@@ -42,6 +46,7 @@ class DevEvaluator(keras.callbacks.Callback):
         self.steps_per_epoch = steps_per_epoch
         self.total_steps = total_steps
         self.logits_fn = keras_logits_fn(student, jit_compile)
+        self.scored_weights = scored_weights or contextlib.nullcontext
         self.step = 0
         self.best = None
         self.best_step = None
@@ -50,13 +55,14 @@ class DevEvaluator(keras.callbacks.Callback):
 
     def evaluate(self):
         """Scores the current weights on dev and records them if they are the best so far."""
-        metrics = score(self.examples, predict(self.logits_fn, self.features, self.labels,
-                                               self.batch_size))
+        with self.scored_weights():
+            metrics = score(self.examples, predict(self.logits_fn, self.features, self.labels,
+                                                   self.batch_size))
+            improved = is_better(metrics, self.best)
+            if improved:
+                self.best, self.best_step = metrics, self.step
+                self.best_weights = [w.numpy() for w in self.student.weights]
         self.history.append((self.step, metrics))
-        improved = is_better(metrics, self.best)
-        if improved:
-            self.best, self.best_step = metrics, self.step
-            self.best_weights = [w.numpy() for w in self.student.weights]
         print(f"\ndev @ step {self.step}: intent_acc {metrics['intent_acc']:.4f}  "
               f"slot_f1 {metrics['slot_f1']:.4f}  sentence_acc {metrics['sentence_acc']:.4f}"
               + ("  (best)" if improved else ""), flush=True)

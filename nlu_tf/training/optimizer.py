@@ -1,5 +1,7 @@
 """The optimizer of every training stage: AdamW with linear warm-up and decay."""
 
+import contextlib
+
 import keras
 
 from nlu_tf.precision import loss_scaled
@@ -17,6 +19,9 @@ def with_loss_scale(optimizer, mixed_precision):
 def make_optimizer(settings, total_steps, variables, mixed_precision="float32"):
     """AdamW over `variables` with the warm-up / decay schedule of `settings`.
 
+    With `settings.ema_momentum` > 0 it also keeps a moving average of the variables
+    (`use_ema`; `averaged_weights` puts it in place).
+
     Weight decay skips vectors (biases, layer-norm scales and offsets): they are chosen by
     rank, not by name, so renaming a layer cannot change training.
 
@@ -30,6 +35,26 @@ def make_optimizer(settings, total_steps, variables, mixed_precision="float32"):
                                  int(total_steps * settings.warmup_proportion))
     optimizer = keras.optimizers.AdamW(learning_rate=schedule,
                                        weight_decay=settings.weight_decay,
-                                       epsilon=settings.adam_epsilon)
+                                       epsilon=settings.adam_epsilon,
+                                       use_ema=settings.ema_momentum > 0,
+                                       ema_momentum=settings.ema_momentum or 0.99)
     optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
     return with_loss_scale(optimizer, mixed_precision)
+
+
+@contextlib.contextmanager
+def averaged_weights(optimizer, variables):
+    """Within the block, `variables` (those `optimizer` updates, in its order) hold the
+    optimizer's moving averages when it keeps them (`use_ema`); after it, their trained
+    values again. Without averages it changes nothing."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    if not getattr(inner, "use_ema", False):
+        yield
+        return
+    trained = [v.numpy() for v in variables]
+    inner.finalize_variable_values(variables)
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, trained):
+            variable.assign(value)

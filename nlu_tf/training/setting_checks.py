@@ -14,7 +14,7 @@ def numeric_problems(settings):
 
     Learning rate finite and > 0; dropout in [0, 1); epochs finite and > 0; batch sizes
     positive; `max_train_examples` >= 0; warm-up share in [0, 1]; weight decay, clipping
-    norm, `checkpoint_every` and `eval_step` >= 0; distillation temperature and the
+    norm, `checkpoint_every` and `eval_step` >= 0; `ema_momentum` in [0, 1); distillation temperature and the
     teacher-cache limit finite and > 0.
     """
     o, d, x = settings.optimizer, settings.data, settings.distill
@@ -34,6 +34,8 @@ def numeric_problems(settings):
          "a finite number >= 0"),
         (_finite(o.clip_norm) and o.clip_norm >= 0, "max_grad_norm", o.clip_norm,
          "a finite number >= 0 (0: no clipping)"),
+        (_finite(o.ema_momentum) and 0 <= o.ema_momentum < 1, "ema_momentum", o.ema_momentum,
+         "in [0, 1) (0: no weight averaging)"),
         (_finite(x.temperature) and x.temperature > 0, "temperature", x.temperature,
          "a finite number > 0"),
         (settings.checkpoint_every >= 0, "checkpoint_every", settings.checkpoint_every, ">= 0"),

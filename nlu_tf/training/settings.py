@@ -53,6 +53,9 @@ class OptimizerSettings:
     weight_decay: float = 0.01
     adam_epsilon: float = 1e-8
     clip_norm: float = 1.0
+    # > 0: dev is scored, and the stage's model kept, with an exponential moving average of
+    # the weights (Polyak averaging; each step keeps this share of the average). 0: off.
+    ema_momentum: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,7 +188,7 @@ def comparable_settings(settings):
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
                   ("trim_fallback_characters", "all"), ("embedding_size", 0),
                   ("trim_corpus", []), ("trim_vocab_size", 0), ("trim_share_rows", False),
-                  ("intermediate_size", 0))
+                  ("intermediate_size", 0), ("ema_momentum", 0.0))
 
 
 def _normalized(value):

@@ -25,7 +25,7 @@ from nlu_tf.progress import fit_verbosity
 from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import StageObjective, make_objective
-from nlu_tf.training.optimizer import make_optimizer
+from nlu_tf.training.optimizer import averaged_weights, make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
@@ -179,7 +179,9 @@ def _setup(settings, dataset, strategy, restart):
                                        and strategy.num_replicas_in_sync == 1))
     evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
                              settings.eval_step, settings.data.eval_batch_size,
-                             settings.resolved_jit_compile, steps_per_epoch, total_steps) \
+                             settings.resolved_jit_compile, steps_per_epoch, total_steps,
+                             scored_weights=lambda: averaged_weights(distiller.optimizer,
+                                                                     distiller.train_variables)) \
         if stage_objective.trains_heads else None
     checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict(), evaluator)
     if restart:

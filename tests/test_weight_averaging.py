@@ -61,8 +61,9 @@ def test_a_stage_scores_and_keeps_the_averaged_weights_and_resumes_to_them(
 
     plain = run_stage(settings("plain", 0.0))
     averaged = run_stage(settings("averaged", 0.7))
-    # The same training steps, scored through other weights.
-    assert averaged["loss_history"] == plain["loss_history"]
+    # The same training steps (to float rounding: threads sum in any order), scored
+    # through other weights.
+    np.testing.assert_allclose(averaged["loss_history"], plain["loss_history"], rtol=1e-5)
     assert averaged["dev_history"] != plain["dev_history"]
     # The saved model is the averaged weights of the best dev step: scored again, the same.
     best = [e for e in averaged["dev_history"] if e["step"] == averaged["best_step"]]

@@ -37,7 +37,7 @@ def make_optimizer(settings, total_steps, variables, mixed_precision="float32"):
                                        weight_decay=settings.weight_decay,
                                        epsilon=settings.adam_epsilon,
                                        use_ema=settings.ema_momentum > 0,
-                                       ema_momentum=settings.ema_momentum or 0.99)
+                                       ema_momentum=settings.ema_momentum)
     optimizer.exclude_from_weight_decay(var_list=[v for v in variables if len(v.shape) < 2])
     return with_loss_scale(optimizer, mixed_precision)
 

@@ -14,8 +14,8 @@ def numeric_problems(settings):
 
     Learning rate finite and > 0; dropout in [0, 1); epochs finite and > 0; batch sizes
     positive; `max_train_examples` >= 0; warm-up share in [0, 1]; weight decay, clipping
-    norm, `checkpoint_every` and `eval_step` >= 0; `ema_momentum` in [0, 1); distillation temperature and the
-    teacher-cache limit finite and > 0.
+    norm, `checkpoint_every` and `eval_step` >= 0; `ema_momentum` in [0, 1); distillation
+    temperature and the teacher-cache limit finite and > 0.
     """
     o, d, x = settings.optimizer, settings.data, settings.distill
     checks = [

@@ -299,15 +299,16 @@ def test_finetuned_teacher_that_is_not_a_model_directory_is_refused(tmp_path, ti
     assert not os.path.exists(output)
 
 
+@pytest.mark.parametrize("section", ["student", "export"])
 def test_missing_trim_corpus_is_refused_before_the_teacher_trains(tmp_path, tiny_bert_dir,
-                                                                   tiny_data_dir):
+                                                                   tiny_data_dir, section):
     output = str(tmp_path / "out")
     missing = tmp_path / "words.txt"
     result = _call([*_command(output, tiny_bert_dir, tiny_data_dir), "--set",
-                    "student.trim_vocab=true", "--set", f"student.trim_corpus=[{missing}]"])
+                    f"{section}.trim_vocab=true", "--set", f"{section}.trim_corpus=[{missing}]"])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: {missing}: corpus file not found (student.trim_corpus)"]
+        f"error: {missing}: corpus file not found ({section}.trim_corpus)"]
     assert not os.path.exists(output)
 
 

@@ -151,3 +151,40 @@ def test_recipe_keys_reach_stage_2_1():
     with pytest.raises(InputError, match="student_2.1: trim_vocab_size fills"):
         stage_settings(load_recipe(tiny, ["student.trim_vocab=true",
                                           "student.trim_vocab_size=900"]), "bert")
+
+
+def test_export_stage_fills_the_trimmed_student_from_its_corpus(export_model_dir,
+                                                                tiny_data_dir, tmp_path):
+    from nlu_tf.pipeline import orchestrator
+    from nlu_tf.pipeline.recipe import load_recipe
+
+    tiny = os.path.join(REPO, "configs", "tiny.yaml")
+    corpus = _vocab_corpus(tmp_path / "corpus.txt", export_model_dir)
+    base = trim_model_dir(export_model_dir, str(tmp_path / "base"),
+                          [(tiny_data_dir, "train")], share_rows=True)
+    size = base["vocab_size"] + 3
+    recipe = load_recipe(tiny, [f"data.data_dir={tiny_data_dir}", "export.quantizations=[dynamic]",
+                                "export.trim_vocab=true", "export.trim_share_rows=true",
+                                f"export.trim_corpus=[{corpus}]",
+                                f"export.trim_vocab_size={size}"],
+                         output_dir=str(tmp_path / "run"))
+    expected = {"export": {"export": recipe["export"], "data": recipe["data"],
+                           "seed": recipe["seed"],
+                           "models": {"teacher": export_model_dir, "student": export_model_dir}}}
+    path = str(tmp_path / "run" / "export")
+    orchestrator._export(recipe, expected, path)
+    summary = read_json_object(os.path.join(path, "student_trimmed", TRIM_FILE))
+    assert summary["vocab_size"] == size and summary["kept"]["corpus_fill"] == 3
+    assert summary["share_rows"] is True
+    # Shared rows: the exported file keeps the whole vocabulary.
+    assert _read_vocab(os.path.join(path, "student", "tflite_dynamic")) == \
+        _read_vocab(export_model_dir)
+    for overrides, problem in [
+            ([f"export.trim_corpus=[{corpus}]"], "export.trim_corpus goes with export.trim_vocab"),
+            (["export.trim_vocab_size=50"], "export.trim_vocab_size goes with"),
+            (["export.trim_vocab=true", "export.trim_vocab_size=50"],
+             "export.trim_vocab_size fills the vocabulary from export.trim_corpus"),
+            (["export.trim_vocab=true", "export.trim_min_count=0"],
+             "export.trim_min_count must be >= 1")]:
+        with pytest.raises(InputError, match=problem):
+            load_recipe(tiny, overrides)

@@ -109,7 +109,9 @@ def _export(recipe, expected, path):
                     data["data_dir"], data["task"]), data["train_split"])],
                     min_count=recipe["export"]["trim_min_count"],
                     fallback_characters=recipe["export"]["trim_fallback_characters"],
-                    share_rows=recipe["export"]["trim_share_rows"])
+                    share_rows=recipe["export"]["trim_share_rows"],
+                    corpora=tuple(recipe["export"]["trim_corpus"]),
+                    vocab_size=recipe["export"]["trim_vocab_size"])
                 model_dir = trimmed
             convert_model_dir(model_dir, os.path.join(tmp, role),
                               recipe["export"]["quantizations"], recipe["data"]["data_dir"],
@@ -245,9 +247,10 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     if "teacher" not in training:
         _check_finetuned(teacher_dir(recipe))
     # Checked before the teacher's hour of training, not when stage 2.1 opens them.
-    for path in recipe["student"]["trim_corpus"]:
-        if not os.path.isfile(path):
-            raise InputError(path, "corpus file not found (student.trim_corpus)")
+    for section in ("student", "export"):
+        for path in recipe[section]["trim_corpus"]:
+            if not os.path.isfile(path):
+                raise InputError(path, f"corpus file not found ({section}.trim_corpus)")
     if restart:
         log(f"restart: removing the previous outputs in {out}")
         restart_output(out)

@@ -77,7 +77,7 @@ DEFAULTS = {
                   **_fields(_DISTILL, ("temperature", "alpha"))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
                "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all",
-               "trim_share_rows": False},
+               "trim_corpus": [], "trim_vocab_size": 0, "trim_share_rows": False},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,
                   "keras_latency": True},
 }
@@ -165,10 +165,24 @@ def _check(recipe, where):
         section, key = dotted.split(".")
         if recipe[section][key] < 1:
             raise InputError(where, f"{dotted} must be positive")
-    if recipe["export"]["trim_share_rows"] and not recipe["export"]["trim_vocab"]:
-        raise InputError(where, "export.trim_share_rows goes with export.trim_vocab: true")
+    _check_export_trim(recipe["export"], where)
     if not recipe["output_dir"]:
         raise InputError(where, "output_dir is empty")
+
+
+def _check_export_trim(export, where):
+    """The export stage's trimming keys, or an `InputError` naming `where`."""
+    for key in ("trim_share_rows", "trim_corpus", "trim_vocab_size"):
+        if export[key] and not export["trim_vocab"]:
+            raise InputError(where, f"export.{key} goes with export.trim_vocab: true")
+    if export["trim_min_count"] < 1 or export["trim_vocab_size"] < 0:
+        raise InputError(where, "export.trim_min_count must be >= 1 and "
+                                "export.trim_vocab_size >= 0")
+    if export["trim_vocab_size"] and not export["trim_corpus"]:
+        raise InputError(where, "export.trim_vocab_size fills the vocabulary from "
+                                "export.trim_corpus: give one")
+    if not all(isinstance(path, str) and path for path in export["trim_corpus"]):
+        raise InputError(where, "export.trim_corpus must be a list of file paths")
 
 
 def parse_override(text):

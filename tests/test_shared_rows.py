@@ -2,6 +2,7 @@
 reading its nearest kept piece's row. The row map, the model directory that saves, loads,
 converts and exports it, the hostile map refused, and stage 2.1 trimming this way."""
 
+import logging
 import os
 
 import numpy as np
@@ -215,3 +216,16 @@ def test_stage_2_1_shares_rows_and_the_teacher_reads_the_same_ids(tiny_model_dir
     np.testing.assert_array_equal(again.token_row_map.numpy(), encoder.token_row_map.numpy())
     with pytest.raises(ValueError, match="trim_share_rows go with trim_vocab"):
         settings_factory(second, tiny_model_dir, stage="2.1", trim_share_rows=True)
+
+
+def test_the_log_line_counts_rows_not_tokens_when_rows_are_shared(export_model_dir,
+                                                                   tiny_data_dir, tmp_path,
+                                                                   caplog):
+    caplog.set_level(logging.INFO)
+    summary = trim_model_dir(export_model_dir, str(tmp_path / "shared"),
+                             [(tiny_data_dir, "train")], share_rows=True)
+    line = f"{summary['original_vocab_size']} -> {summary['vocab_size']} embedding rows"
+    assert line in caplog.text and "tokens kept: shared rows" in caplog.text
+    caplog.clear()
+    trim_model_dir(export_model_dir, str(tmp_path / "trimmed"), [(tiny_data_dir, "train")])
+    assert f"-> {summary['vocab_size']} tokens," in caplog.text

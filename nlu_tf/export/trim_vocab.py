@@ -199,7 +199,9 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
         if os.path.isfile(settings):
             shutil.copy2(settings, tmp)
         write_json(os.path.join(tmp, TRIM_FILE), summary)
-    logger.info("trimmed %s: %d -> %d tokens, %d -> %d positions", model_dir,
-                summary["original_vocab_size"], summary["vocab_size"],
+    kind = (f"embedding rows (all {summary['original_vocab_size']} tokens kept: shared rows)"
+            if share_rows else "tokens")
+    logger.info("trimmed %s: %d -> %d %s, %d -> %d positions", model_dir,
+                summary["original_vocab_size"], summary["vocab_size"], kind,
                 summary["original_max_position_embeddings"], summary["max_position_embeddings"])
     return summary

@@ -27,7 +27,8 @@ flags.DEFINE_enum("quantization", "dynamic", list(QUANTIZATION_CHOICES),
                   "TFLite mode: float32, float16, dynamic (int8 weights), int8 (weights and "
                   "activations, calibrated on the training split), int8_mixed (int8 except "
                   "the ops whose per-layer int8 error exceeds --mixed_threshold, kept in "
-                  "float), int16x8 (int16 activations, int8 weights), or all of them.")
+                  "float), int16x8 (int16 activations, int8 weights), int4 (4-bit token "
+                  "table and matmul weights: the smallest file), or all of them.")
 flags.DEFINE_integer("representative_size", 300,
                      "int8, int8_mixed, int16x8: calibration inputs drawn from the training "
                      "split.")

@@ -104,7 +104,9 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
     from nlu_tf.export.savedmodel import export_saved_model
     from nlu_tf.export.tflite import (convert_int8_mixed, convert_saved_model, int8_debugger,
                                       mixed_precision_info, representative_inputs,
-                                      write_tflite_folder, write_tflite_source)
+                                      tflite_source_model, write_tflite_folder,
+                                      write_tflite_source)
+    from nlu_tf.export.int4 import int4_weights_info
     from nlu_tf.models.model_dir import load_model_dir
 
     threshold = DEFAULT_THRESHOLD if mixed_threshold is None else float(mixed_threshold)
@@ -130,7 +132,12 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         for mode in quantizations:
             logger.info("converting %s to TFLite (%s)", source, mode)
             extras[mode] = {}
-            if mode == "int8_mixed":
+            if mode == "int4":
+                int4_source = write_tflite_source(tflite_source_model(bundle.model, mode),
+                                                  os.path.join(tmp, "saved_model_int4"))
+                converted[mode] = convert_saved_model(int4_source, mode, None, source)
+                extras[mode]["weights"] = int4_weights_info(bundle.model)
+            elif mode == "int8_mixed":
                 converted[mode] = convert_int8_mixed(debugger, denylist, source)
                 report_file = (os.path.join("..", DEBUG_FOLDER, "layer_errors.csv")
                                if debug_quantization else "")

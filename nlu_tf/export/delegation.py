@@ -55,6 +55,9 @@ def xnnpack_coverage(content, length=_PROBE_LENGTH):
 def _int8_only_delegate(quantization, report):
     if quantization in ("float32", "float16"):
         return "nothing: a float model; it runs on the CPU (XNNPACK)"
+    if quantization == "int4":
+        return ("nothing: int4 weights with float activations (hybrid kernels), which "
+                "int8-only delegates do not run; it stays on the CPU")
     if quantization == "dynamic":
         return ("nothing: int8 weights with float activations (hybrid kernels), which "
                 "int8-only delegates do not run; it stays on the CPU")

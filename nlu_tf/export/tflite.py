@@ -1,5 +1,6 @@
 """TFLite conversion with builtin ops only: float32, float16, dynamic range, full int8,
-int8 with its worst ops kept in float (`int8_mixed`), and 16x8 (`int16x8`).
+int8 with its worst ops kept in float (`int8_mixed`), 16x8 (`int16x8`), and 4-bit weights
+(`int4`, `nlu_tf.export.int4`).
 
 The converted model takes int32 `input_ids`, `attention_mask`, `token_type_ids` of shape
 (1, L): one utterance per call, as an app runs it, at its own length (L up to `max_seq_len`;
@@ -54,6 +55,9 @@ DESCRIPTIONS = {
     "int16x8": "int16 activations, int8 weights, int64 biases (calibrated on training "
                "utterances); int32 inputs, float32 logits; ops without an int16 kernel stay "
                "float32 (see ops.float_ops)",
+    "int4": "int4 weights: the token table as 4-bit rows with a scale per row, unpacked per "
+            "token; the matmul weights int4 with a scale per output channel, activations "
+            "quantized on the fly for the matmuls; float32 elsewhere",
 }
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 _VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
@@ -169,7 +173,8 @@ def convert_saved_model(source_dir, quantization, representative=None, model_nam
     """Converts the SavedModel at `source_dir`; returns `(tflite bytes, OpReport)`.
 
     Args:
-        source_dir: a SavedModel from `write_tflite_source`.
+        source_dir: a SavedModel from `write_tflite_source` (for int4, of the model's
+            `int4_table_model`: `tflite_source_model`).
         quantization: one of `QUANTIZATIONS`.
         representative: for int8, int8_mixed and int16x8, a list of input dicts (int32
             (1, L) arrays).
@@ -196,10 +201,14 @@ def convert_saved_model(source_dir, quantization, representative=None, model_nam
         info["mixed_precision"] = mixed_precision_info(denylist, DEFAULT_THRESHOLD)
         return convert_int8_mixed(debugger, denylist, model_name)
     converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
-    _configure(converter, "float32" if quantization == "int16x8" else quantization,
+    _configure(converter, "float32" if quantization in ("int16x8", "int4") else quantization,
                representative)
     with _conversion_errors(quantization, where):
         content = converter.convert()
+        if quantization == "int4":
+            from nlu_tf.export.int4 import quantize_matmul_weights
+
+            content = quantize_matmul_weights(content)
         if quantization == "int16x8":
             from nlu_tf.export.int16x8 import prepare_for_int16x8, quantize_int16x8
 
@@ -219,10 +228,21 @@ def mixed_precision_info(denylist, threshold, report_file=""):
     return info
 
 
+def tflite_source_model(model, quantization):
+    """The Keras model a mode converts: `model`, or for int4 its copy with a 4-bit token
+    table (`nlu_tf.export.int4.int4_table_model`)."""
+    if quantization != "int4":
+        return model
+    from nlu_tf.export.int4 import int4_table_model
+
+    return int4_table_model(model)
+
+
 def convert_model(model, quantization, representative=None, model_name=""):
     """Converts a Keras joint model; returns `(tflite bytes, OpReport)`."""
     with tempfile.TemporaryDirectory(prefix="nlu_tf_tflite_") as tmp:
-        source = write_tflite_source(model, os.path.join(tmp, "saved_model"))
+        source = write_tflite_source(tflite_source_model(model, quantization),
+                                     os.path.join(tmp, "saved_model"))
         return convert_saved_model(source, quantization, representative, model_name)
 
 

@@ -7,6 +7,7 @@ from keras import ops
 
 from nlu_tf.errors import InputError
 from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
+from nlu_tf.models.int4_table import Int4RowTable
 from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
 from nlu_tf.io_utils import read_json_object
 
@@ -45,6 +46,9 @@ class BertEncoder(keras.Model):
             this many rows and a non-trainable int32 map (`token_row_map`, one entry per
             vocabulary id) says which row each id reads, so ids may share a row (a trimmed
             student that keeps its teacher's vocabulary). None: one row per id.
+        embedding_bits: 4 or None. 4: the token table is stored as 4-bit integers with a
+            scale per row (`Int4RowTable`, not trainable): the model the `int4` TFLite
+            mode converts (`nlu_tf.export.int4`). None: a float table.
         dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; every sub-layer
             computes in it, variables stay float32.
 
@@ -57,7 +61,8 @@ class BertEncoder(keras.Model):
     def __init__(self, vocab_size, hidden_size=768, num_layers=12, num_heads=12,
                  intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
                  hidden_dropout=0.1, attention_dropout=0.1, layer_norm_eps=1e-12,
-                 activation="gelu", embedding_size=None, embedding_rows=None, **kwargs):
+                 activation="gelu", embedding_size=None, embedding_rows=None, embedding_bits=None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
@@ -72,11 +77,16 @@ class BertEncoder(keras.Model):
         self.activation = activation
         self.embedding_size = embedding_size
         self.embedding_rows = embedding_rows
+        if embedding_bits not in (None, 4):
+            raise ValueError(f"embedding_bits must be None or 4, got {embedding_bits!r}")
+        self.embedding_bits = embedding_bits
         # Sub-layers compute in this model's dtype policy (their variables stay float32).
         policy = {"dtype": self.dtype_policy}
-        self.token_embedding = keras.layers.Embedding(embedding_rows or vocab_size,
-                                                      embedding_size or hidden_size,
-                                                      name="token_embedding", **policy)
+        table_shape = (embedding_rows or vocab_size, embedding_size or hidden_size)
+        self.token_embedding = (Int4RowTable(*table_shape, name="token_embedding", **policy)
+                                if embedding_bits else
+                                keras.layers.Embedding(*table_shape, name="token_embedding",
+                                                       **policy))
         self.token_projection = (keras.layers.Dense(hidden_size, use_bias=False,
                                                     name="token_projection", **policy)
                                  if embedding_size else None)
@@ -160,6 +170,7 @@ class BertEncoder(keras.Model):
             "attention_dropout": self.attention_dropout,
             "layer_norm_eps": self.layer_norm_eps, "activation": self.activation,
             "embedding_size": self.embedding_size, "embedding_rows": self.embedding_rows,
+            "embedding_bits": self.embedding_bits,
         }
 
     @classmethod

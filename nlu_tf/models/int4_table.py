@@ -1,7 +1,8 @@
-"""A token table stored as 4-bit integers, two to a byte, read one row at a time.
+"""An embedding table stored as 4-bit integers, two to a byte, read one row at a time.
 
 The `int4` TFLite mode (`nlu_tf.export.int4`) swaps a student's float token table for this
-one. Each row keeps its own scale: a row of the table is `scale * (q - 8)`, q in 1..15
+one (the position table stays float: at 4 bits it cost 0.9 points of Snips dev slot F1).
+Each row keeps its own scale: a row of the table is `scale * (q - 8)`, q in 1..15
 (symmetric, 7 levels a side), and the byte at column j holds column 2j in its low nibble
 and column 2j + 1 in its high one. A lookup gathers the packed rows of the given ids first
 and unpacks only those, so a converted graph keeps the table as a uint8 constant of half a
@@ -27,13 +28,13 @@ def pack_int4_rows(table):
     table = np.asarray(table, np.float32)
     if table.ndim != 2:
         raise ValueError(f"a token table is 2-D, got shape {table.shape}")
-    scales = np.abs(table).max(axis=1) / LEVELS
+    scales = (np.abs(table).max(axis=1) / LEVELS).astype(np.float32)
     safe = np.where(scales > 0, scales, 1.0)[:, None]
     q = (np.clip(np.rint(table / safe), -LEVELS, LEVELS) + OFFSET).astype(np.uint8)
     if q.shape[1] % 2:
         q = np.concatenate([q, np.full((len(q), 1), OFFSET, np.uint8)], axis=1)
     packed = (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8)
-    return packed, scales.astype(np.float32)
+    return packed, scales
 
 
 def unpack_int4_rows(packed, scales, width):

@@ -133,6 +133,11 @@ def define_train_flags(flag_values=flags.FLAGS):
                          "Stage 2.1: the new student keeps this many feed-forward neurons "
                          "in each layer, those with the largest weight norms (in times out), "
                          "for more layers at the same latency. 0: all of the teacher's.", **fv)
+    flags.DEFINE_integer("weight_bits", d.weight_bits,
+                         "4: quantization-aware training for `nlu-convert --quantization "
+                         "int4`: the student's dense layers and token rows are read rounded "
+                         "to 4 bits in the forward pass (dev is scored that way too); the "
+                         "weights stay float. 0: float training.", **fv)
     define_teacher_cache_flags(flag_values)
 
 
@@ -188,6 +193,7 @@ def settings_from_flags(values):
         trim_share_rows=values.get("trim_share_rows", False),
         embedding_size=values.get("embedding_size", 0),
         intermediate_size=values.get("intermediate_size", 0),
+        weight_bits=values.get("weight_bits", 0),
         data=data, optimizer=optimizer, distill=distill)
 
 

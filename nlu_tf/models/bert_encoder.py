@@ -7,6 +7,7 @@ from keras import ops
 
 from nlu_tf.errors import InputError
 from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
+from nlu_tf.models.fake_quant import dense_class, fake_quant_rows
 from nlu_tf.models.int4_table import Int4RowTable
 from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
 from nlu_tf.io_utils import read_json_object
@@ -49,6 +50,9 @@ class BertEncoder(keras.Model):
         embedding_bits: 4 or None. 4: the token table is stored as 4-bit integers with a
             scale per row (`Int4RowTable`, not trainable): the model the `int4` TFLite
             mode converts (`nlu_tf.export.int4`). None: a float table.
+        weight_bits: None, or 4: quantization-aware training for the `int4` mode: every
+            dense layer reads its kernel, and the token table its rows, rounded to 4 bits
+            (`nlu_tf.models.fake_quant`); the weights stay float.
         dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; every sub-layer
             computes in it, variables stay float32.
 
@@ -62,7 +66,7 @@ class BertEncoder(keras.Model):
                  intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2,
                  hidden_dropout=0.1, attention_dropout=0.1, layer_norm_eps=1e-12,
                  activation="gelu", embedding_size=None, embedding_rows=None, embedding_bits=None,
-                 **kwargs):
+                 weight_bits=None, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
@@ -80,6 +84,7 @@ class BertEncoder(keras.Model):
         if embedding_bits not in (None, 4):
             raise ValueError(f"embedding_bits must be None or 4, got {embedding_bits!r}")
         self.embedding_bits = embedding_bits
+        self.weight_bits = weight_bits
         # Sub-layers compute in this model's dtype policy (their variables stay float32).
         policy = {"dtype": self.dtype_policy}
         table_shape = (embedding_rows or vocab_size, embedding_size or hidden_size)
@@ -99,12 +104,12 @@ class BertEncoder(keras.Model):
         self.embeddings_dropout = keras.layers.Dropout(hidden_dropout, **policy)
         self.transformer_layers = [
             TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_dropout,
-                             attention_dropout, layer_norm_eps, activation,
+                             attention_dropout, layer_norm_eps, activation, weight_bits,
                              name=f"transformer_layer_{i}", **policy)
             for i in range(num_layers)
         ]
-        self.pooler_dense = keras.layers.Dense(hidden_size, activation="tanh",
-                                               name="pooler_dense", **policy)
+        self.pooler_dense = dense_class(weight_bits)(hidden_size, activation="tanh",
+                                                     name="pooler_dense", **policy)
 
     def build(self, input_shape=None):
         for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):
@@ -138,6 +143,8 @@ class BertEncoder(keras.Model):
         positions = ops.arange(ops.shape(input_ids)[1], dtype="int32")
         rows = input_ids if self.token_row_map is None else self._shared_rows(input_ids)
         tokens = self.token_embedding(rows)
+        if self.weight_bits:
+            tokens = fake_quant_rows(tokens)
         if self.token_projection is not None:
             # On (B*L, E), reshaped back as `TransformerLayer.call` does: one plain
             # FULLY_CONNECTED op in a converted graph.
@@ -170,7 +177,7 @@ class BertEncoder(keras.Model):
             "attention_dropout": self.attention_dropout,
             "layer_norm_eps": self.layer_norm_eps, "activation": self.activation,
             "embedding_size": self.embedding_size, "embedding_rows": self.embedding_rows,
-            "embedding_bits": self.embedding_bits,
+            "embedding_bits": self.embedding_bits, "weight_bits": self.weight_bits,
         }
 
     @classmethod

@@ -40,7 +40,8 @@ HF_NAMES = {ours: theirs for theirs, ours in HF_CONFIG_KEYS.items()}
 DEFAULTS = {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "intermediate_size": 3072,
             "max_position_embeddings": 512, "type_vocab_size": 2, "hidden_dropout": 0.1,
             "attention_dropout": 0.1, "layer_norm_eps": 1e-12, "activation": "gelu",
-            "embedding_size": None, "embedding_rows": None}
+            "embedding_size": None, "embedding_rows": None, "embedding_bits": None,
+            "weight_bits": None}
 SIZES = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
          "max_position_embeddings", "type_vocab_size")
 RATES = ("hidden_dropout", "attention_dropout")
@@ -91,6 +92,10 @@ def check_encoder_config(config, source, names=None):
     if rows is not None and (type(rows) is not int or not 0 < rows <= full["vocab_size"]):
         fail("embedding_rows", f"must be null or an integer in 1..{full['vocab_size']} "
                                f"(at most vocab_size), got {shown(rows)}")
+    # 4-bit tables (an int4 export's model, never written) and quantization-aware training.
+    for key, allowed in (("embedding_bits", (None, 4)), ("weight_bits", (None, 0, 4))):
+        if full[key] not in allowed or isinstance(full[key], bool):
+            fail(key, f"must be one of {', '.join(map(shown, allowed))}, got {shown(full[key])}")
     eps = full["layer_norm_eps"]
     if not (is_number(eps) and math.isfinite(eps) and eps > 0):
         fail("layer_norm_eps", f"must be a positive number, got {shown(eps)}")

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.models.fake_quant import dense_class
 from nlu_tf.models.transformer_layer import batch_and_length
 
 
@@ -37,8 +38,10 @@ class JointNLUModel(keras.Model):
         policy = {"dtype": self.dtype_policy}
         self.encoder = BertEncoder(**self.encoder_config, name="encoder", **policy)
         self.dropout = keras.layers.Dropout(head_dropout, **policy)
-        self.intent_head = keras.layers.Dense(num_intents, name="intent_head", **policy)
-        self.slot_head = keras.layers.Dense(num_slots, name="slot_head", **policy)
+        # 4-bit weights trained for (`weight_bits`) reach the heads too.
+        dense = dense_class(self.encoder_config.get("weight_bits"))
+        self.intent_head = dense(num_intents, name="intent_head", **policy)
+        self.slot_head = dense(num_slots, name="slot_head", **policy)
 
     def build(self, input_shape=None):
         self.encoder.build()

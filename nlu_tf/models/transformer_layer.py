@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from nlu_tf.models.activations import get_activation
+from nlu_tf.models.fake_quant import dense_class
 
 MASK_PENALTY = -10000.0
 
@@ -34,6 +35,8 @@ class TransformerLayer(keras.layers.Layer):
         attention_dropout: float, dropout on the attention probabilities.
         layer_norm_eps: float, epsilon of both layer norms.
         activation: str, feed-forward activation ("gelu" is the exact erf form).
+        weight_bits: None, or 4: the six dense layers read their kernels rounded to 4 bits
+            (`nlu_tf.models.fake_quant`, quantization-aware training).
 
     Example:
     >>> layer = TransformerLayer(hidden_size=32, num_heads=4, intermediate_size=64)
@@ -41,7 +44,8 @@ class TransformerLayer(keras.layers.Layer):
     """
 
     def __init__(self, hidden_size, num_heads, intermediate_size, hidden_dropout=0.1,
-                 attention_dropout=0.1, layer_norm_eps=1e-12, activation="gelu", **kwargs):
+                 attention_dropout=0.1, layer_norm_eps=1e-12, activation="gelu",
+                 weight_bits=None, **kwargs):
         super().__init__(**kwargs)
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
@@ -53,16 +57,17 @@ class TransformerLayer(keras.layers.Layer):
         self.layer_norm_eps = layer_norm_eps
         self.activation = activation
         self.head_size = hidden_size // num_heads
+        self.weight_bits = weight_bits
         policy = {"dtype": self.dtype_policy}
-        self.query = keras.layers.Dense(hidden_size, name="query", **policy)
-        self.key = keras.layers.Dense(hidden_size, name="key", **policy)
-        self.value = keras.layers.Dense(hidden_size, name="value", **policy)
-        self.attention_output = keras.layers.Dense(hidden_size, name="attention_output",
-                                                   **policy)
+        dense = dense_class(weight_bits)
+        self.query = dense(hidden_size, name="query", **policy)
+        self.key = dense(hidden_size, name="key", **policy)
+        self.value = dense(hidden_size, name="value", **policy)
+        self.attention_output = dense(hidden_size, name="attention_output", **policy)
         self.attention_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
                                                               name="attention_norm", **policy)
-        self.intermediate = keras.layers.Dense(intermediate_size, name="intermediate", **policy)
-        self.output_dense = keras.layers.Dense(hidden_size, name="output", **policy)
+        self.intermediate = dense(intermediate_size, name="intermediate", **policy)
+        self.output_dense = dense(hidden_size, name="output", **policy)
         self.output_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
                                                            name="output_norm", **policy)
         self.dropout = keras.layers.Dropout(hidden_dropout, **policy)
@@ -123,5 +128,6 @@ class TransformerLayer(keras.layers.Layer):
                       intermediate_size=self.intermediate_size,
                       hidden_dropout=self.hidden_dropout,
                       attention_dropout=self.attention_dropout,
-                      layer_norm_eps=self.layer_norm_eps, activation=self.activation)
+                      layer_norm_eps=self.layer_norm_eps, activation=self.activation,
+                      weight_bits=self.weight_bits)
         return config

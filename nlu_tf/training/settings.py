@@ -116,6 +116,10 @@ class RunSettings:
     # Stage 2.1's new student keeps this many feed-forward neurons a layer, those that
     # carry the most weight (0: all; nlu_tf.models.ffn_prune): more layers at one latency.
     intermediate_size: int = 0
+    # 4: quantization-aware training for the int4 TFLite mode: the student's dense layers
+    # and token rows are read rounded to 4 bits in the forward pass (nlu_tf.models.
+    # fake_quant), the weights stay float. 0: float training.
+    weight_bits: int = 0
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()
     distill: DistillSettings = DistillSettings()
@@ -157,6 +161,10 @@ class RunSettings:
                    "embedding_size must be a non-negative integer (0: not factorised)"),
                   (type(self.intermediate_size) is int and self.intermediate_size >= 0,
                    "intermediate_size must be a non-negative integer (0: the teacher's)"),
+                  (self.weight_bits in (0, 4) and type(self.weight_bits) is int,
+                   "weight_bits must be 0 (float) or 4 (quantization-aware for int4)"),
+                  (not self.weight_bits or self.stage != "2.0",
+                   "weight_bits trains a student (stages 2.1 and 2.2), not the teacher"),
                   (self.trim_fallback_characters in names(FallbackCharacters),
                    f"trim_fallback_characters must be one of {names(FallbackCharacters)}"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]
@@ -188,7 +196,7 @@ def comparable_settings(settings):
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
                   ("trim_fallback_characters", "all"), ("embedding_size", 0),
                   ("trim_corpus", []), ("trim_vocab_size", 0), ("trim_share_rows", False),
-                  ("intermediate_size", 0), ("ema_momentum", 0.0))
+                  ("intermediate_size", 0), ("ema_momentum", 0.0), ("weight_bits", 0))
 
 
 def _normalized(value):

@@ -66,7 +66,23 @@ def _models(settings, labels, train_examples):
         student = _trimmed(student, settings, train_examples)
     if settings.embedding_size:
         student = _factorised(student, settings.embedding_size)
+    if settings.weight_bits:
+        student = quantization_aware(student, settings.weight_bits)
     return student, teacher
+
+
+def quantization_aware(bundle, bits):
+    """`bundle` whose model reads its dense kernels and token rows rounded to `bits` bits in
+    the forward pass (`RunSettings.weight_bits`); the same float weights."""
+    from nlu_tf.models.joint_model import rebuilt_model
+
+    model = bundle.model
+    if model.encoder_config.get("weight_bits") == bits:
+        return bundle
+    logger.info("quantization-aware training: dense kernels and token rows read at %d bits",
+                bits)
+    return dataclasses.replace(bundle, model=rebuilt_model(
+        model, {**model.encoder_config, "weight_bits": bits}))
 
 
 def _narrowed(student, width):

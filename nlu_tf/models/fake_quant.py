@@ -1,0 +1,60 @@
+"""Quantization-aware training for 4-bit weights (`weight_bits: 4`).
+
+The forward pass reads every matmul weight rounded as the `int4` TFLite mode stores it
+(`nlu_tf.export.int4`: symmetric, a scale per block of 32 inputs, `max |w| / 7`) and every
+token row rounded as `Int4RowTable` stores it (a scale per row); the gradient passes
+through the rounding unchanged (straight-through estimator), so the float weights keep
+learning and settle where their rounded copies serve the loss. The weights file stays
+float; a model trained this way converts to `int4` with the same grid it trained on.
+"""
+
+import keras
+from keras import ops
+
+BLOCK = 32    # inputs per scale, as the int4 mode's matmuls (`nlu_tf.export.int4.BLOCK`)
+LEVELS = 7    # symmetric 4-bit: -7..7 times the scale
+
+
+def _rounded(values, scale):
+    safe = ops.where(scale > 0, scale, ops.ones_like(scale))
+    return ops.clip(ops.round(values / safe), -LEVELS, LEVELS) * safe
+
+
+def fake_quant_kernel(kernel, block=BLOCK):
+    """`kernel` (inputs, outputs) rounded to 4 bits with a scale per `block` inputs of each
+    output (per output over all inputs when `block` does not divide the inputs), with a
+    straight-through gradient."""
+    inputs, outputs = kernel.shape
+    size = block if inputs % block == 0 else inputs
+    blocks = ops.reshape(kernel, (inputs // size, size, outputs))
+    scale = ops.max(ops.abs(blocks), axis=1, keepdims=True) / LEVELS
+    rounded = ops.reshape(_rounded(blocks, scale), (inputs, outputs))
+    return kernel + ops.stop_gradient(rounded - kernel)
+
+
+def fake_quant_rows(rows):
+    """Rows (..., width) rounded to 4 bits with a scale per row, straight-through gradient."""
+    scale = ops.max(ops.abs(rows), axis=-1, keepdims=True) / LEVELS
+    return rows + ops.stop_gradient(_rounded(rows, scale) - rows)
+
+
+@keras.saving.register_keras_serializable(package="nlu_tf")
+class FakeQuantDense(keras.layers.Dense):
+    """A `Dense` layer whose forward pass reads its kernel through `fake_quant_kernel`.
+
+    Its weights (`kernel`, `bias`) are those of a `Dense` of the same name, so checkpoints
+    load either way.
+    """
+
+    def call(self, inputs, training=None):
+        outputs = ops.matmul(inputs, ops.cast(fake_quant_kernel(self.kernel), self.compute_dtype))
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+def dense_class(weight_bits):
+    """`FakeQuantDense` for 4-bit weights, `keras.layers.Dense` otherwise."""
+    if weight_bits not in (None, 0, 4):
+        raise ValueError(f"weight_bits must be 0 (float) or 4, got {weight_bits!r}")
+    return FakeQuantDense if weight_bits else keras.layers.Dense

@@ -74,7 +74,8 @@ DEFAULTS = {
                   **_fields(_DISTILL, ("T_emd", "emd_weight_update", "emd_weight_floor",
                                        "separate"))},
     "stage_2_2": {**_budget("stage_2_2"),
-                  **_fields(_DISTILL, ("temperature", "alpha"))},
+                  **_fields(_DISTILL, ("temperature", "alpha")),
+                  **_fields(_RUN, ("weight_bits",))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
                "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all",
                "trim_corpus": [], "trim_vocab_size": 0, "trim_share_rows": False},
@@ -310,7 +311,7 @@ def stage_settings(recipe, teacher_model):
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
             eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2,
-            data=data_2_2, **common),
+            weight_bits=second["weight_bits"], data=data_2_2, **common),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]

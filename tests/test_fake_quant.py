@@ -41,14 +41,19 @@ def test_kernels_are_rounded_per_block_of_32_inputs_with_a_straight_through_grad
     np.testing.assert_allclose(np.asarray(fake_quant_rows(rows)), expected, rtol=1e-6)
 
 
-@pytest.fixture(scope="module")
-def models():
+def _models(intermediate_size):
     import keras
 
     keras.utils.set_random_seed(5)
-    plain = JointNLUModel(CONFIG, num_intents=3, num_slots=6)
+    config = {**CONFIG, "intermediate_size": intermediate_size}
+    plain = JointNLUModel(config, num_intents=3, num_slots=6)
     plain.build()
-    return plain, rebuilt_model(plain, {**CONFIG, "weight_bits": 4})
+    return plain, rebuilt_model(plain, {**config, "weight_bits": 4})
+
+
+@pytest.fixture(scope="module")
+def models():
+    return _models(CONFIG["intermediate_size"])
 
 
 def _inputs():
@@ -77,12 +82,23 @@ def test_the_aware_model_is_the_float_model_with_its_weights_rounded(models):
                   - np.asarray(plain(_inputs())["slot_logits"])).max() > 1e-3
 
 
-def test_an_aware_model_converts_to_the_int4_grid_it_trained_on(models):
+@pytest.mark.parametrize("intermediate_size, block", [(96, 32), (48, 0)])
+def test_an_aware_model_converts_to_the_int4_grid_it_trained_on(intermediate_size, block):
     from ai_edge_litert.interpreter import Interpreter
 
+    from nlu_tf.export.int4 import matmul_block
+    from nlu_tf.models.fake_quant import int4_block
+
+    plain, aware = _models(intermediate_size)
+    # A width that is no multiple of 32 (48 here): a scale per output channel, in training
+    # and in the file alike.
+    assert int4_block(aware.encoder_config) == block
+    assert aware.encoder.transformer_layers[0].output_dense.block == block
     diffs = []
-    for model in models:
-        runner = Interpreter(model_content=convert_model(model, "int4")[0]).get_signature_runner()
+    for model in (plain, aware):
+        content = convert_model(model, "int4")[0]
+        assert matmul_block(content) == block
+        runner = Interpreter(model_content=content).get_signature_runner()
         tflite = runner(**_inputs())["slot_logits"]
         diffs.append(np.abs(tflite - np.asarray(model(_inputs())["slot_logits"])).max())
     plain_diff, aware_diff = diffs

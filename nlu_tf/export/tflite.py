@@ -55,9 +55,9 @@ DESCRIPTIONS = {
     "int16x8": "int16 activations, int8 weights, int64 biases (calibrated on training "
                "utterances); int32 inputs, float32 logits; ops without an int16 kernel stay "
                "float32 (see ops.float_ops)",
-    "int4": "int4 weights: the token and position tables as 4-bit rows with a scale per row, "
-            "unpacked per token; the matmul weights int4 with a scale per 32 weights, "
-            "activations quantized on the fly for the matmuls; float32 elsewhere",
+    "int4": "int4 weights: the token table as 4-bit rows with a scale per row, unpacked per "
+            "token; the matmul weights int4 with a scale per 32 weights, activations "
+            "quantized on the fly for the matmuls; float32 elsewhere",
 }
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 _VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")

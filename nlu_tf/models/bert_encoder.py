@@ -7,7 +7,7 @@ from keras import ops
 
 from nlu_tf.errors import InputError
 from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
-from nlu_tf.models.fake_quant import dense_class, fake_quant_rows
+from nlu_tf.models.fake_quant import dense_class, fake_quant_rows, int4_block
 from nlu_tf.models.int4_table import Int4RowTable
 from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
 from nlu_tf.io_utils import read_json_object
@@ -87,6 +87,8 @@ class BertEncoder(keras.Model):
         self.weight_bits = weight_bits
         # Sub-layers compute in this model's dtype policy (their variables stay float32).
         policy = {"dtype": self.dtype_policy}
+        block = int4_block({"hidden_size": hidden_size, "intermediate_size": intermediate_size,
+                            "embedding_size": embedding_size})
         table_shape = (embedding_rows or vocab_size, embedding_size or hidden_size)
         self.token_embedding = (Int4RowTable(*table_shape, name="token_embedding", **policy)
                                 if embedding_bits else
@@ -104,12 +106,12 @@ class BertEncoder(keras.Model):
         self.embeddings_dropout = keras.layers.Dropout(hidden_dropout, **policy)
         self.transformer_layers = [
             TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_dropout,
-                             attention_dropout, layer_norm_eps, activation, weight_bits,
+                             attention_dropout, layer_norm_eps, activation, weight_bits, block,
                              name=f"transformer_layer_{i}", **policy)
             for i in range(num_layers)
         ]
-        self.pooler_dense = dense_class(weight_bits)(hidden_size, activation="tanh",
-                                                     name="pooler_dense", **policy)
+        self.pooler_dense = dense_class(weight_bits, block)(hidden_size, activation="tanh",
+                                                            name="pooler_dense", **policy)
 
     def build(self, input_shape=None):
         for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):

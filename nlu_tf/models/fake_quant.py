@@ -11,8 +11,17 @@ float; a model trained this way converts to `int4` with the same grid it trained
 import keras
 from keras import ops
 
-BLOCK = 32    # inputs per scale, as the int4 mode's matmuls (`nlu_tf.export.int4.BLOCK`)
+BLOCK = 32    # inputs per scale, as the int4 mode's matmuls (`nlu_tf.export.int4`)
 LEVELS = 7    # symmetric 4-bit: -7..7 times the scale
+
+
+def int4_block(encoder_config):
+    """The inputs per scale of a model's int4 matmuls: `BLOCK` when every matmul's input
+    width (hidden, intermediate, a factorised table's width) is a multiple of it, else 0:
+    a scale per output channel over all its inputs (the quantizer needs whole blocks)."""
+    widths = [encoder_config.get("hidden_size", 768), encoder_config.get("intermediate_size", 3072),
+              encoder_config.get("embedding_size") or BLOCK]
+    return BLOCK if all(width % BLOCK == 0 for width in widths) else 0
 
 
 def _rounded(values, scale):
@@ -22,10 +31,10 @@ def _rounded(values, scale):
 
 def fake_quant_kernel(kernel, block=BLOCK):
     """`kernel` (inputs, outputs) rounded to 4 bits with a scale per `block` inputs of each
-    output (per output over all inputs when `block` does not divide the inputs), with a
-    straight-through gradient."""
+    output (per output over all inputs when `block` is 0 or does not divide the inputs),
+    with a straight-through gradient."""
     inputs, outputs = kernel.shape
-    size = block if inputs % block == 0 else inputs
+    size = block if block and inputs % block == 0 else inputs
     blocks = ops.reshape(kernel, (inputs // size, size, outputs))
     scale = ops.max(ops.abs(blocks), axis=1, keepdims=True) / LEVELS
     rounded = ops.reshape(_rounded(blocks, scale), (inputs, outputs))
@@ -43,18 +52,29 @@ class FakeQuantDense(keras.layers.Dense):
     """A `Dense` layer whose forward pass reads its kernel through `fake_quant_kernel`.
 
     Its weights (`kernel`, `bias`) are those of a `Dense` of the same name, so checkpoints
-    load either way.
+    load either way. `block`: inputs per scale (`int4_block`; 0: per output channel).
     """
 
+    def __init__(self, units, block=BLOCK, **kwargs):
+        super().__init__(units, **kwargs)
+        self.block = int(block)
+
     def call(self, inputs, training=None):
-        outputs = ops.matmul(inputs, ops.cast(fake_quant_kernel(self.kernel), self.compute_dtype))
+        kernel = fake_quant_kernel(self.kernel, self.block)
+        outputs = ops.matmul(inputs, ops.cast(kernel, self.compute_dtype))
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs) if self.activation is not None else outputs
 
+    def get_config(self):
+        return {**super().get_config(), "block": self.block}
 
-def dense_class(weight_bits):
-    """`FakeQuantDense` for 4-bit weights, `keras.layers.Dense` otherwise."""
+
+def dense_class(weight_bits, block=BLOCK):
+    """A constructor of dense layers: `FakeQuantDense` with `block` for 4-bit weights,
+    `keras.layers.Dense` otherwise."""
     if weight_bits not in (None, 0, 4):
         raise ValueError(f"weight_bits must be 0 (float) or 4, got {weight_bits!r}")
-    return FakeQuantDense if weight_bits else keras.layers.Dense
+    if not weight_bits:
+        return keras.layers.Dense
+    return lambda units, **kwargs: FakeQuantDense(units, block=block, **kwargs)

@@ -36,7 +36,8 @@ class TransformerLayer(keras.layers.Layer):
         layer_norm_eps: float, epsilon of both layer norms.
         activation: str, feed-forward activation ("gelu" is the exact erf form).
         weight_bits: None, or 4: the six dense layers read their kernels rounded to 4 bits
-            (`nlu_tf.models.fake_quant`, quantization-aware training).
+            (`nlu_tf.models.fake_quant`, quantization-aware training), a scale per
+            `weight_block` inputs (0: per output channel).
 
     Example:
     >>> layer = TransformerLayer(hidden_size=32, num_heads=4, intermediate_size=64)
@@ -45,7 +46,7 @@ class TransformerLayer(keras.layers.Layer):
 
     def __init__(self, hidden_size, num_heads, intermediate_size, hidden_dropout=0.1,
                  attention_dropout=0.1, layer_norm_eps=1e-12, activation="gelu",
-                 weight_bits=None, **kwargs):
+                 weight_bits=None, weight_block=32, **kwargs):
         super().__init__(**kwargs)
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")
@@ -58,8 +59,9 @@ class TransformerLayer(keras.layers.Layer):
         self.activation = activation
         self.head_size = hidden_size // num_heads
         self.weight_bits = weight_bits
+        self.weight_block = weight_block
         policy = {"dtype": self.dtype_policy}
-        dense = dense_class(weight_bits)
+        dense = dense_class(weight_bits, weight_block)
         self.query = dense(hidden_size, name="query", **policy)
         self.key = dense(hidden_size, name="key", **policy)
         self.value = dense(hidden_size, name="value", **policy)
@@ -129,5 +131,5 @@ class TransformerLayer(keras.layers.Layer):
                       hidden_dropout=self.hidden_dropout,
                       attention_dropout=self.attention_dropout,
                       layer_norm_eps=self.layer_norm_eps, activation=self.activation,
-                      weight_bits=self.weight_bits)
+                      weight_bits=self.weight_bits, weight_block=self.weight_block)
         return config

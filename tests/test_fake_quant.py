@@ -92,7 +92,8 @@ def test_an_aware_model_converts_to_the_int4_grid_it_trained_on(intermediate_siz
     plain, aware = _models(intermediate_size)
     # A width that is no multiple of 32 (48 here): a scale per output channel, in training
     # and in the file alike.
-    assert int4_block(aware.encoder_config) == block
+    assert int4_block(CONFIG["hidden_size"], intermediate_size) == block
+    assert aware.encoder.weight_block == block
     assert aware.encoder.transformer_layers[0].output_dense.block == block
     diffs = []
     for model in (plain, aware):

@@ -136,7 +136,7 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
                 int4_source = write_tflite_source(tflite_source_model(bundle.model, mode),
                                                   os.path.join(tmp, "saved_model_int4"))
                 converted[mode] = convert_saved_model(int4_source, mode, None, source)
-                extras[mode]["weights"] = int4_weights_info(bundle.model)
+                extras[mode]["weights"] = int4_weights_info(bundle.model, converted[mode][0])
             elif mode == "int8_mixed":
                 converted[mode] = convert_int8_mixed(debugger, denylist, source)
                 report_file = (os.path.join("..", DEBUG_FOLDER, "layer_errors.csv")

@@ -16,7 +16,7 @@ Against `dynamic` (int8 weights) this halves the table and the matrices, at the 
 
 import numpy as np
 
-from nlu_tf.models.fake_quant import BLOCK, int4_block
+from nlu_tf.models.fake_quant import BLOCK
 from nlu_tf.models.int4_table import pack_int4_rows
 
 # The AI Edge Quantizer's recipe: dynamic-range int4 weights on the matmuls, a scale per 32
@@ -24,7 +24,7 @@ from nlu_tf.models.int4_table import pack_int4_rows
 # output channel, 95.04 with OCTAV clipping per channel, 95.21 with OCTAV per 64 or 128
 # weights; the dynamic-range int8 model 95.31; docs/results.md).
 WEIGHT_BITS = 4
-GRANULARITY = {32: "BLOCKWISE_32", 0: "CHANNELWISE"}  # by `fake_quant.int4_block`
+GRANULARITY = {BLOCK: "BLOCKWISE_32", 0: "CHANNELWISE"}  # by `matmul_block`
 TABLES = ("token_embedding",)  # the position table at 4 bits cost 0.9 dev slot F1
 
 
@@ -43,7 +43,7 @@ def int4_table_model(model):
 
 def matmul_block(content):
     """`BLOCK` when every FULLY_CONNECTED weight of the `.tflite` `content` has a multiple of
-    it as its input width, else 0 (as `fake_quant.int4_block` decides from a config)."""
+    it as its input width, else 0 (as `fake_quant.int4_block` decides from the widths)."""
     from tensorflow.lite.python import schema_py_generated as schema
 
     flat = schema.Model.GetRootAsModel(content, 0)
@@ -78,9 +78,9 @@ def quantize_matmul_weights(content):
     return bytes(result.quantized_model)
 
 
-def int4_weights_info(model):
-    """The `weights` entry of an int4 `model_info.json`: what became 4-bit, and how far the
-    token table moved (RMS error over the rows' RMS)."""
+def int4_weights_info(model, content):
+    """The `weights` entry of the int4 `model_info.json` of `model` converted to `content`:
+    what became 4-bit, and how far the token table moved (RMS error over the rows' RMS)."""
     from nlu_tf.models.int4_table import unpack_int4_rows
 
     info = {}
@@ -90,7 +90,7 @@ def int4_weights_info(model):
         error = np.sqrt(np.mean((restored - table) ** 2) / max(float(np.mean(table ** 2)), 1e-30))
         info[name] = f"{table.shape[0]} x {table.shape[1]}, 4-bit rows, a scale per row"
         info[f"{name}_relative_rmse"] = round(float(error), 5)
-    block = int4_block(model.encoder_config)
+    block = matmul_block(content)
     scales = f"a float16 scale per {block} weights" if block else "a scale per output channel"
     info["fully_connected"] = (f"int{WEIGHT_BITS}, {scales}, activations quantized on the "
                                f"fly (AI Edge Quantizer, dynamic recipe)")

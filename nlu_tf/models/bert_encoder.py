@@ -87,8 +87,8 @@ class BertEncoder(keras.Model):
         self.weight_bits = weight_bits
         # Sub-layers compute in this model's dtype policy (their variables stay float32).
         policy = {"dtype": self.dtype_policy}
-        block = int4_block({"hidden_size": hidden_size, "intermediate_size": intermediate_size,
-                            "embedding_size": embedding_size})
+        # Inputs per scale of the 4-bit kernels (read by the heads of `JointNLUModel` too).
+        self.weight_block = int4_block(hidden_size, intermediate_size, embedding_size)
         table_shape = (embedding_rows or vocab_size, embedding_size or hidden_size)
         self.token_embedding = (Int4RowTable(*table_shape, name="token_embedding", **policy)
                                 if embedding_bits else
@@ -106,12 +106,13 @@ class BertEncoder(keras.Model):
         self.embeddings_dropout = keras.layers.Dropout(hidden_dropout, **policy)
         self.transformer_layers = [
             TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_dropout,
-                             attention_dropout, layer_norm_eps, activation, weight_bits, block,
+                             attention_dropout, layer_norm_eps, activation, weight_bits,
+                             self.weight_block,
                              name=f"transformer_layer_{i}", **policy)
             for i in range(num_layers)
         ]
-        self.pooler_dense = dense_class(weight_bits, block)(hidden_size, activation="tanh",
-                                                            name="pooler_dense", **policy)
+        self.pooler_dense = dense_class(weight_bits, self.weight_block)(
+            hidden_size, activation="tanh", name="pooler_dense", **policy)
 
     def build(self, input_shape=None):
         for embedding in (self.token_embedding, self.position_embedding, self.segment_embedding):

@@ -15,12 +15,12 @@ BLOCK = 32    # inputs per scale, as the int4 mode's matmuls (`nlu_tf.export.int
 LEVELS = 7    # symmetric 4-bit: -7..7 times the scale
 
 
-def int4_block(encoder_config):
+def int4_block(hidden_size, intermediate_size, embedding_size=None):
     """The inputs per scale of a model's int4 matmuls: `BLOCK` when every matmul's input
     width (hidden, intermediate, a factorised table's width) is a multiple of it, else 0:
-    a scale per output channel over all its inputs (the quantizer needs whole blocks)."""
-    widths = [encoder_config.get("hidden_size", 768), encoder_config.get("intermediate_size", 3072),
-              encoder_config.get("embedding_size") or BLOCK]
+    a scale per output channel over all its inputs (the quantizer needs whole blocks;
+    `nlu_tf.export.int4.matmul_block` reads the same rule off a converted graph)."""
+    widths = (hidden_size, intermediate_size, embedding_size or BLOCK)
     return BLOCK if all(width % BLOCK == 0 for width in widths) else 0
 
 

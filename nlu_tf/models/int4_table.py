@@ -15,9 +15,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from nlu_tf.models.fake_quant import LEVELS  # the grid quantization-aware training reads
 from nlu_tf.models.transformer_layer import batch_and_length
 
-LEVELS = 7          # the largest |q - 8|: 7 levels either side of zero
 OFFSET = 8          # q = round(value / scale) + OFFSET, in 1..15
 NIBBLE_DIVISORS = np.array([1, 16], np.int32)
 

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from nlu_tf.models.bert_encoder import BertEncoder
-from nlu_tf.models.fake_quant import dense_class, int4_block
+from nlu_tf.models.fake_quant import dense_class
 from nlu_tf.models.transformer_layer import batch_and_length
 
 
@@ -39,8 +39,7 @@ class JointNLUModel(keras.Model):
         self.encoder = BertEncoder(**self.encoder_config, name="encoder", **policy)
         self.dropout = keras.layers.Dropout(head_dropout, **policy)
         # 4-bit weights trained for (`weight_bits`) reach the heads too.
-        dense = dense_class(self.encoder_config.get("weight_bits"),
-                            int4_block(self.encoder_config))
+        dense = dense_class(self.encoder.weight_bits, self.encoder.weight_block)
         self.intent_head = dense(num_intents, name="intent_head", **policy)
         self.slot_head = dense(num_slots, name="slot_head", **policy)
 

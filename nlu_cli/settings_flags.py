@@ -138,6 +138,12 @@ def define_train_flags(flag_values=flags.FLAGS):
                          "int4`: the student's dense layers and token rows are read rounded "
                          "to 4 bits in the forward pass (dev is scored that way too); the "
                          "weights stay float. 0: float training.", **fv)
+    flags.DEFINE_multi_string("extra_teacher", list(d.extra_teachers),
+                              "Stages 2.1 and 2.2: another fine-tuned teacher (a stage 2.0 "
+                              "output with --teacher_model's vocabulary and labels); the "
+                              "student learns from the mean of the teachers' logits, and "
+                              "stage 2.1 from --teacher_model's layers. Repeat for several.",
+                              **fv)
     define_teacher_cache_flags(flag_values)
 
 
@@ -194,6 +200,7 @@ def settings_from_flags(values):
         embedding_size=values.get("embedding_size", 0),
         intermediate_size=values.get("intermediate_size", 0),
         weight_bits=values.get("weight_bits", 0),
+        extra_teachers=tuple(values.get("extra_teacher") or ()),
         data=data, optimizer=optimizer, distill=distill)
 
 

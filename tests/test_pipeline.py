@@ -50,7 +50,11 @@ def _metrics(output_dir, stage):
 def test_every_recipe_resolves_to_valid_stage_settings(path):
     recipe = load_recipe(path, output_dir="/tmp/x")
     settings = stage_settings(recipe, "teacher_checkpoint")
+    extra = settings.pop("extra_teachers", ())
     assert [s.stage for s in settings.values()] == ["2.0", "2.1", "2.2"]
+    assert len(extra) == recipe["teacher"]["ensemble"] - 1
+    assert settings["student_2.2"].extra_teachers == tuple(s.output_dir for s in extra)
+    assert all(s.stage == "2.0" and s.seed > recipe["seed"] for s in extra)
     assert settings["student_2.2"].student_model == os.path.join("/tmp/x", "student_2.1")
 
 
@@ -294,6 +298,40 @@ def test_finetuned_teacher_replaces_stage_2_0_and_emd_runs_to_the_report(
     assert teacher_row["model"] == "teacher keras"
     assert teacher_row["intent_acc"] == pytest.approx(_metrics(killed_and_resumed[0],
                                                                "teacher")["test"]["intent_acc"])
+
+
+def test_an_ensemble_trains_its_extra_teachers_resumably_and_feeds_stage_2_2(
+        tmp_path, tiny_bert_dir, tiny_data_dir):
+    """teacher.ensemble 2: a second teacher at the next seed (killed inside it, resumed),
+    stage 2.1 from the first teacher alone, stage 2.2 from both."""
+    output = str(tmp_path / "ensemble")
+    command = [*_command(output, tiny_bert_dir, tiny_data_dir), "--set", "teacher.ensemble=2",
+               "--set", "teacher.epochs=20", "--set", "stage_2_1.epochs=1",
+               "--until", "student_2.2"]
+    second = os.path.join(output, "extra_teachers", "teacher_2")
+    state = os.path.join(output, "extra_teachers", ".teacher_2.work", "checkpoint",
+                         "state.json")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    deadline = time.time() + 300
+    while not os.path.isfile(state) and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert os.path.isfile(state) and not os.path.exists(second), "not killed inside teacher_2"
+    log = _run(command)
+    assert "teacher: complete, skipped" in log and "extra_teachers: teacher_2 (seed 2)" in log
+    resumed = _metrics(output, os.path.join("extra_teachers", "teacher_2"))
+    assert 0 < resumed["resumed_from_step"] < resumed["steps"]
+    with open(os.path.join(second, "settings.json")) as f:
+        assert json.load(f)["seed"] == 2
+    with open(os.path.join(output, "student_2.1", "settings.json")) as f:
+        assert json.load(f)["extra_teachers"] == []
+    with open(os.path.join(output, "student_2.2", "settings.json")) as f:
+        assert json.load(f)["extra_teachers"] == [second]
+    again = _run(command)
+    assert "extra_teachers: complete, skipped" in again
+    assert "student_2.2: complete, skipped" in again
 
 
 def test_finetuned_teacher_that_is_not_a_model_directory_is_refused(tmp_path, tiny_bert_dir,

@@ -71,6 +71,21 @@ def _copy_dataset(source, target, max_train_examples):
             write_text_atomic(os.path.join(target, split, name), "\n".join(lines) + "\n")
 
 
+def _extra_teachers(settings, dataset, log):
+    """Fine-tunes each extra teacher whose folder is not complete; a killed one resumes
+    from the checkpoint in its own work folder."""
+    from nlu_tf.training.stage import run_stage
+
+    for one in settings:
+        name = os.path.basename(one.output_dir)
+        if check_stage("teacher", one.output_dir, dataclasses.asdict(one)) is None:
+            log(f"extra_teachers: {name} complete, skipped")
+            continue
+        shutil.rmtree(one.output_dir, ignore_errors=True)
+        log(f"extra_teachers: {name} (seed {one.seed})")
+        run_stage(one, dataset)
+
+
 def _augment(recipe, expected, path, log):
     from nlu_tf.augment.augmenter import AugmentSettings
     from nlu_tf.augment.run import augment_dataset
@@ -186,6 +201,11 @@ def _report(recipe, expected, path):
                      f"{recipe['augment']['copies']}, probability "
                      f"{recipe['augment']['probability']}); on the copies the targets are "
                      f"the teacher's predictions")
+    if recipe["teacher"]["ensemble"] > 1:
+        notes.append(f"stage 2.2 learned from the mean of {recipe['teacher']['ensemble']} "
+                     f"teachers' logits (teacher.ensemble; the extra ones fine-tuned at seeds "
+                     f"{recipe['seed'] + 1} and up, in extra_teachers/); the teacher rows are "
+                     f"the first teacher's")
     with atomic_dir(path) as tmp:
         plots = reports.write_plots(tmp, histories, emd_weights, rows)
         summary = {"settings": expected["report"], "rows": rows, "stages": stages,
@@ -260,7 +280,8 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     summary = None
     for index, stage in enumerate(STAGES):
         path = stage_dir(out, stage)
-        if stage == "augment" and not augments(recipe):
+        if ((stage == "augment" and not augments(recipe))
+                or (stage == "extra_teachers" and stage not in training)):
             if stage == until:
                 return None
             continue
@@ -277,11 +298,14 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
                 log(f"{stage}: incomplete or stale ({problem}): removing and redoing")
             for later in STAGES[index + 1:]:
                 remove_stage(out, later)
-            # The stage's own checkpoint is kept: a killed training stage resumes from it.
-            remove_stage(out, stage, keep_checkpoint=True)
+            if stage != "extra_teachers":  # its complete teachers are kept (below)
+                # The stage's own checkpoint is kept: a killed training stage resumes from it.
+                remove_stage(out, stage, keep_checkpoint=True)
             log(f"{stage}: running")
             started = time.time()
-            if stage in training:
+            if stage == "extra_teachers":
+                _extra_teachers(training[stage], dataset, log)
+            elif stage in training:
                 from nlu_tf.training.stage import run_stage
 
                 # Students on augmented data read the augment stage's dataset themselves.

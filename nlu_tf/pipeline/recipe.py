@@ -63,7 +63,9 @@ DEFAULTS = {
                  **_fields(_OPT, ("warmup_proportion", "weight_decay", "clip_norm"))},
     "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
                 "probability": AugmentSettings.probability, "source": ""},
-    "teacher": {"model": "", "finetuned": "", **_budget("teacher")},
+    # ensemble N > 1: N - 1 more teachers fine-tuned at seeds seed + 1 ... (the
+    # extra_teachers stage); stage 2.2 learns from the mean of the N teachers' logits.
+    "teacher": {"model": "", "finetuned": "", "ensemble": 1, **_budget("teacher")},
     "student": {"tinybert": "", "trim_vocab": False, "trim_min_count": 1,
                 "trim_fallback_characters": "all", "trim_corpus": [], "trim_vocab_size": 0,
                 "trim_share_rows": False,
@@ -162,7 +164,7 @@ def _check(recipe, where):
         raise InputError(where, "augment.copies is set but neither stage_2_1.aug_train nor "
                                 "stage_2_2.aug_train: no stage would use the copies")
     for dotted in ("benchmark.queries", "benchmark.threads", "export.representative_size",
-                   "student.num_layers", "augment.candidates"):
+                   "student.num_layers", "augment.candidates", "teacher.ensemble"):
         section, key = dotted.split(".")
         if recipe[section][key] < 1:
             raise InputError(where, f"{dotted} must be positive")
@@ -234,6 +236,14 @@ def teacher_dir(recipe):
     return os.path.join(recipe["output_dir"], "teacher")
 
 
+def extra_teacher_dirs(recipe):
+    """The folders of the teachers beside the first (`teacher.ensemble` - 1 of them,
+    `<output_dir>/extra_teachers/teacher_<k>`, k from 2)."""
+    folder = os.path.join(recipe["output_dir"], "extra_teachers")
+    return [os.path.join(folder, f"teacher_{k}")
+            for k in range(2, recipe["teacher"]["ensemble"] + 1)]
+
+
 def augments(recipe):
     """True when the recipe distils a student stage on an augmented training set (a
     loaded recipe with copies has a stage that uses them: `_check`)."""
@@ -250,7 +260,8 @@ def augmented_data_dir(recipe):
 
 def stage_settings(recipe, teacher_model):
     """The `RunSettings` of the training stages to run, keyed by stage name (no "teacher"
-    when the recipe names an already fine-tuned teacher).
+    when the recipe names an already fine-tuned teacher; "extra_teachers", a tuple of
+    stage-2.0 settings, with `teacher.ensemble` > 1).
 
     Args:
         recipe: a resolved recipe (`load_recipe`).
@@ -311,10 +322,20 @@ def stage_settings(recipe, teacher_model):
             stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
             student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
             eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2,
-            weight_bits=second["weight_bits"], data=data_2_2, **common),
+            weight_bits=second["weight_bits"],
+            extra_teachers=tuple(extra_teacher_dirs(recipe)), data=data_2_2, **common),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]
+    if recipe["teacher"]["ensemble"] > 1:
+        # Each extra teacher is stage 2.0 from the same checkpoint at its own seed.
+        build["extra_teachers"] = lambda: tuple(
+            RunSettings(stage="2.0", output_dir=path, teacher_model=teacher_model,
+                        num_train_epochs=recipe["teacher"]["epochs"],
+                        eval_step=eval_step(recipe["teacher"]),
+                        optimizer=optimizer(recipe["teacher"]), data=data,
+                        **{**common, "seed": recipe["seed"] + k})
+            for k, path in enumerate(extra_teacher_dirs(recipe), start=1))
     settings = {}
     for name, make in build.items():
         try:
@@ -326,4 +347,5 @@ def stage_settings(recipe, teacher_model):
 
 def settings_dicts(settings):
     """JSON-ready form of `stage_settings`' result."""
-    return {name: dataclasses.asdict(value) for name, value in settings.items()}
+    return {name: [dataclasses.asdict(one) for one in value] if isinstance(value, tuple)
+            else dataclasses.asdict(value) for name, value in settings.items()}

@@ -1,8 +1,8 @@
 """The stages of a pipeline run, where each one writes, and whether its output is complete.
 
 A stage is complete only if its output passes `check_stage`: the augmented dataset holds
-the line counts its `stage.json` records; a training stage's model
-directory has every file (`check_model_dir`), a `metrics.json` that parses and the
+the line counts its `stage.json` records; a training stage's model directory (each
+extra teacher's) has every file (`check_model_dir`), a `metrics.json` that parses and the
 `settings.json` of the settings asked for now; the export holds every expected
 `model.tflite` and a `model_info.json` that parses; the evaluation and the report hold
 JSON that parses and the files it names. Nothing here imports TensorFlow.
@@ -19,9 +19,10 @@ from nlu_tf.export.metadata import read_model_info
 from nlu_tf.models.model_files import check_model_dir
 from nlu_tf.training.settings import comparable_settings
 
-TRAINING_STAGES = ("teacher", "student_2.1", "student_2.2")
-# augment follows the teacher, which never reads it: redoing it redoes only the students.
-STAGES = ("teacher", "augment") + TRAINING_STAGES[1:] + ("export", "evaluate", "report")
+TRAINING_STAGES = ("teacher", "extra_teachers", "student_2.1", "student_2.2")
+# augment follows the teachers, which never read it: redoing it redoes only the students.
+STAGES = TRAINING_STAGES[:2] + ("augment",) + TRAINING_STAGES[2:] + ("export", "evaluate",
+                                                                    "report")
 STAGE_FILE = "stage.json"
 RESULTS_FILE = "results.json"
 REPORT_FILES = ("report.md", "report.json")
@@ -80,6 +81,12 @@ def _check_training(path, expected):
     _check_settings(os.path.join(path, "settings.json"), expected)
 
 
+def _check_extra_teachers(path, expected):
+    del path  # each teacher's folder is in its settings
+    for settings in expected:
+        _check_training(settings["output_dir"], settings)
+
+
 def _check_augment(path, expected):
     _check_settings(os.path.join(path, STAGE_FILE), expected, "settings")
     counts = read_json(os.path.join(path, STAGE_FILE))["counts"]
@@ -126,7 +133,8 @@ def _check_report(path, expected):
             raise ValueError(f"{os.path.join(parent, name)} is missing")
 
 
-_CHECKS = {"augment": _check_augment, "teacher": _check_training, "student_2.1": _check_training,
+_CHECKS = {"augment": _check_augment, "teacher": _check_training,
+           "extra_teachers": _check_extra_teachers, "student_2.1": _check_training,
            "student_2.2": _check_training, "export": _check_export,
            "evaluate": _check_evaluate, "report": _check_report}
 

@@ -120,6 +120,10 @@ class RunSettings:
     # and token rows are read rounded to 4 bits in the forward pass (nlu_tf.models.
     # fake_quant), the weights stay float. 0: float training.
     weight_bits: int = 0
+    # Stages 2.1 and 2.2: more fine-tuned teachers (model directories) whose intent and
+    # slot logits are averaged with teacher_model's; the hidden states and attention scores
+    # stay teacher_model's (nlu_tf.models.teacher_ensemble).
+    extra_teachers: tuple = ()
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()
     distill: DistillSettings = DistillSettings()
@@ -165,6 +169,12 @@ class RunSettings:
                    "weight_bits must be 0 (float) or 4 (quantization-aware for int4)"),
                   (not self.weight_bits or self.stage != "2.0",
                    "weight_bits trains a student (stages 2.1 and 2.2), not the teacher"),
+                  (isinstance(self.extra_teachers, tuple)
+                   and all(isinstance(path, str) and path for path in self.extra_teachers),
+                   "extra_teachers must be a tuple of model directories"),
+                  (not self.extra_teachers or self.stage != "2.0",
+                   "extra_teachers are read by distillation (stages 2.1 and 2.2), not by "
+                   "stage 2.0"),
                   (self.trim_fallback_characters in names(FallbackCharacters),
                    f"trim_fallback_characters must be one of {names(FallbackCharacters)}"),
                   (self.data.train_batch_size > 0, "train_batch_size must be positive")]
@@ -196,7 +206,8 @@ def comparable_settings(settings):
 ADDED_DEFAULTS = (("trim_vocab", False), ("trim_min_count", 1),
                   ("trim_fallback_characters", "all"), ("embedding_size", 0),
                   ("trim_corpus", []), ("trim_vocab_size", 0), ("trim_share_rows", False),
-                  ("intermediate_size", 0), ("ema_momentum", 0.0), ("weight_bits", 0))
+                  ("intermediate_size", 0), ("ema_momentum", 0.0), ("weight_bits", 0),
+                  ("extra_teachers", []))
 
 
 def _normalized(value):

@@ -68,7 +68,26 @@ def _models(settings, labels, train_examples):
         student = _factorised(student, settings.embedding_size)
     if settings.weight_bits:
         student = quantization_aware(student, settings.weight_bits)
+    if settings.extra_teachers:  # after the student is cut from the first teacher
+        teacher = _ensemble(teacher, settings.extra_teachers, dtype)
     return student, teacher
+
+
+def _ensemble(teacher, paths, dtype):
+    """`teacher` with the model directories `paths` as one `TeacherEnsemble`
+    (`RunSettings.extra_teachers`): their logits averaged, its own layers."""
+    from nlu_tf.models.teacher_ensemble import TeacherEnsemble, check_members
+
+    others = []
+    for path in paths:
+        if not model_dirs.is_model_dir(path):
+            raise InputError(path, "an extra teacher must be a fine-tuned teacher (a stage "
+                                   "2.0 output)")
+        others.append(model_dirs.load_model_dir(path, dtype))
+    check_members(teacher, others, paths)
+    logger.info("teachers: the mean of %d teachers' logits", len(paths) + 1)
+    return dataclasses.replace(teacher, model=TeacherEnsemble(
+        [teacher.model] + [other.model for other in others], dtype=dtype))
 
 
 def quantization_aware(bundle, bits):

@@ -12,6 +12,7 @@ import pytest
 from nlu_cli.settings_flags import settings_from_flags
 from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_dataset
+from nlu_tf.distill.teacher_cache_fill import _teacher_digest
 from nlu_tf.errors import InputError
 from nlu_tf.models.model_dir import load_model_dir
 from nlu_tf.models.teacher_ensemble import TeacherEnsemble, check_members
@@ -55,6 +56,9 @@ def test_the_ensemble_averages_the_logits_and_keeps_the_first_teachers_layers(
             np.testing.assert_allclose(mine, firsts, rtol=1e-5, atol=1e-5)
     ensemble = TeacherEnsemble([first.model, second.model])
     assert ensemble.encoder is first.model.encoder
+    # The teacher-output cache's fingerprint hashes every member's weights.
+    assert len(ensemble.weights) == len(first.model.weights) + len(second.model.weights)
+    assert _teacher_digest(ensemble) != _teacher_digest(first.model)
     assert (ensemble.num_intents, ensemble.num_slots) == (first.model.num_intents,
                                                           first.model.num_slots)
 

@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from nlu_tf.models.activations import get_activation
-from nlu_tf.models.fake_quant import dense_class
+from nlu_tf.models.fake_quant import BLOCK, dense_class
 
 MASK_PENALTY = -10000.0
 
@@ -46,7 +46,7 @@ class TransformerLayer(keras.layers.Layer):
 
     def __init__(self, hidden_size, num_heads, intermediate_size, hidden_dropout=0.1,
                  attention_dropout=0.1, layer_norm_eps=1e-12, activation="gelu",
-                 weight_bits=None, weight_block=32, **kwargs):
+                 weight_bits=None, weight_block=BLOCK, **kwargs):
         super().__init__(**kwargs)
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size {hidden_size} is not a multiple of num_heads {num_heads}")

@@ -81,7 +81,8 @@ def _extra_teachers(settings, dataset, log):
         if check_stage("teacher", one.output_dir, dataclasses.asdict(one)) is None:
             log(f"extra_teachers: {name} complete, skipped")
             continue
-        shutil.rmtree(one.output_dir, ignore_errors=True)
+        # Its output and leftovers removed, its checkpoint kept (to resume from).
+        remove_stage(os.path.dirname(one.output_dir), name, keep_checkpoint=True)
         log(f"extra_teachers: {name} (seed {one.seed})")
         run_stage(one, dataset)
 

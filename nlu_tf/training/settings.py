@@ -122,7 +122,7 @@ class RunSettings:
     weight_bits: int = 0
     # Stages 2.1 and 2.2: more fine-tuned teachers (model directories) whose intent and
     # slot logits are averaged with teacher_model's; the hidden states and attention scores
-    # stay teacher_model's (nlu_tf.models.teacher_ensemble).
+    # stay teacher_model's (nlu_tf.distill.teacher_ensemble).
     extra_teachers: tuple = ()
     data: DataSettings = DataSettings()
     optimizer: OptimizerSettings = OptimizerSettings()

@@ -47,10 +47,7 @@ def _models(settings, labels, train_examples):
         student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len,
                                       settings.head_dropout, dtype)
         return student, None
-    if not settings.teacher_model or not model_dirs.is_model_dir(settings.teacher_model):
-        raise InputError(settings.teacher_model or "--teacher_model",
-                         f"stage {settings.stage} needs a fine-tuned teacher (a stage 2.0 output)")
-    teacher = model_dirs.load_model_dir(settings.teacher_model, dtype)
+    teacher = _fine_tuned(settings.teacher_model, dtype, settings.stage)
     if settings.student_model:
         student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len,
                                       settings.head_dropout, dtype)
@@ -69,21 +66,24 @@ def _models(settings, labels, train_examples):
     if settings.weight_bits:
         student = quantization_aware(student, settings.weight_bits)
     if settings.extra_teachers:  # after the student is cut from the first teacher
-        teacher = _ensemble(teacher, settings.extra_teachers, dtype)
+        teacher = _ensemble(teacher, settings.extra_teachers, dtype, settings.stage)
     return student, teacher
 
 
-def _ensemble(teacher, paths, dtype):
+def _fine_tuned(path, dtype, stage):
+    """The fine-tuned teacher (a stage 2.0 output) at `path`, or an `InputError` naming it."""
+    if not path or not model_dirs.is_model_dir(path):
+        raise InputError(path or "--teacher_model",
+                         f"stage {stage} needs a fine-tuned teacher (a stage 2.0 output)")
+    return model_dirs.load_model_dir(path, dtype)
+
+
+def _ensemble(teacher, paths, dtype, stage):
     """`teacher` with the model directories `paths` as one `TeacherEnsemble`
     (`RunSettings.extra_teachers`): their logits averaged, its own layers."""
-    from nlu_tf.models.teacher_ensemble import TeacherEnsemble, check_members
+    from nlu_tf.distill.teacher_ensemble import TeacherEnsemble, check_members
 
-    others = []
-    for path in paths:
-        if not model_dirs.is_model_dir(path):
-            raise InputError(path, "an extra teacher must be a fine-tuned teacher (a stage "
-                                   "2.0 output)")
-        others.append(model_dirs.load_model_dir(path, dtype))
+    others = [_fine_tuned(path, dtype, stage) for path in paths]
     check_members(teacher, others, paths)
     logger.info("teachers: the mean of %d teachers' logits", len(paths) + 1)
     return dataclasses.replace(teacher, model=TeacherEnsemble(

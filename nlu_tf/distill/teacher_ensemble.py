@@ -9,9 +9,8 @@ same token ids and predicts the same labels, which `check_members` makes sure of
 import keras
 from keras import ops
 
+from nlu_tf.distill.teacher_outputs import LOGITS
 from nlu_tf.errors import InputError
-
-LOGITS = ("intent_logits", "slot_logits")
 
 
 class TeacherEnsemble(keras.Model):

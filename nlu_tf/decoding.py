@@ -14,6 +14,7 @@ import tensorflow as tf
 from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.reader import PAD, UNK
 from nlu_tf.metrics import compute_metrics
+from nlu_tf.tag_rules import best_path, transition_rules
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,21 +49,24 @@ def _softmax(logits):
 def decode(intent_logits, slot_logits, word_starts, num_words, labels):
     """Turns the logits of one batch into `Prediction`s.
 
-    Each word takes the tag predicted at its first sub-token; a word without a token
-    (truncated away, or nothing left after tokenization) is tagged "O". PAD and UNK are
-    never predicted as tags.
+    Each word is scored by the slot logits at its first sub-token, and the words of an
+    utterance take the best tag sequence that keeps the BIO rule (`nlu_tf.tag_rules`: `I-x`
+    only after `B-x` or `I-x`). A word without a token (truncated away, or nothing left
+    after tokenization) is tagged "O" and left out of the sequence. PAD and UNK are never
+    predicted as tags.
     """
     probs = _softmax(intent_logits.astype(np.float64))
     blocked = [labels.slots.index(name) for name in (PAD, UNK) if name in labels.slots]
-    slot_logits = slot_logits.copy()
+    slot_logits = slot_logits.astype(np.float64)
     slot_logits[..., blocked] = -np.inf
-    slot_ids = slot_logits.argmax(axis=-1)
+    start, allowed = transition_rules(labels.slots)
     predictions = []
     for row, (starts, words) in enumerate(zip(word_starts, num_words)):
         tags = ["O"] * int(words)
-        for position, word in enumerate(starts):
-            if word >= 0:
-                tags[word] = labels.slots[slot_ids[row, position]]
+        positions = [position for position, word in enumerate(starts) if word >= 0]
+        path = best_path(slot_logits[row, positions], start, allowed)
+        for position, slot in zip(positions, path):
+            tags[starts[position]] = labels.slots[slot]
         best = int(probs[row].argmax())
         predictions.append(Prediction(labels.intents[best], float(probs[row, best]), tuple(tags)))
     return predictions

@@ -26,8 +26,12 @@ TOKENIZATION = ("Split the text on whitespace into words; per word: drop control
                 "and if lower_case: NFD, drop accents (Mn), lower-case; split on punctuation "
                 "and around CJK characters; greedy longest-match WordPiece with '##' "
                 "continuations, [UNK] for a token that cannot be covered. Input is [CLS] "
-                "pieces [SEP]; whole words are dropped from the end to fit max_seq_len. A "
-                "word's slot tag is read at its first sub-token; a word without a token is O.")
+                "pieces [SEP]; whole words are dropped from the end to fit max_seq_len.")
+DECODING = ("Intent: argmax of intent_logits. Slots: a word is scored by slot_logits at its "
+            "first sub-token (PAD and UNK never chosen); the words of an utterance take the "
+            "tag sequence with the largest sum of scores in which no I-x (x with a B-x label) "
+            "starts the utterance or follows a tag other than B-x or I-x (Viterbi); a word "
+            "without a token is O.")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +71,7 @@ def base_info(bundle, kind, source):
         "vocab_size": tokenizer.vocab_size, "num_parameters": int(bundle.model.count_params()),
         "num_intents": len(bundle.labels.intents), "num_slots": len(bundle.labels.slots),
         "special_tokens": {token: tokenizer.token_to_id(token) for token in (CLS, SEP, PAD, UNK)},
-        "tokenization": TOKENIZATION,
+        "tokenization": TOKENIZATION, "decoding": DECODING,
     }
 
 

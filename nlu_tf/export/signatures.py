@@ -9,8 +9,10 @@ freezing it into a constant (and quantization never sees the weights).
 import tensorflow as tf
 
 from nlu_tf.data.reader import PAD, UNK
+from nlu_tf.export.graph_decoding import best_paths
 from nlu_tf.export.graph_tokenizer import GraphTokenizer
 from nlu_tf.export.metadata import ID_INPUTS, LOGITS_OUTPUTS
+from nlu_tf.tag_rules import transition_rules
 
 
 def id_signature(batch_size=None):
@@ -55,8 +57,9 @@ class ServingModule(LogitsModule):
     `serve` takes `text` (tf.string, (B,)) and returns `intent` (string, (B,)),
     `intent_prob` (float32, (B,)), `slot_tags` (string, (B, W), one tag per
     whitespace-separated word, padded with "") and `num_words` (int32, (B,)). Decoding is
-    that of `nlu_tf.decoding.decode`: a word takes the tag at its first sub-token, a word
-    without a token is "O", and PAD / UNK are never predicted.
+    that of `nlu_tf.decoding.decode`: a word is scored at its first sub-token, the words of
+    an utterance take the best tag sequence that keeps the BIO rule (`nlu_tf.tag_rules`),
+    a word without a token is "O", and PAD / UNK are never predicted.
 
     `tokenize(text)` (a function of the loaded object, not a signature) returns the model
     inputs the in-graph tokenizer makes: `input_ids`, `attention_mask`, `token_type_ids`.
@@ -77,6 +80,8 @@ class ServingModule(LogitsModule):
         self._intents = tf.constant(list(bundle.labels.intents))
         self._slots = tf.constant(list(bundle.labels.slots))
         self._blocked = tf.constant([label in (PAD, UNK) for label in bundle.labels.slots])
+        self._start, self._allowed = (tf.constant(rule)
+                                      for rule in transition_rules(bundle.labels.slots))
         self.serve = tf.function(self._serve, input_signature=[
             tf.TensorSpec((None,), tf.string, name="text")])
         self.tokenize = tf.function(self._tokenize, input_signature=[
@@ -107,10 +112,19 @@ class ServingModule(LogitsModule):
         probs = tf.nn.softmax(logits["intent_logits"], axis=-1)
         best = tf.argmax(probs, axis=-1, output_type=tf.int32)
         slot_logits = tf.where(self._blocked, tf.constant(-float("inf")), logits["slot_logits"])
-        slot_ids = tf.argmax(slot_logits, axis=-1, output_type=tf.int32)
+        # The words with a token, each scored at its first sub-token, take the best tag
+        # sequence of their utterance; a word without a token is "O".
         has_token = encoded["word_has_token"]
-        positions = tf.where(has_token, encoded["word_position"], 0)
-        word_slots = tf.gather_nd(slot_ids, tf.stack([encoded["word_row"], positions], axis=1))
+        scored = tf.where(has_token)[:, 0]
+        rows = tf.gather(encoded["word_row"], scored)
+        word_scores = tf.gather_nd(slot_logits, tf.stack(
+            [rows, tf.gather(encoded["word_position"], scored)], axis=1))
+        scores = tf.RaggedTensor.from_value_rowids(word_scores, rows,
+                                                   nrows=tf.shape(slot_logits, tf.int64)[0])
+        paths = best_paths(scores.to_tensor(), tf.cast(scores.row_lengths(), tf.int32),
+                           self._start, self._allowed)
+        word_slots = tf.scatter_nd(scored[:, None], tf.RaggedTensor.from_tensor(
+            paths, lengths=scores.row_lengths()).flat_values, tf.shape(has_token, tf.int64))
         tags = tf.where(has_token, tf.gather(self._slots, word_slots), "O")
         words = encoded["words"]
         return {

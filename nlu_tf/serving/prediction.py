@@ -3,8 +3,9 @@
 Every input line gives exactly one output line, so outputs stay aligned with inputs. Input
 files are read with `nlu_tf.data.reader.read_lines` (UTF-8, LF or CRLF, empty lines kept).
 
-A line is split on whitespace into words (`WordPieceTokenizer.encode_text`); each word gets
-the tag predicted at its first sub-token. Words that do not fit in `max_seq_len` tokens are
+A line is split on whitespace into words (`WordPieceTokenizer.encode_text`); each word is
+scored at its first sub-token, and the words take the best tag sequence that keeps the BIO
+rule (`nlu_tf.decoding`, `nlu_tf.tag_rules`). Words that do not fit in `max_seq_len` tokens are
 tagged "O" and counted in one warning. A line without any word (empty, or whitespace
 only) is not sent to the model: it gives an empty text line, or a JSON object with
 `intent` and `intent_prob` null and no slots or tags.

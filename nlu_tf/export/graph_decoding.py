@@ -1,0 +1,47 @@
+"""`nlu_tf.tag_rules.best_path` in TensorFlow ops, for a batch, inside an exported graph."""
+
+import tensorflow as tf
+
+
+def best_paths(scores, lengths, start, allowed):
+    """The best tag sequence of every row that keeps the rule (Viterbi, batched).
+
+    Args:
+        scores: float32 (B, W, S), each row's word scores, padded past its length.
+        lengths: int32 (B,), the words of each row.
+        start, allowed: boolean (S,) and (S, S), from `nlu_tf.tag_rules.transition_rules`.
+
+    Returns:
+        int32 (B, W): each row's tag ids; entries past a row's length are meaningless.
+        Ties go to the lower tag id, as in `best_path`.
+    """
+    # Two padding words, so that even a batch without words has a first word and a step
+    # (`tf.scan` cannot stack an empty sequence).
+    scores = tf.pad(scores, [[0, 0], [0, 2], [0, 0]])
+    valid = tf.sequence_mask(lengths, tf.shape(scores)[1])
+    barrier = tf.where(allowed, 0.0, float("-inf"))
+    first = tf.where(start, scores[:, 0], float("-inf"))
+    stay = tf.broadcast_to(tf.range(tf.shape(scores)[2]), tf.shape(first))
+
+    def forward(carry, step):
+        total, _ = carry
+        word_scores, real = step
+        candidates = total[:, :, None] + barrier
+        back = tf.argmax(candidates, axis=1, output_type=tf.int32)
+        moved = tf.reduce_max(candidates, axis=1) + word_scores
+        # Past a row's last word the totals stay and each tag points back to itself.
+        return (tf.where(real[:, None], moved, total), tf.where(real[:, None], back, stay))
+
+    totals, backs = tf.scan(
+        forward, (tf.transpose(scores[:, 1:], [1, 0, 2]), tf.transpose(valid[:, 1:])),
+        initializer=(first, stay))
+    final = tf.concat([first[None], totals], axis=0)[-1]
+    last = tf.argmax(final, axis=-1, output_type=tf.int32)
+
+    def backward(tag, back):
+        return tf.gather(back, tag, batch_dims=1)
+
+    earlier = tf.scan(backward, backs, initializer=last, reverse=True)
+    # `earlier[t]` is the tag of word t; the last step's own tag is `last`.
+    path = tf.concat([earlier, last[None]], axis=0)
+    return tf.transpose(path)[:, :-2]

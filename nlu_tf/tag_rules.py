@@ -1,0 +1,65 @@
+"""Which slot tag may follow which, and the best tag sequence that keeps to it.
+
+In the BIO scheme `I-x` continues a span of type x: it may follow only `B-x` or `I-x`, and
+no utterance starts with it. Decoding each word's tag on its own (argmax) can break that
+rule, and a broken span costs the whole utterance in slot F1 and sentence accuracy. So
+decoding picks, among the tag sequences that keep the rule, the one with the largest sum
+of the words' slot logits (Viterbi). The sum of logits and the sum of log-probabilities
+choose the same sequence: every sequence takes one tag per word, and the softmax of a word
+subtracts the same constant from all its tags.
+
+The rule binds a type x only where `B-x` is a label too: in a label set of the IO scheme
+(`I-x` without `B-x`) every tag may follow every other. This module imports no TensorFlow;
+`nlu_tf.export.graph_decoding` is its in-graph twin.
+"""
+
+import numpy as np
+
+
+def transition_rules(slot_labels):
+    """The BIO rule over `slot_labels` as boolean arrays.
+
+    Args:
+        slot_labels: the slot tags, logit index i is tag i.
+
+    Returns:
+        `(start, allowed)`: `start` (S,), True for the tags an utterance may start with;
+        `allowed` (S, S), `allowed[i, j]` True if tag j may follow tag i.
+    """
+    labels = list(slot_labels)
+    begins = {label[2:] for label in labels if label.startswith("B-")}
+    size = len(labels)
+    start = np.ones(size, bool)
+    allowed = np.ones((size, size), bool)
+    for j, label in enumerate(labels):
+        kind = label[2:]
+        if label.startswith("I-") and kind in begins:
+            start[j] = False
+            allowed[:, j] = [other in (f"B-{kind}", f"I-{kind}") for other in labels]
+    return start, allowed
+
+
+def best_path(scores, start, allowed):
+    """The tag ids of the highest-scoring sequence that keeps the rule.
+
+    Args:
+        scores: (W, S) float, one row of slot scores per word (logits; -inf never chosen).
+        start, allowed: from `transition_rules`.
+
+    Returns:
+        A list of W tag ids (empty for W = 0). Ties go to the lower tag id.
+    """
+    words = len(scores)
+    if words == 0:
+        return []
+    barrier = np.where(allowed, 0.0, -np.inf)
+    total = np.where(start, scores[0], -np.inf)
+    back = np.zeros((words, scores.shape[1]), np.int64)
+    for step in range(1, words):
+        candidates = total[:, None] + barrier
+        back[step] = candidates.argmax(axis=0)
+        total = candidates.max(axis=0) + scores[step]
+    path = [int(total.argmax())]
+    for step in range(words - 1, 0, -1):
+        path.append(int(back[step, path[-1]]))
+    return path[::-1]

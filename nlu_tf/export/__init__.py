@@ -3,6 +3,7 @@
     convert.py          model directory -> saved_model/ and tflite_<mode>/ (tools/convert.py)
     savedmodel.py       the SavedModel (raw strings and token ids) and its logits function
     graph_tokenizer.py  WordPiece and first-sub-token alignment as TF Text ops
+    graph_decoding.py   the best BIO-keeping tag sequence (nlu_tf.tag_rules) as TF ops
     signatures.py       the exported tf.Modules
     tflite.py           builtin-ops-only conversion and quantization
     tflite_ops.py       which operators a .tflite runs

@@ -26,16 +26,14 @@ def transition_rules(slot_labels):
         `(start, allowed)`: `start` (S,), True for the tags an utterance may start with;
         `allowed` (S, S), `allowed[i, j]` True if tag j may follow tag i.
     """
-    labels = list(slot_labels)
-    begins = {label[2:] for label in labels if label.startswith("B-")}
-    size = len(labels)
-    start = np.ones(size, bool)
-    allowed = np.ones((size, size), bool)
-    for j, label in enumerate(labels):
-        kind = label[2:]
-        if label.startswith("I-") and kind in begins:
-            start[j] = False
-            allowed[:, j] = [other in (f"B-{kind}", f"I-{kind}") for other in labels]
+    prefix = [label[:2] for label in slot_labels]
+    begin, inside = (np.array([p == wanted for p in prefix], bool) for wanted in ("B-", "I-"))
+    kind = np.unique([label[2:] for label in slot_labels], return_inverse=True)[1]
+    # I-x whose B-x is a label: it starts nothing and follows only B-x or I-x.
+    bound = inside & np.isin(kind, kind[begin])
+    in_span = (kind[:, None] == kind[None, :]) & (begin | inside)[:, None]
+    start = ~bound
+    allowed = ~bound[None, :] | in_span
     return start, allowed
 
 

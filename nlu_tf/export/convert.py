@@ -22,6 +22,7 @@ from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import QUANTIZATIONS
+from nlu_tf.export.modes import MODES
 from nlu_tf.models.model_files import check_model_dir
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         for mode in quantizations:
             logger.info("converting %s to TFLite (%s)", source, mode)
             extras[mode] = {}
-            if mode == "int4":
+            if MODES[mode].post == "int4":
                 int4_source = write_tflite_source(tflite_source_model(bundle.model, mode),
                                                   os.path.join(tmp, "saved_model_int4"))
                 converted[mode] = convert_saved_model(int4_source, mode, None, source)

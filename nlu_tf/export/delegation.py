@@ -12,6 +12,8 @@ import collections
 
 import numpy as np
 
+from nlu_tf.export.modes import MODES
+
 COMPUTE_OPS = ("FULLY_CONNECTED", "BATCH_MATMUL")
 _PROBE_LENGTH = 8
 
@@ -53,17 +55,18 @@ def xnnpack_coverage(content, length=_PROBE_LENGTH):
 
 
 def _int8_only_delegate(quantization, report):
-    if quantization in ("float32", "float16"):
-        return "nothing: a float model; it runs on the CPU (XNNPACK)"
-    if quantization == "int4":
+    mode = MODES[quantization]
+    if mode.post == "int4":
         return ("nothing: int4 weights with float activations (hybrid kernels), which "
                 "int8-only delegates do not run; it stays on the CPU")
-    if quantization == "dynamic":
-        return ("nothing: int8 weights with float activations (hybrid kernels), which "
-                "int8-only delegates do not run; it stays on the CPU")
-    if quantization == "int16x8":
+    if mode.post == "int16x8":
         return ("nothing: int16 activations, which int8-only NPUs / DSPs cannot run; "
                 "everything stays on the CPU's builtin kernels")
+    if mode.converter in ("float32", "float16"):
+        return "nothing: a float model; it runs on the CPU (XNNPACK)"
+    if mode.converter == "dynamic":
+        return ("nothing: int8 weights with float activations (hybrid kernels), which "
+                "int8-only delegates do not run; it stays on the CPU")
     float_ops = ", ".join(f"{name} x{count}" for name, count in report.float_ops.items())
     return (f"the int8 ops it supports; the ops left in float ({float_ops or 'none'}) "
             f"fall back to the CPU, with a QUANTIZE / DEQUANTIZE at every boundary")

@@ -17,66 +17,23 @@ runtime refuses, for two reasons this module removes from the float graph first:
 
 The converter has no hook between conversion and quantization, so `quantize_int16x8`
 runs the same two steps itself on the prepared float graph.
+
+After quantization, `fit_int16_add_sub_scales` widens the output scale of an int16 ADD or
+SUB where the runtimes apps ship need it: TF Lite 2.14 prepares such an op with an output
+rescale `2 * max(input scales) / (2^15 * output scale)` that must stay below 1, and aborts
+the process when it does not (a difference of two nearly equal values, as layer norm's
+`x - mean`, gets a calibrated output range below that). The wider scale costs resolution
+only below the inputs' own step.
 """
 
 import collections
 
-import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from nlu_tf.export.flatbuffer_graph import FlatGraph, new_operator
+
 _OP = schema.BuiltinOperator
-
-
-def _code(operator_code):
-    return max(operator_code.builtinCode, operator_code.deprecatedBuiltinCode)
-
-
-class _Graph:
-    """The first subgraph of a model in the flatbuffer object API, with op-code helpers."""
-
-    def __init__(self, content):
-        self.model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
-        self.subgraph = self.model.subgraphs[0]
-
-    def kind(self, op):
-        return _code(self.model.operatorCodes[op.opcodeIndex])
-
-    def opcode(self, builtin):
-        for index, operator_code in enumerate(self.model.operatorCodes):
-            if _code(operator_code) == builtin:
-                return index
-        operator_code = schema.OperatorCodeT()
-        operator_code.builtinCode = builtin
-        operator_code.deprecatedBuiltinCode = min(builtin, _OP.PLACEHOLDER_FOR_GREATER_OP_CODES)
-        operator_code.version = 1
-        self.model.operatorCodes.append(operator_code)
-        return len(self.model.operatorCodes) - 1
-
-    def new_tensor(self, like, suffix):
-        tensor = schema.TensorT()
-        tensor.shape = None if like.shape is None else np.array(like.shape)
-        tensor.shapeSignature = None if like.shapeSignature is None else np.array(
-            like.shapeSignature)
-        tensor.type = like.type
-        tensor.name = like.name + suffix.encode()
-        self.model.buffers.append(schema.BufferT())
-        tensor.buffer = len(self.model.buffers) - 1
-        self.subgraph.tensors.append(tensor)
-        return len(self.subgraph.tensors) - 1
-
-    def serialize(self):
-        # The calibrator's op resolver fails on an operator code no operator uses.
-        used = sorted({op.opcodeIndex for graph in self.model.subgraphs
-                       for op in graph.operators})
-        index = {old: new for new, old in enumerate(used)}
-        self.model.operatorCodes = [self.model.operatorCodes[i] for i in used]
-        for graph in self.model.subgraphs:
-            for op in graph.operators:
-                op.opcodeIndex = index[op.opcodeIndex]
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(self.model.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
 
 
 def _drop_index_wraps(graph):
@@ -112,14 +69,10 @@ def _split_squared_differences(graph):
             continue
         output = graph.subgraph.tensors[op.outputs[0]]
         difference = graph.new_tensor(output, "/difference")
-        sub, mul = schema.OperatorT(), schema.OperatorT()
-        sub.opcodeIndex, sub.inputs, sub.outputs = graph.opcode(_OP.SUB), op.inputs, [difference]
-        sub.builtinOptionsType, sub.builtinOptions = (schema.BuiltinOptions.SubOptions,
-                                                      schema.SubOptionsT())
-        mul.opcodeIndex, mul.inputs, mul.outputs = (graph.opcode(_OP.MUL),
-                                                    [difference, difference], op.outputs)
-        mul.builtinOptionsType, mul.builtinOptions = (schema.BuiltinOptions.MulOptions,
-                                                      schema.MulOptionsT())
+        sub = new_operator(graph.opcode(_OP.SUB), op.inputs, [difference],
+                           schema.BuiltinOptions.SubOptions, schema.SubOptionsT())
+        mul = new_operator(graph.opcode(_OP.MUL), [difference, difference], op.outputs,
+                           schema.BuiltinOptions.MulOptions, schema.MulOptionsT())
         operators += [sub, mul]
         count += 1
     graph.subgraph.operators = operators
@@ -133,7 +86,7 @@ def prepare_for_int16x8(content):
         `(bytes, rewrites)`: the float model, and a list of what was changed (for
         `model_info.json`), empty when nothing was.
     """
-    graph = _Graph(content)
+    graph = FlatGraph(content)
     wraps = _drop_index_wraps(graph)
     squares = _split_squared_differences(graph)
     rewrites = []
@@ -162,3 +115,33 @@ def quantize_int16x8(float_content, representative):
     quantizer = calibrator.Calibrator(calibrator.add_intermediate_tensors(float_content))
     return quantizer.calibrate_and_quantize(lambda: iter(representative), tf.float32,
                                             tf.float32, True, tf.int16, tf.int64)
+
+
+INT16_SHIFT = 15
+
+
+def fit_int16_add_sub_scales(content):
+    """Raises the output scale of each int16 ADD / SUB to what TF Lite 2.14 can prepare.
+
+    Returns:
+        `(bytes, count)`: the model, and how many output scales were raised.
+    """
+    graph = FlatGraph(content)
+    raised = 0
+    for op in graph.subgraph.operators:
+        if graph.kind(op) not in (_OP.ADD, _OP.SUB):
+            continue
+        tensors = [graph.subgraph.tensors[int(i)] for i in (*op.inputs, *op.outputs)]
+        if any(tensor.type != schema.TensorType.INT16 or tensor.quantization is None
+               or tensor.quantization.scale is None for tensor in tensors):
+            continue
+        *inputs, output = tensors
+        bound = 2.0 * max(float(tensor.quantization.scale[0]) for tensor in inputs) / 2 ** INT16_SHIFT
+        if float(output.quantization.scale[0]) > bound:
+            continue
+        scale = np.float32(bound * (1 + 1e-5))
+        while float(scale) <= bound:
+            scale = np.nextafter(scale, np.float32(np.inf))
+        output.quantization.scale = np.array([scale], np.float32)
+        raised += 1
+    return (graph.serialize() if raised else content), raised

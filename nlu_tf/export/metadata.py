@@ -16,9 +16,8 @@ from nlu_tf.io_utils import write_json
 from nlu_tf.io_utils import read_json_object
 
 MODEL_INFO = "model_info.json"
-QUANTIZATIONS = ("float32", "float16", "dynamic", "int8", "int8_mixed", "int16x8", "int4")
-# Calibrated on unpadded training utterances: need data, and run one utterance per call.
-CALIBRATED_QUANTIZATIONS = ("int8", "int8_mixed", "int16x8")
+# Calibrated modes (on unpadded training utterances) need data, and run one utterance per call.
+from nlu_tf.export.modes import CALIBRATED_QUANTIZATIONS, QUANTIZATIONS  # noqa: F401
 ID_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 LOGITS_OUTPUTS = ("intent_logits", "slot_logits")
 LABEL_FILES = ("intent_label.txt", "slot_label.txt")

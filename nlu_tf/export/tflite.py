@@ -33,6 +33,8 @@ from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import (ID_INPUTS, LOGITS_OUTPUTS, MODEL_INFO, QUANTIZATIONS,
                                     base_info, write_support_files)
 from nlu_tf.export.delegation import runs_on, xnnpack_coverage
+from nlu_tf.export.modes import MODES, runtime_info
+from nlu_tf.export.runtime_contract import apply_contract
 from nlu_tf.export.signatures import LogitsModule
 from nlu_tf.export.tflite_ops import inspect_ops
 from nlu_tf.io_utils import atomic_dir, write_json
@@ -42,23 +44,6 @@ MODEL_FILE = "model.tflite"
 INPUT_NOTE = ("Resize every input to (1, L), L <= max_seq_len, and send one utterance "
               "unpadded: attention_mask all ones, token_type_ids zeros (the int8 model is "
               "calibrated on unpadded utterances only).")
-DESCRIPTIONS = {
-    "float32": "float32 weights and activations",
-    "float16": "float16 weights, dequantized to float32 at load; float32 compute",
-    "dynamic": "int8 weights; activations quantized on the fly for the matmuls, float32 "
-               "elsewhere",
-    "int8": "int8 weights and activations (calibrated on training utterances); int32 inputs, "
-            "float32 logits (dequantized); ops without an int8 kernel stay float32 (see "
-            "ops.float_ops)",
-    "int8_mixed": "int8 as in int8, except the ops whose int8 error exceeds a threshold in a "
-                  "per-layer report, kept in float32 (see mixed_precision)",
-    "int16x8": "int16 activations, int8 weights, int64 biases (calibrated on training "
-               "utterances); int32 inputs, float32 logits; ops without an int16 kernel stay "
-               "float32 (see ops.float_ops)",
-    "int4": "int4 weights: the token table as 4-bit rows with a scale per row, unpacked per "
-            "token; the matmul weights int4 with a scale per 32 weights, activations "
-            "quantized on the fly for the matmuls; float32 elsewhere",
-}
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 _VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
 
@@ -75,14 +60,18 @@ def write_tflite_source(model, folder):
     return folder
 
 
-def _configure(converter, quantization, representative):
+def _configure(converter, mode, representative):
+    """Sets the converter up for a `modes.Mode`'s `converter` setting."""
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantization == "float32":
+    if mode.converter == "float32":
         return
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantization == "float16":
+    if mode.converter == "float16":
         converter.target_spec.supported_types = [tf.float16]
-    elif quantization == "int8":
+    elif mode.converter == "dynamic":
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = (
+            not mode.per_channel_dense)
+    elif mode.converter == "int8":
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                tf.lite.OpsSet.TFLITE_BUILTINS]
         converter.representative_dataset = lambda: iter(representative)
@@ -154,7 +143,7 @@ def int8_debugger(source_dir, representative, model_name=""):
 
     _needs_calibration("int8_mixed", representative)
     converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
-    _configure(converter, "int8", representative)
+    _configure(converter, MODES["int8_mixed"], representative)
     with _conversion_errors("int8_mixed", model_name or source_dir):
         return Int8Debugger(converter, representative)
 
@@ -164,7 +153,7 @@ def convert_int8_mixed(debugger, denylisted_nodes, model_name=""):
     returns `(tflite bytes, OpReport)`."""
     where = model_name or "int8_mixed model"
     with _conversion_errors("int8_mixed", where):
-        content = debugger.quantize(denylisted_nodes)
+        content = apply_contract(debugger.quantize(denylisted_nodes), "int8_mixed")
     return content, check_builtin_only(content, "int8_mixed", where)
 
 
@@ -200,21 +189,40 @@ def convert_saved_model(source_dir, quantization, representative=None, model_nam
         denylist = select_denylist(debugger.layer_errors(), DEFAULT_THRESHOLD)
         info["mixed_precision"] = mixed_precision_info(denylist, DEFAULT_THRESHOLD)
         return convert_int8_mixed(debugger, denylist, model_name)
+    mode = MODES[quantization]
     converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
-    _configure(converter, "float32" if quantization in ("int16x8", "int4") else quantization,
-               representative)
+    _configure(converter, mode, representative)
     with _conversion_errors(quantization, where):
-        content = converter.convert()
-        if quantization == "int4":
-            from nlu_tf.export.int4 import quantize_matmul_weights
-
-            content = quantize_matmul_weights(content)
-        if quantization == "int16x8":
-            from nlu_tf.export.int16x8 import prepare_for_int16x8, quantize_int16x8
-
-            content, info["graph_rewrites"] = prepare_for_int16x8(content)
-            content = quantize_int16x8(content, representative)
+        content = _post_process(converter.convert(), mode, representative, info)
+        content = apply_contract(content, quantization)
     return content, check_builtin_only(content, quantization, where)
+
+
+def _post_process(content, mode, representative, info):
+    """The rewrite a mode declares after conversion (`Mode.post`); notes go to `info`."""
+    if mode.post == "int4":
+        from nlu_tf.export.int4 import quantize_matmul_weights
+
+        return quantize_matmul_weights(content)
+    if mode.post == "int16x8":
+        from nlu_tf.export.int16x8 import (fit_int16_add_sub_scales, prepare_for_int16x8,
+                                           quantize_int16x8)
+
+        content, info["graph_rewrites"] = prepare_for_int16x8(content)
+        content, raised = fit_int16_add_sub_scales(quantize_int16x8(content, representative))
+        if raised:
+            info["graph_rewrites"].append(f"raised {raised} int16 ADD/SUB output scale(s) to "
+                                          f"what TF Lite 2.14 can prepare")
+        return content
+    if mode.post == "fp16_gather":
+        from nlu_tf.export.fp16_gather import gather_float16_bits
+
+        content, rewritten = gather_float16_bits(content)
+        if rewritten:
+            info["graph_rewrites"] = [f"{rewritten} embedding lookup(s) gather float16 bit "
+                                      f"patterns, then BITCAST and DEQUANTIZE"]
+        return content
+    return content
 
 
 def mixed_precision_info(denylist, threshold, report_file=""):
@@ -231,7 +239,7 @@ def mixed_precision_info(denylist, threshold, report_file=""):
 def tflite_source_model(model, quantization):
     """The Keras model a mode converts: `model`, or for int4 its copy with a 4-bit token
     table (`nlu_tf.export.int4.int4_table_model`)."""
-    if quantization != "int4":
+    if MODES[quantization].post != "int4":
         return model
     from nlu_tf.export.int4 import int4_table_model
 
@@ -300,6 +308,52 @@ def describe_io(content):
             "outputs": describe(signature.get_output_details(), LOGITS_OUTPUTS)}
 
 
+METADATA_AUTHOR = "nlu_tf"
+METADATA_LICENSE = "Apache-2.0"
+_TENSOR_TEXT = {
+    "input_ids": "WordPiece ids of one utterance, [CLS] ... [SEP], int32 (1, L), L <= max_seq_len",
+    "attention_mask": "1 for every token (one unpadded utterance), int32 (1, L)",
+    "token_type_ids": "0 for every token (one segment), int32 (1, L)",
+    "intent_logits": "intent scores (1, I); argmax is the intent, softmax its probability",
+    "slot_logits": "BIO tag scores per token (1, L, S); a word is read at its first sub-token, "
+                   "the words take the best tag sequence that keeps the BIO rule",
+}
+
+
+def model_metadata(bundle, content, quantization, author=METADATA_AUTHOR,
+                   license_=METADATA_LICENSE):
+    """The TFLite Model Metadata of a joint model's `.tflite` (`tflite_metadata.ModelInfo`)."""
+    from nlu_tf import __version__
+    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, VOCABULARY, AssociatedFile,
+                                               ModelInfo, TensorInfo, subgraph_tensor_names)
+
+    def text(lines):
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    labels = {"intent_logits": AssociatedFile("intent_label.txt", "intent labels, one per "
+                                              "logit index", TENSOR_AXIS_LABELS,
+                                              text(bundle.labels.intents)),
+              "slot_logits": AssociatedFile("slot_label.txt", "BIO slot tags, one per logit "
+                                            "index", TENSOR_AXIS_LABELS,
+                                            text(bundle.labels.slots))}
+    vocabulary = AssociatedFile("vocab.txt", f"WordPiece vocabulary; lower-case: "
+                                f"{bundle.tokenizer.lower_case}", VOCABULARY,
+                                text(bundle.tokenizer.vocab))
+    inputs, outputs = subgraph_tensor_names(content)
+    mode = MODES[quantization]
+    return ModelInfo(
+        name=f"nlu_tf joint intent and slot model ({quantization})",
+        description=(f"Intent classification and BIO slot filling of one utterance. "
+                     f"{mode.description}. Tokenize with the packed vocab.txt (lower-case: "
+                     f"{bundle.tokenizer.lower_case}, max_seq_len {bundle.max_seq_len}); "
+                     f"needs TF Lite {mode.min_runtime} or newer."),
+        version=f"nlu_tf {__version__}", author=author, license=license_,
+        inputs=tuple(TensorInfo(name, _TENSOR_TEXT.get(name, name)) for name in inputs),
+        outputs=tuple(TensorInfo(name, _TENSOR_TEXT.get(name, name), labels.get(name))
+                      for name in outputs),
+        vocabulary=vocabulary)
+
+
 def write_tflite_folder(bundle, folder, quantization, content, report, source="",
                         calibration=None, extra=None):
     """Writes an Android-ready folder atomically: model.tflite, vocab, labels, model_info.json.
@@ -314,13 +368,22 @@ def write_tflite_folder(bundle, folder, quantization, content, report, source=""
         calibration: for calibrated modes, `{"source": "<dataset>/<split>", "size": N, ...}`.
         extra: more `model_info.json` entries (e.g. `mixed_precision`, `graph_rewrites`).
 
+    The `.tflite` gets its TFLite Model Metadata here (`model_metadata`), vocabulary and
+    label files packed.
+
     Returns:
         The model info written.
     """
+    from nlu_tf.export.tflite_metadata import attach_metadata
+
+    content = attach_metadata(content, model_metadata(bundle, content, quantization))
     info = base_info(bundle, "tflite", source)
-    info.update(quantization=quantization, quantization_description=DESCRIPTIONS[quantization],
+    info.update(quantization=quantization, quantization_description=MODES[quantization].description,
                 model_file=MODEL_FILE, size_bytes=len(content), input_note=INPUT_NOTE,
-                ops=report.to_json(), **describe_io(content))
+                ops=report.to_json(), **runtime_info(quantization), **describe_io(content))
+    info["tflite_metadata"] = {"author": METADATA_AUTHOR, "license": METADATA_LICENSE,
+                               "packed_files": ["vocab.txt", "intent_label.txt",
+                                                "slot_label.txt"]}
     if calibration is not None:
         info["calibration"] = calibration
     info["runs_on"] = runs_on(quantization, report, xnnpack_coverage(content))

@@ -1,0 +1,242 @@
+"""Runs nlu_tf's `.tflite` files on the runtimes Android apps ship, against the newest LiteRT.
+
+    python clients/check_tflite.py CASES_DIR      # in the client virtualenv (make client-venv)
+    python clients/check_tflite.py CASES_DIR --runtime ai_edge_litert   # another runtime
+
+CASES_DIR comes from `python -m tests.client_cases CASES_DIR` (nlu_tf's own virtualenv):
+every quantization mode of a tiny model, real tokenized utterances of several lengths, and
+the logits the newest LiteRT gives. This script imports neither TensorFlow nor nlu_tf, only
+numpy and `tflite_runtime` (the TF Lite of apps pinned to org.tensorflow:tensorflow-lite
+of the same version), so it runs where those are pinned (clients/constraints.txt).
+
+For each mode, one interpreter is resized per utterance, as an app does, in three settings:
+XNNPACK on (the default) with the tensors first allocated at the file's input shape, XNNPACK
+on with the first allocation at the first utterance's shape, and XNNPACK off. A mode whose declared minimum runtime (`min_runtime` in its
+model_info.json) is not above this runtime must give LiteRT's intent and tag argmax on every
+utterance, and logits within the tolerance (argmax must agree wherever LiteRT's top two logits are
+further apart than the tolerance: a near-tie may go either way); a mode that declares a newer
+minimum must be refused by this runtime at load (never loaded and answering). Each run is
+a child process, so an abort or a crash is reported, not fatal. Each file's TFLite Model Metadata is read back with
+tflite-support's MetadataDisplayer. Prints one line per mode and check, then `N passed, N
+failed`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+# Relative to the largest reference logit: float modes differ only by summation order;
+# dynamic range also by the rounding of on-the-fly activation quantization; int8 and the
+# other quantized modes by their kernels' requantization, which differs between runtimes
+# (measured on the tiny model: TensorFlow 2.21's XNNPACK int8 and LiteRT 2.3.0's differ by
+# 6.6 % of the largest logit, each within an RMSE of 0.03 - 0.04 of the float32 model).
+TOLERANCE = {"float32": 1e-4, "float16": 1e-3, "dynamic": 1e-2, "dynamic_per_channel": 1e-2}
+QUANTIZED_TOLERANCE = 0.1
+
+
+def _version_tuple(text):
+    return tuple(int(part) for part in str(text).split(".")[:3] if part.isdigit())
+
+
+RUNTIMES = ("tflite_runtime", "ai_edge_litert", "tensorflow")
+SETTINGS = {"xnnpack": (True, True), "xnnpack, resized first": (True, False),
+            "no xnnpack": (False, True)}
+
+
+def _interpreter_module(runtime):
+    if runtime == "tflite_runtime":
+        import tflite_runtime.interpreter as module
+    elif runtime == "ai_edge_litert":
+        import ai_edge_litert.interpreter as module
+    else:
+        import tensorflow.lite as lite
+
+        return lite.Interpreter, lite.experimental.OpResolverType
+    return module.Interpreter, module.OpResolverType
+
+
+def runtime_version(runtime):
+    """The TF Lite version a runtime package implements, as `min_runtime` counts."""
+    if runtime == "tflite_runtime":
+        import tflite_runtime
+
+        return tflite_runtime.__version__
+    if runtime == "tensorflow":
+        import tensorflow
+
+        return tensorflow.__version__
+    from importlib.metadata import version
+
+    return "litert-" + version("ai-edge-litert")
+
+
+def run_one(cases_dir, mode, setting, runtime):
+    """Runs one mode on this runtime; returns a JSON-ready dict (never raises on refusal)."""
+    Interpreter, OpResolverType = _interpreter_module(runtime)
+    xnnpack, allocate_first = SETTINGS[setting]
+    manifest = json.load(open(os.path.join(cases_dir, "manifest.json"), encoding="utf-8"))
+    path = os.path.join(manifest[mode]["folder"], "model.tflite")
+    resolver = (OpResolverType.AUTO if xnnpack
+                else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    try:
+        interpreter = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        if allocate_first:
+            interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as error:
+        return {"status": "refused", "detail": str(error).strip().splitlines()[0][:200]}
+    cases = np.load(os.path.join(cases_dir, "cases.npz"))
+    runner = interpreter.get_signature_runner()
+    in_index = {name: d["index"] for name, d in runner.get_input_details().items()}
+    out_index = {name: d["index"] for name, d in runner.get_output_details().items()}
+    del runner  # it holds views of the tensors, which resizing must not outlive
+    intents, slots, start = [], [], 0
+    for length in cases["lengths"]:
+        ids = cases["ids"][start:start + length][None]
+        start += length
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                 "token_type_ids": np.zeros_like(ids)}
+        for name, value in feeds.items():
+            interpreter.resize_tensor_input(in_index[name], value.shape)
+        try:
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            return {"status": "refused", "detail": str(error).strip().splitlines()[0][:200]}
+        for name, value in feeds.items():
+            interpreter.set_tensor(in_index[name], value.astype(np.int32))
+        try:
+            interpreter.invoke()
+        except (ValueError, RuntimeError) as error:
+            return {"status": "refused", "detail": "at run: " + str(error).strip().splitlines()[0][:200]}
+        intents.append(interpreter.get_tensor(out_index["intent_logits"])[0].copy())
+        slots.append(interpreter.get_tensor(out_index["slot_logits"])[0].copy())
+    reference = np.load(os.path.join(cases_dir, f"reference_{mode}.npz"))
+    intents, slots = np.stack(intents), np.concatenate(slots)
+    scale = max(float(max(np.abs(reference["intents"]).max(),
+                          np.abs(reference["slots"]).max())), 1.0)
+    tolerance = TOLERANCE.get(mode, QUANTIZED_TOLERANCE) * scale
+    result = {"status": "ran", "tolerance": tolerance,
+              "max_diff": float(max(np.abs(intents - reference["intents"]).max(),
+                                    np.abs(slots - reference["slots"]).max()))}
+    for key, ours, theirs in (("intents", intents, reference["intents"]),
+                              ("tags", slots, reference["slots"])):
+        top2 = np.sort(theirs, axis=-1)[:, -2:]
+        decisive = (top2[:, 1] - top2[:, 0]) > tolerance
+        agree = ours.argmax(-1) == theirs.argmax(-1)
+        result[key] = [int(agree.sum()), int(len(agree)), int(decisive.sum()),
+                       int((agree & decisive).sum())]
+    return result
+
+
+# LiteRT packages number themselves anew; for the contract they count as the TensorFlow
+# runtime whose operator versions they know (measured): LiteRT 1.0 - 2.0 know
+# FULLY_CONNECTED up to version 13 (TensorFlow 2.17: 12), LiteRT 2.1 on and TensorFlow 2.21
+# up to 14.
+LITERT_AS_TENSORFLOW = (((2, 1), "2.21.0"), ((0, 0), "2.18.0"))
+
+
+def comparable_version(runtime):
+    """The TF Lite version a runtime counts as (`litert-2.1.6` -> `2.21.0`)."""
+    if runtime.startswith("litert-"):
+        version = _version_tuple(runtime.removeprefix("litert-"))
+        return next(tf for first, tf in LITERT_AS_TENSORFLOW if version >= first)
+    return runtime
+
+
+EXPECTED_FILES = {"vocab.txt", "intent_label.txt", "slot_label.txt"}
+
+
+def check_metadata(path):
+    """`(passed, note)`: tflite-support's MetadataDisplayer reads the model's TFLite Model
+    Metadata, with the BERT tokenizer unit, label files on the outputs and the packed files."""
+    try:
+        from tflite_support import metadata
+    except ImportError:
+        return None, "skipped (tflite-support not installed here)"
+    try:
+        displayer = metadata.MetadataDisplayer.with_model_file(path)
+        described = json.loads(displayer.get_metadata_json())
+        packed = set(displayer.get_packed_associated_file_list())
+    except Exception as error:  # any failure of the reader is the finding
+        return False, f"MetadataDisplayer failed: {type(error).__name__}: {error}"[:240]
+    subgraph = described["subgraph_metadata"][0]
+    units = [unit["options_type"] for unit in subgraph.get("input_process_units", [])]
+    labelled = [tensor["name"] for tensor in subgraph["output_tensor_metadata"]
+                if any(f["type"] == "TENSOR_AXIS_LABELS" for f in tensor.get("associated_files", []))]
+    missing = [key for key in ("name", "description", "version", "author", "license")
+               if not described.get(key)]
+    ok = (not missing and units == ["BertTokenizerOptions"] and EXPECTED_FILES <= packed
+          and len(labelled) >= 2)
+    return ok, (f"metadata: {described.get('name')!r}, {len(subgraph['input_tensor_metadata'])} "
+                f"inputs, labels on {', '.join(labelled)}, units {units}, packed "
+                f"{', '.join(sorted(packed))}" + (f"; missing {missing}" if missing else ""))
+
+
+def judge(mode, declared, runtime, result):
+    """`(passed, note)` for one run under the contract."""
+    supported = (declared is None
+                 or _version_tuple(declared) <= _version_tuple(comparable_version(runtime)))
+    status = result["status"]
+    if status == "ran":
+        tolerance = result["tolerance"]
+        # Argmax must agree wherever LiteRT's top two are further apart than the tolerance;
+        # a near-tie may go either way within it.
+        equal = (all(row[2] == row[3] for row in (result["intents"], result["tags"]))
+                 and result["max_diff"] <= tolerance)
+        note = "; ".join(f"{key} {row[0]}/{row[1]} equal ({row[3]}/{row[2]} decisive)"
+                         for key, row in (("intents", result["intents"]),
+                                          ("tags", result["tags"])))
+        note += f"; max |diff| {result['max_diff']:.2e} (tolerance {tolerance:.2e})"
+        if equal:
+            return True, "correct: " + note
+        return False, ("WRONG ANSWERS: " if supported else
+                       "loads though it declares a newer runtime, and answers wrong: ") + note
+    if status == "refused":
+        return (not supported), f"refused ({result['detail']})"
+    return False, f"process died ({result['detail']})"
+
+
+def main(cases_dir, runtime_name):
+    runtime = runtime_version(runtime_name)
+    manifest = json.load(open(os.path.join(cases_dir, "manifest.json"), encoding="utf-8"))
+    passed = failed = 0
+    print(f"{runtime_name} {runtime}; cases: {cases_dir}")
+    for mode, entry in manifest.items():
+        declared = entry.get("min_runtime")
+        ok, note = check_metadata(os.path.join(entry["folder"], "model.tflite"))
+        if ok is not None:
+            passed += ok
+            failed += not ok
+        print(f"{'skip' if ok is None else 'ok  ' if ok else 'FAIL'} {mode:<19} {note}",
+              flush=True)
+        for setting in SETTINGS:
+            child = subprocess.run([sys.executable, __file__, "--one", cases_dir, mode,
+                                    setting, runtime_name], capture_output=True, text=True,
+                                   timeout=600)
+            lines = child.stdout.strip().splitlines()
+            if child.returncode == 0 and lines:
+                result = json.loads(lines[-1])
+            else:
+                result = {"status": "died",
+                          "detail": f"exit {child.returncode}: "
+                                    f"{(child.stderr.strip().splitlines() or [''])[-1][:160]}"}
+            ok, note = judge(mode, declared, runtime, result)
+            passed += ok
+            failed += not ok
+            print(f"{'ok  ' if ok else 'FAIL'} {mode:<19} min_runtime {str(declared):<7} "
+                  f"{setting:<22} {note}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return failed == 0 and passed > 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--one":
+        print(json.dumps(run_one(*sys.argv[2:])))
+    elif len(sys.argv) in (2, 4) and (len(sys.argv) == 2 or sys.argv[2] == "--runtime") \
+            and (len(sys.argv) == 2 or sys.argv[3] in RUNTIMES):
+        sys.exit(0 if main(sys.argv[1], sys.argv[3] if len(sys.argv) == 4 else RUNTIMES[0])
+                 else 1)
+    else:
+        sys.exit(f"usage: check_tflite.py CASES_DIR [--runtime {'|'.join(RUNTIMES)}]")

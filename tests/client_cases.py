@@ -1,0 +1,90 @@
+"""Cases for the client compatibility test: `python -m tests.client_cases OUT`.
+
+Builds a tiny random model (the test suite's tiny BERT with seeded random heads, so that
+its outputs vary with the input), converts it in every TFLite mode with nlu-convert's code,
+and runs each `.tflite` with the newest LiteRT (this virtualenv's ai-edge-litert) on real
+tokenized Snips utterances of several lengths, one interpreter resized per utterance.
+Writes `OUT/<mode>/` (the export folder), `OUT/cases.npz` (the inputs) and
+`OUT/reference_<mode>.npz` (LiteRT's logits), and `OUT/manifest.json` (each mode with the
+runtime it declares). `clients/check_tflite.py` then runs the same files on the runtimes
+apps ship, in a virtualenv of their own.
+"""
+
+import json
+import os
+import shutil
+import sys
+
+import numpy as np
+
+from tests.tiny import write_tiny_bert, write_tiny_dataset
+
+MAX_SEQ_LEN = 32
+UTTERANCES = 24
+
+
+def _model_dir(out):
+    import keras
+
+    from nlu_tf.data.reader import LabelMaps
+    from nlu_tf.models.model_dir import from_pretrained, save_model_dir
+
+    bert = write_tiny_bert(os.path.join(out, "tiny_bert"))
+    data = write_tiny_dataset(os.path.join(out, "tiny_data"))
+    keras.utils.set_random_seed(0)
+    bundle = from_pretrained(bert, LabelMaps.from_dir(data), MAX_SEQ_LEN)
+    return save_model_dir(bundle, os.path.join(out, "model")), data, bundle
+
+
+def _utterances(data, tokenizer):
+    """Token ids of test utterances of different lengths (longest first, then mixed)."""
+    from nlu_tf.data.reader import read_split
+
+    examples = read_split(data, "test")
+    encoded = [tokenizer.encode_words(e.words, MAX_SEQ_LEN).input_ids for e in examples]
+    encoded.sort(key=len, reverse=True)
+    order = [encoded[0]] + encoded[1:][::3] + encoded[1:][1::3] + encoded[1:][2::3]
+    return order[:UTTERANCES]
+
+
+def _run_litert(path, utterances):
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=path).get_signature_runner()
+    intents, slots = [], []
+    for ids in utterances:
+        ids = np.array([ids], np.int32)
+        out = runner(input_ids=ids, attention_mask=np.ones_like(ids),
+                     token_type_ids=np.zeros_like(ids))
+        intents.append(out["intent_logits"][0])
+        slots.append(out["slot_logits"][0])
+    return intents, slots
+
+
+def main(out):
+    from nlu_tf.export.convert import convert_model_dir, tflite_folder
+    from nlu_tf.export.metadata import QUANTIZATIONS
+
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    model_dir, data, bundle = _model_dir(out)
+    written = convert_model_dir(model_dir, os.path.join(out, "convert"), QUANTIZATIONS, data,
+                                "", representative_size=32, saved_model=False)
+    utterances = _utterances(data, bundle.tokenizer)
+    np.savez(os.path.join(out, "cases.npz"), lengths=[len(u) for u in utterances],
+             ids=np.concatenate(utterances).astype(np.int32))
+    manifest = {}
+    for mode in QUANTIZATIONS:
+        folder = os.path.join(out, "convert", tflite_folder(mode))
+        info = written[folder]
+        intents, slots = _run_litert(os.path.join(folder, "model.tflite"), utterances)
+        np.savez(os.path.join(out, f"reference_{mode}.npz"), intents=np.stack(intents),
+                 slots=np.concatenate(slots))
+        manifest[mode] = {"folder": folder, "min_runtime": info.get("min_runtime")}
+    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+    print(f"{len(QUANTIZATIONS)} modes, {len(utterances)} utterances written to {out}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

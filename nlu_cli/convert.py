@@ -5,8 +5,10 @@
         --quantization all --data_dir data --task snips
     nlu-convert --model_dir out/student --convert_dir out/convert \
         --quantization int8_mixed --debug_quantization --data_dir data --task snips
+    nlu-convert --model_dir out/student --convert_dir out/convert --clu   # + BertCluAnnotator
 
-Writes `saved_model/` and `tflite_<mode>/` under --convert_dir (see nlu_tf/export/convert.py);
+Writes `saved_model/` and `tflite_<mode>/` under --convert_dir (with --clu also
+`tflite_clu_<mode>/` for float32 and dynamic) (see nlu_tf/export/convert.py);
 with --debug_quantization also `quantization_debug/layer_errors.csv` and `.png`: the int8
 error each op adds (tf.lite.experimental.QuantizationDebugger), from which int8_mixed
 picks the ops it keeps in float.
@@ -43,6 +45,11 @@ flags.DEFINE_float("mixed_threshold", 0.7,
                    "int8_mixed: keep in float every op whose int8 error, sqrt(mean squared "
                    "error) / scale, exceeds this (rounding alone gives 0.29).")
 flags.DEFINE_bool("saved_model", True, "Also write the SavedModel folder.")
+flags.DEFINE_bool("clu", False, "Also write tflite_clu_<mode>/ for float32 and dynamic among "
+                  "the modes: a model Android's Task Library BertCluAnnotator runs as it is "
+                  "(tokenization and decoding inside; README, On Android).")
+flags.DEFINE_string("clu_domain", "", "The domain the Task Library export reports (default: "
+                    "the dataset's folder name).")
 FLAGS = flags.FLAGS
 
 
@@ -56,7 +63,8 @@ def main(argv):
                                 FLAGS.task, FLAGS.representative_size,
                                 saved_model=FLAGS.saved_model,
                                 debug_quantization=FLAGS.debug_quantization,
-                                mixed_threshold=FLAGS.mixed_threshold)
+                                mixed_threshold=FLAGS.mixed_threshold, clu=FLAGS.clu,
+                                clu_domain=FLAGS.clu_domain)
     print(json.dumps({path: {"size_bytes": info["size_bytes"]} if "size_bytes" in info else
                       {"files": info["files"]} for path, info in written.items()}))
 

@@ -6,8 +6,10 @@ and runs each `.tflite` with the newest LiteRT (this virtualenv's ai-edge-litert
 tokenized Snips utterances of several lengths, one interpreter resized per utterance.
 Writes `OUT/<mode>/` (the export folder), `OUT/cases.npz` (the inputs) and
 `OUT/reference_<mode>.npz` (LiteRT's logits), and `OUT/manifest.json` (each mode with the
-runtime it declares). `clients/check_tflite.py` then runs the same files on the runtimes
-apps ship, in a virtualenv of their own.
+runtime it declares). It also writes the Task Library (BertCluAnnotator) exports of
+float32 and dynamic with `OUT/clu_cases.json`: ASCII utterances of the tiny test split and
+what nlu_tf predicts for them from the plain file of the same mode (intent, slot spans). `clients/check_tflite.py`
+then runs the same files on the runtimes apps ship, in a virtualenv of their own.
 """
 
 import json
@@ -61,15 +63,48 @@ def _run_litert(path, utterances):
     return intents, slots
 
 
+def _clu_expectations(float32_folder, data):
+    """nlu_tf's predictions (one TFLite folder) for the ASCII test utterances whose words
+    have no punctuation: there nlu_tf's words and the Task Library's are the same."""
+    import dataclasses
+
+    from nlu_tf.serving.artefact import load_predictor
+    from nlu_tf.serving.prediction import predict_lines, slot_spans
+
+    with open(os.path.join(data, "test", "seq.in"), encoding="utf-8") as f:
+        lines = [" ".join(line.split()) for line in f]
+    lines = [line for line in lines if line.isascii() and all(w.isalnum() for w in line.split())]
+    predictor = load_predictor(float32_folder)
+    # As the Task Library runs it: padded to max_seq_len (on-the-fly activation ranges of
+    # the dynamic-range kernels see the padding too).
+    logits_fn = predictor.logits_fn
+
+    def padded(batch):
+        length = batch["input_ids"].shape[1]
+        extra = predictor.max_seq_len - length
+        values = {"input_ids": predictor.tokenizer.pad_id, "attention_mask": 0,
+                  "token_type_ids": 0}
+        intent, slots = logits_fn({name: np.pad(batch[name], ((0, 0), (0, extra)),
+                                                constant_values=values[name])
+                                   for name in batch})
+        return intent, slots[:, :length]
+
+    predictor = dataclasses.replace(predictor, logits_fn=padded)
+    results = predict_lines(predictor, lines[:UTTERANCES], batch_size=1)
+    return [{"text": r.text, "intent": r.intent,
+             "slots": [[s["slot"], s["start"], s["end"]] for s in slot_spans(r)]}
+            for r in results]
+
+
 def main(out):
-    from nlu_tf.export.convert import convert_model_dir, tflite_folder
+    from nlu_tf.export.convert import CLU_QUANTIZATIONS, clu_folder, convert_model_dir, tflite_folder
     from nlu_tf.export.metadata import QUANTIZATIONS
 
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     model_dir, data, bundle = _model_dir(out)
     written = convert_model_dir(model_dir, os.path.join(out, "convert"), QUANTIZATIONS, data,
-                                "", representative_size=32, saved_model=False)
+                                "", representative_size=32, saved_model=False, clu=True)
     utterances = _utterances(data, bundle.tokenizer)
     np.savez(os.path.join(out, "cases.npz"), lengths=[len(u) for u in utterances],
              ids=np.concatenate(utterances).astype(np.int32))
@@ -81,6 +116,11 @@ def main(out):
         np.savez(os.path.join(out, f"reference_{mode}.npz"), intents=np.stack(intents),
                  slots=np.concatenate(slots))
         manifest[mode] = {"folder": folder, "min_runtime": info.get("min_runtime")}
+    clu = {mode: os.path.join(out, "convert", clu_folder(mode)) for mode in CLU_QUANTIZATIONS}
+    with open(os.path.join(out, "clu_cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"folders": clu, "cases": {mode: _clu_expectations(
+            os.path.join(out, "convert", tflite_folder(mode)), data) for mode in clu}}, f,
+            indent=2)
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)
     print(f"{len(QUANTIZATIONS)} modes, {len(utterances)} utterances written to {out}")

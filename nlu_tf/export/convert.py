@@ -47,9 +47,18 @@ def resolve_quantizations(value):
     return (value,)
 
 
+CLU_QUANTIZATIONS = ("float32", "dynamic")
+
+
+def clu_folder(quantization):
+    """The folder name of a Task Library (BertCluAnnotator) export, e.g. `tflite_clu_dynamic`."""
+    return f"tflite_clu_{quantization}"
+
+
 def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_dir="",
                       task="", representative_size=300, seed=0, saved_model=True,
-                      debug_quantization=False, mixed_threshold=None):
+                      debug_quantization=False, mixed_threshold=None, clu=False,
+                      clu_domain=""):
     """Exports the model directory `model_dir` into `convert_dir`.
 
     Args:
@@ -66,6 +75,10 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         debug_quantization: also write the per-layer int8 error report (`DEBUG_FOLDER`).
         mixed_threshold: int8_mixed keeps in float the ops whose rmse / scale exceeds
             this (None: `quant_debug.DEFAULT_THRESHOLD`).
+        clu: also write a `BertCluAnnotator` export (`clu_folder`) of each mode of
+            `CLU_QUANTIZATIONS` among `quantizations` (`nlu_tf.export.clu`).
+        clu_domain: the domain name the Task Library export reports (default: the
+            dataset's folder name, else "nlu").
 
     Returns:
         A dict: export folder -> its model info; the report folder -> its files,
@@ -84,6 +97,10 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
     if mixed_threshold is not None and not mixed_threshold > 0:
         raise InputError("command line", f"the int8_mixed threshold must be positive, got "
                                          f"{mixed_threshold}")
+    clu_modes = [mode for mode in quantizations if clu and mode in CLU_QUANTIZATIONS]
+    if clu and not clu_modes:
+        raise InputError("command line", f"the Task Library export needs one of "
+                                         f"{', '.join(CLU_QUANTIZATIONS)} among the modes")
     check_model_dir(model_dir)
     calibrated = [mode for mode in quantizations if mode in CALIBRATED]
     needs_data = calibrated or debug_quantization
@@ -147,6 +164,16 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
             else:
                 converted[mode] = convert_saved_model(tflite_source, mode, representative,
                                                       source, extras[mode])
+        clu_converted = {}
+        if clu_modes:
+            from nlu_tf.export.clu import write_clu_source
+
+            domain = clu_domain or (os.path.basename(os.path.normpath(data_folder))
+                                    if data_folder else task) or "nlu"
+            clu_source = write_clu_source(bundle, os.path.join(tmp, "saved_model_clu"), domain)
+            for mode in clu_modes:
+                logger.info("converting %s to a BertCluAnnotator TFLite (%s)", source, mode)
+                clu_converted[mode] = convert_saved_model(clu_source, mode, None, source)
 
     written = {}
     if saved_model:
@@ -157,6 +184,11 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         written[path] = write_tflite_folder(bundle, path, mode, content, report, source,
                                             calibration if mode in CALIBRATED else None,
                                             extras[mode])
+    for mode, (content, report) in clu_converted.items():
+        from nlu_tf.export.clu import write_clu_folder
+
+        path = os.path.join(convert_dir, clu_folder(mode))
+        written[path] = write_clu_folder(bundle, path, mode, content, report, source)
     if debug_quantization:
         path = os.path.join(convert_dir, DEBUG_FOLDER)
         files = write_layer_report(errors, denylist, threshold, path, f"int8 error added per "

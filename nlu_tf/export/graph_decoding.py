@@ -1,4 +1,5 @@
-"""`nlu_tf.tag_rules.best_path` in TensorFlow ops, for a batch, inside an exported graph."""
+"""`nlu_tf.tag_rules.best_path` in TensorFlow ops, inside an exported graph: batched with
+`tf.scan` (the SavedModel), or unrolled over a static length (the Task Library export)."""
 
 import tensorflow as tf
 
@@ -45,3 +46,42 @@ def best_paths(scores, lengths, start, allowed):
     # `earlier[t]` is the tag of word t; the last step's own tag is `last`.
     path = tf.concat([earlier, last[None]], axis=0)
     return tf.transpose(path)[:, :-2]
+
+
+def best_path_static(scores, real, start_from, allowed):
+    """The best tag sequence over the `real` positions of one utterance, unrolled.
+
+    For a graph of static length (the Task Library's (1, L) inputs): the loop over the L
+    positions is written out, so the graph holds no control flow. A position that is not
+    real (a `[CLS]`, `[SEP]`, `##` piece or padding) leaves the running totals as they are.
+    Before the first word the state is the tag `start_from` ("O"), whose successors under
+    the rule are exactly the tags an utterance may start with.
+
+    Args:
+        scores: float32 (L, S) with a static L, every position's slot scores.
+        real: bool (L,), the positions that are words.
+        start_from: the index of "O" in the tag set.
+        allowed: bool (S, S), from `nlu_tf.tag_rules.transition_rules`.
+
+    Returns:
+        int32 (L,): at each real position its word's tag in the best sequence (elsewhere
+        the tag of the next word's predecessor: meaningless). Ties go to the lower tag id,
+        as in `nlu_tf.tag_rules.best_path`.
+    """
+    length, tags = scores.shape
+    barrier = tf.where(allowed, 0.0, float("-inf"))
+    total = tf.where(tf.range(tags) == start_from, 0.0, float("-inf"))
+    stay = tf.range(tags, dtype=tf.int32)
+    backs = []
+    for step in range(length):
+        candidates = total[:, None] + barrier
+        back = tf.argmax(candidates, axis=0, output_type=tf.int32)
+        moved = tf.reduce_max(candidates, axis=0) + scores[step]
+        total = tf.where(real[step], moved, total)
+        backs.append(tf.where(real[step], back, stay))
+    tag = tf.argmax(total, output_type=tf.int32)
+    path = [None] * length
+    for step in range(length - 1, -1, -1):
+        path[step] = tag
+        tag = tf.gather(backs[step], tag)
+    return tf.stack(path)

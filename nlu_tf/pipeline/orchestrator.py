@@ -132,7 +132,8 @@ def _export(recipe, expected, path):
             convert_model_dir(model_dir, os.path.join(tmp, role),
                               recipe["export"]["quantizations"], recipe["data"]["data_dir"],
                               recipe["data"]["task"], recipe["export"]["representative_size"],
-                              seed=recipe["seed"], saved_model=recipe["export"]["saved_model"])
+                              seed=recipe["seed"], saved_model=recipe["export"]["saved_model"],
+                              clu=recipe["export"]["clu"] and role == "student")
         write_json(os.path.join(tmp, STAGE_FILE), {"stage": "export", "settings": settings})
 
 

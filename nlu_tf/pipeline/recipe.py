@@ -79,6 +79,7 @@ DEFAULTS = {
                   **_fields(_DISTILL, ("temperature", "alpha")),
                   **_fields(_RUN, ("weight_bits",))},
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
+               "clu": False,
                "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all",
                "trim_corpus": [], "trim_vocab_size": 0, "trim_share_rows": False},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,

@@ -1,0 +1,81 @@
+"""The Task Library (BertCluAnnotator) export: the tensors it looks up, and in-graph
+decoding equal to nlu_tf's over the Task Library's words. `make client-test` runs the file
+with BertCluAnnotator itself (tflite-support 0.4.4)."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from nlu_tf.data.reader import LabelMaps
+from nlu_tf.decoding import decode
+from nlu_tf.errors import InputError
+from nlu_tf.export.convert import clu_folder, convert_model_dir
+from nlu_tf.models.model_dir import load_model_dir
+
+
+@pytest.fixture(scope="module")
+def clu_dir(export_model_dir, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("clu"))
+    convert_model_dir(export_model_dir, path, ("float32",), saved_model=False, clu=True,
+                      clu_domain="snips")
+    return os.path.join(path, clu_folder("float32"))
+
+
+def _run(folder, ids, length):
+    interpreter = Interpreter(model_path=os.path.join(folder, "model.tflite"))
+    runner = interpreter.get_signature_runner()
+    padded = np.zeros((1, length), np.int64)
+    padded[0, :len(ids)] = ids
+    mask = (np.arange(length) < len(ids)).astype(np.int32)[None]
+    return runner(ids=padded, mask=mask, segment_ids=np.zeros_like(padded))
+
+
+def test_inputs_and_outputs_are_those_the_task_library_reads(clu_dir):
+    with open(os.path.join(clu_dir, "model_info.json"), encoding="utf-8") as f:
+        info = json.load(f)
+    assert info["inputs"] == ["ids", "mask", "segment_ids"] and info["min_runtime"] == "2.14.0"
+    runner = Interpreter(model_path=os.path.join(clu_dir, "model.tflite")).get_signature_runner()
+    inputs = runner.get_input_details()
+    assert {name: (d["dtype"].__name__, list(d["shape"])) for name, d in inputs.items()} == {
+        "ids": ("int64", [1, info["max_seq_len"]]), "mask": ("int32", [1, info["max_seq_len"]]),
+        "segment_ids": ("int64", [1, info["max_seq_len"]])}
+    assert set(runner.get_output_details()) == {
+        "domain_task_names", "domain_task_scores", "intent_task_names", "intent_task_scores",
+        "slot_task_names", "slot_task_scores"}
+
+
+def test_in_graph_decoding_equals_nlu_tf_over_first_pieces(clu_dir, export_model_dir, tiny_data_dir):
+    bundle = load_model_dir(export_model_dir)
+    labels = LabelMaps.from_dir(clu_dir)
+    from nlu_tf.data.reader import read_split
+
+    checked = 0
+    for example in read_split(tiny_data_dir, "test")[:12]:
+        # Words without punctuation: the Task Library's words are nlu_tf's.
+        if not all(word.isalnum() for word in example.words):
+            continue
+        encoding = bundle.tokenizer.encode_words(example.words, bundle.max_seq_len)
+        out = _run(clu_dir, encoding.input_ids, bundle.max_seq_len)
+        ids = np.array([encoding.input_ids], np.int32)
+        logits = bundle.model({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                               "token_type_ids": np.zeros_like(ids)}, training=False)
+        expected = decode(logits["intent_logits"].numpy(), logits["slot_logits"].numpy(),
+                          [encoding.word_starts], np.array([encoding.num_words]), labels)[0]
+        assert out["intent_task_names"][0, 0].decode() == expected.intent
+        assert out["domain_task_names"][0, 0].decode() == "snips"
+        names = [name.decode() for name in out["slot_task_names"][0]]
+        for position, word in enumerate(encoding.word_starts):
+            if word >= 0:
+                assert names[position] == expected.tags[word], (example.words, position)
+        assert np.isclose(out["intent_task_scores"][0, 0], expected.intent_prob, atol=1e-5)
+        checked += 1
+    assert checked >= 5
+
+
+def test_clu_needs_a_float32_or_dynamic_mode(export_model_dir, tmp_path):
+    with pytest.raises(InputError, match="Task Library export needs one of"):
+        convert_model_dir(export_model_dir, str(tmp_path / "c"), ("float16",), clu=True)
+    assert not (tmp_path / "c").exists()

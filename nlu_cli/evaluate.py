@@ -22,6 +22,7 @@ Encoding and decoding are those of training, so evaluating a model directory on 
 split reproduces the `test` block of its metrics.json (with the same --jit_compile).
 """
 
+import json
 import os
 
 from absl import flags
@@ -42,6 +43,12 @@ flags.DEFINE_integer("batch_size", 64, "Utterances per forward pass.")
 flags.DEFINE_bool("jit_compile", True,
                   "Compile the forward pass with XLA (as training does by default).")
 flags.DEFINE_integer("num_threads", 1, "TFLite only: interpreter threads.")
+flags.DEFINE_string("predictions", None, "Score this file instead of a model: JSON lines in "
+                    "nlu-predict --format json's shape, one per line of the split's seq.in "
+                    "(e.g. from the Task Library or an app's client).")
+flags.DEFINE_string("compare_predictions", None, "With --predictions: also compare them line by "
+                    "line with this file of the same shape (e.g. nlu-predict's on the same "
+                    "model) and list the lines that differ.")
 flags.DEFINE_string("reference", None, "Also compare with this artefact (e.g. the Keras model "
                     "directory a TFLite folder came from): share of utterances with the same "
                     "intent and of words with the same tag, and the largest logit difference.")
@@ -59,6 +66,11 @@ def main(argv):
     examples = read_split(folder, FLAGS.split)
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file)
+    if FLAGS.predictions:
+        _score_file(folder, examples)
+        return
+    if not FLAGS.model_dir:
+        raise InputError("command line", "give --model_dir (or --predictions)")
     # Imported here: TensorFlow takes seconds to load, and bad input is reported before it.
     from nlu_tf.data.reader import split_name
     from nlu_tf.predictor import evaluate_examples
@@ -83,6 +95,34 @@ def main(argv):
         print("agreement with " + reference.name + ": " + ", ".join(
             f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}"
             for key, value in result["agreement"].items() if key != "reference"))
+    if FLAGS.output_file:
+        write_json(FLAGS.output_file, result)
+
+
+def _score_file(folder, examples):
+    from nlu_tf.data.reader import split_name
+    from nlu_tf.serving.evaluation import format_report
+    from nlu_tf.serving.prediction_files import (compare_predictions, read_predictions,
+                                                 score_predictions)
+
+    records = read_predictions(FLAGS.predictions)
+    metrics = score_predictions(examples, records, FLAGS.predictions)
+    name = split_name(folder, FLAGS.split)
+    print(format_report(metrics, f"{FLAGS.predictions} on {name}"))
+    result = {"predictions": FLAGS.predictions, "data_dir": os.path.normpath(folder),
+              "split": FLAGS.split, "metrics": metrics}
+    if FLAGS.compare_predictions:
+        summary, differences = compare_predictions(
+            records, read_predictions(FLAGS.compare_predictions))
+        result["agreement"] = {**summary, "reference": FLAGS.compare_predictions,
+                               "differences": [{"line": n, "predictions": a, "reference": b}
+                                               for n, a, b in differences]}
+        print(f"agreement with {FLAGS.compare_predictions}: " + ", ".join(
+            f"{key} {value:.4f}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in summary.items()))
+        for number, record, reference in differences[:50]:
+            print(f"  line {number}: {json.dumps(record, ensure_ascii=False)}\n"
+                  f"     against {json.dumps(reference, ensure_ascii=False)}")
     if FLAGS.output_file:
         write_json(FLAGS.output_file, result)
 

@@ -48,24 +48,61 @@ def work_dir(output_dir):
 
 
 @contextlib.contextmanager
-def atomic_dir(path):
+def atomic_dir(path, kind="output"):
     """Yields a temporary sibling of `path`; renames it onto `path` only if the body succeeds.
 
-    An existing `path` is replaced. A failure or a kill leaves `path` as it was; the
-    temporary sibling (`.name.tmp-PID-*`) is removed on failure and ignored by readers.
-    Writers finishing together (threads or processes) all succeed; the last one wins.
+    An existing `path` is replaced only if nlu_tf wrote it as an output of the same `kind`
+    (`nlu_tf.output_dirs.claim`; anything else is refused before a byte is written); the
+    new directory carries the marker of `kind`. A failure or a kill leaves `path` as it
+    was; the temporary sibling (`.name.tmp-PID-*`) is removed on failure and ignored by
+    readers. Writers finishing together (threads or processes) all succeed; the last one
+    wins.
     """
+    from nlu_tf.output_dirs import claim, mark
+
     path = os.path.abspath(path)
+    claim(path, kind)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
+    remove_stale_siblings(path)
     tmp = os.path.join(parent, f".{name}.tmp-{_unique()}")
     os.makedirs(tmp)
     try:
+        mark(tmp, kind)
         yield tmp
+        claim(path, kind)  # checked again: another program may have filled it meanwhile
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_siblings(path):
+    """Removes the temporary and set-aside siblings of `path` (`.name.tmp-PID-*`,
+    `.name.old-PID-*`) that a killed writer left: those whose process is gone."""
+    parent, name = os.path.split(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return
+    for entry in os.listdir(parent):
+        for infix in (".tmp-", ".old-"):
+            prefix = f".{name}{infix}"
+            if not entry.startswith(prefix):
+                continue
+            pid = entry[len(prefix):].split("-", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                stale = os.path.join(parent, entry)
+                if os.path.isdir(stale) and not os.path.islink(stale):
+                    shutil.rmtree(stale, ignore_errors=True)
 
 
 def replace_dir(source, path, attempts=1000):

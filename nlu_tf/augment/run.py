@@ -9,6 +9,7 @@ from nlu_tf.augment.slots import SlotValues
 from nlu_tf.augment.sources import load_candidate_source
 from nlu_tf.augment.writer import AugmentCounts, CopyFilter, write_split
 from nlu_tf.data.reader import read_split
+from nlu_tf.output_dirs import check_output_dir
 
 AUG_SPLIT = "train_aug"
 
@@ -30,6 +31,10 @@ def augment_dataset(dataset_dir, model_dir, settings, output_dir=None, stream=sy
         InputError: a split or the checkpoint is missing or malformed (nothing is written).
     """
     output_dir = output_dir or os.path.join(dataset_dir, AUG_SPLIT)
+    # The output is a split folder: never the dataset, one of its splits or the checkpoint.
+    check_output_dir(output_dir, "split",
+                     [os.path.join(dataset_dir, split) for split in ("train", "dev", "test")]
+                     + [model_dir])
     train = read_split(dataset_dir, "train")
     held_out = read_split(dataset_dir, "dev") + read_split(dataset_dir, "test")
     source = load_candidate_source(model_dir, settings.candidates, settings.batch_size)

@@ -66,7 +66,7 @@ def write_split(path, examples):
     columns = {"seq.in": [" ".join(e.words) for e in examples],
                "seq.out": [" ".join(e.tags) for e in examples],
                "label": [e.intent for e in examples]}
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "split") as tmp:
         for name in SPLIT_FILES:
             with open(os.path.join(tmp, name), "w", encoding="utf-8", newline="\n") as f:
                 f.writelines(line + "\n" for line in columns[name])

@@ -144,7 +144,7 @@ def write_teacher_cache(folder, depends_on, shapes, lengths, batches, compute, p
         The written `TeacherCache`.
     """
     lengths = np.asarray(lengths, np.int64)
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, "teacher_cache") as tmp:
         starts, arrays = {}, {}
         for name, shape in shapes.items():
             starts[name] = _offsets(shape, lengths)

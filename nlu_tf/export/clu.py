@@ -144,7 +144,7 @@ def write_clu_folder(bundle, folder, quantization, content, report, source=""):
                               "note": "thresholds 0 give nlu-predict's argmax intent and "
                                       "every span; raise them to drop unsure ones"},
                 **runtime_info(quantization))
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, "tflite_clu") as tmp:
         with open(os.path.join(tmp, "model.tflite"), "wb") as f:
             f.write(content)
         write_support_files(bundle, tmp)

@@ -24,6 +24,7 @@ from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.export.modes import MODES
 from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.output_dirs import check_output_dir, mark
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         raise InputError("command line", f"the Task Library export needs one of "
                                          f"{', '.join(CLU_QUANTIZATIONS)} among the modes")
     check_model_dir(model_dir)
+    check_output_dir(convert_dir, "convert", (model_dir, data_dir))
     calibrated = [mode for mode in quantizations if mode in CALIBRATED]
     needs_data = calibrated or debug_quantization
     train_examples, data_folder = None, None
@@ -176,6 +178,8 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
                 clu_converted[mode] = convert_saved_model(clu_source, mode, None, source)
 
     written = {}
+    os.makedirs(convert_dir, exist_ok=True)
+    mark(convert_dir, "convert")
     if saved_model:
         path = os.path.join(convert_dir, SAVED_MODEL_FOLDER)
         written[path] = export_saved_model(bundle, path, source)

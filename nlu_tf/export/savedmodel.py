@@ -54,7 +54,7 @@ def write_saved_model(bundle, folder, source=""):
 
 def export_saved_model(bundle, path, source=""):
     """Writes the SavedModel folder at `path` atomically; returns its model info."""
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "saved_model") as tmp:
         info = write_saved_model(bundle, tmp, source)
     return info
 

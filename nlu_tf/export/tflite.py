@@ -388,7 +388,7 @@ def write_tflite_folder(bundle, folder, quantization, content, report, source=""
         info["calibration"] = calibration
     info["runs_on"] = runs_on(quantization, report, xnnpack_coverage(content))
     info.update(extra or {})
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, "tflite") as tmp:
         with open(os.path.join(tmp, MODEL_FILE), "wb") as f:
             f.write(content)
         write_support_files(bundle, tmp)

@@ -194,7 +194,7 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
                    max_position_embeddings=trimmed.model.encoder.max_position_embeddings,
                    max_seq_len=trimmed.max_seq_len)
     settings = os.path.join(model_dir, "settings.json")
-    with atomic_dir(output_dir) as tmp:
+    with atomic_dir(output_dir, "model") as tmp:
         write_model_files(trimmed, tmp)
         if os.path.isfile(settings):
             shutil.copy2(settings, tmp)

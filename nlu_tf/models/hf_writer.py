@@ -52,7 +52,7 @@ def save_hf_encoder(encoder, tokenizer, path, extra_json=None):
     """
     from safetensors.numpy import save_file
 
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "checkpoint_hf") as tmp:
         write_json(os.path.join(tmp, "config.json"), hf_config(encoder, tokenizer))
         write_json(os.path.join(tmp, "tokenizer_config.json"),
                    {"do_lower_case": tokenizer.lower_case, "tokenizer_class": "BertTokenizer"})

@@ -139,7 +139,7 @@ def write_model_files(bundle, directory):
 
 def save_model_dir(bundle, path, settings=None, metrics=None, extra_files=()):
     """Writes a complete model directory at `path` atomically (temporary sibling + rename)."""
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "model") as tmp:
         write_model_files(bundle, tmp)
         if settings is not None:
             write_json(os.path.join(tmp, "settings.json"), settings)

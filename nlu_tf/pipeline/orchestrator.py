@@ -20,6 +20,7 @@ from nlu_tf.pipeline.recipe import (augmented_data_dir, augments, settings_dicts
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
                                     check_trained_model, export_paths, read_json,
                                     remove_stage, stage_dir)
+from nlu_tf.output_dirs import check_output_dir, mark
 from nlu_tf.precision import jit_compile_for
 
 SETTINGS_FILE = "pipeline_settings.json"
@@ -94,7 +95,7 @@ def _augment(recipe, expected, path, log):
 
     settings, data = expected["augment"], recipe["data"]
     augment = recipe["augment"]
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "pipeline_stage") as tmp:
         dataset = os.path.join(tmp, settings["dataset"])
         _copy_dataset(resolve_data_dir(data["data_dir"], data["task"]), dataset,
                       data["max_train_examples"])
@@ -116,7 +117,7 @@ def _export(recipe, expected, path):
 
     settings = expected["export"]
     data = recipe["data"]
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "pipeline_stage") as tmp:
         for role, model_dir in settings["models"].items():
             if role == "student" and recipe["export"]["trim_vocab"]:
                 # The student's exports are made from its trimmed copy, kept beside them.
@@ -163,7 +164,7 @@ def _evaluate(recipe, expected, path, log):
         log(f"evaluate: {row['model']}: sentence acc {100 * row['sentence_acc']:.2f}"
             + (f", p50 {row['p50_ms']:.2f} ms" if row["p50_ms"] is not None else ""))
         rows.append(row)
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "pipeline_stage") as tmp:
         write_json(os.path.join(tmp, RESULTS_FILE),
                    {"settings": settings, "rows": rows, "machine": machine_info()})
 
@@ -208,7 +209,7 @@ def _report(recipe, expected, path):
                      f"teachers' logits (teacher.ensemble; the extra ones fine-tuned at seeds "
                      f"{recipe['seed'] + 1} and up, in extra_teachers/); the teacher rows are "
                      f"the first teacher's")
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, "pipeline_stage") as tmp:
         plots = reports.write_plots(tmp, histories, emd_weights, rows)
         summary = {"settings": expected["report"], "rows": rows, "stages": stages,
                    "plots": plots, "notes": notes, "machine": results["machine"]}
@@ -273,10 +274,15 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
         for path in recipe[section]["trim_corpus"]:
             if not os.path.isfile(path):
                 raise InputError(path, f"corpus file not found ({section}.trim_corpus)")
+    # Before --restart removes anything: only a pipeline's own output directory is touched.
+    check_output_dir(out, "pipeline", (data["data_dir"], recipe["teacher"]["model"],
+                                       recipe["teacher"]["finetuned"],
+                                       recipe["student"]["tinybert"]))
     if restart:
         log(f"restart: removing the previous outputs in {out}")
         restart_output(out)
     os.makedirs(out, exist_ok=True)
+    mark(out, "pipeline")
     write_json(os.path.join(out, SETTINGS_FILE),
                {"config": config_path, "recipe": recipe, "stages": expected})
     summary = None

@@ -86,7 +86,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
-        with atomic_dir(self.folder) as tmp:
+        with atomic_dir(self.folder, "checkpoint") as tmp:
             self.model.save_weights(os.path.join(tmp, TRAINER_WEIGHTS))
             np.savez(os.path.join(tmp, SEED_STATES), *[v.numpy() for v in _seed_states(self.model)])
             state = {"step": step, "settings": self.settings}

@@ -18,6 +18,7 @@ from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
+from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.models import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.predictor import evaluate_examples, keras_predictor
@@ -304,6 +305,9 @@ def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()
     settings run again; `restart` discards that checkpoint. `callbacks` are extra Keras
     callbacks for the fit.
     """
+    check_output_dir(settings.output_dir, "model",
+                     (settings.data.data_dir, settings.teacher_model, settings.student_model,
+                      settings.tinybert, *settings.extra_teachers))
     strategy = strategy or make_strategy(settings.distribution_strategy)
     stage = _setup(settings, dataset, strategy, restart)
     return _finish(stage, *_fit(stage, strategy, callbacks))

@@ -125,3 +125,14 @@ def test_a_killed_writers_temporary_folder_is_removed_by_the_next_run(tmp_path):
     with atomic_dir(str(tmp_path / "out"), "model") as tmp:
         open(os.path.join(tmp, "weights"), "w").close()
     assert not stale.exists() and live.exists()
+
+
+def test_a_huge_student_layer_count_is_refused_before_building(tiny_bert_dir, tiny_data_dir):
+    from nlu_tf.data.reader import LabelMaps
+    from nlu_tf.models.model_dir import from_pretrained
+    from nlu_tf.models.student import cut_from_teacher
+
+    teacher = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), 32)
+    for count in (10 ** 8, 3, 0):  # 10 ** 8 built first would exhaust the memory
+        with pytest.raises(InputError, match="has 1..2 layers"):
+            cut_from_teacher(teacher, count)

@@ -262,6 +262,9 @@ def test_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(killed_and_re
     _run([*_command(fresh, tiny_bert_dir, tiny_data_dir), "--until", "student_2.2"])
     for stage in ("teacher", "student_2.1", "student_2.2"):
         assert _metrics(fresh, stage)["resumed_from_step"] == 0
+        # The losses logged before the kill survive the resume.
+        want_losses, got_losses = (_metrics(run, stage)["loss_history"] for run in (fresh, resumed))
+        assert got_losses == pytest.approx(want_losses, abs=1e-5), stage
         for split in ("dev", "test"):
             want, got = _metrics(fresh, stage)[split], _metrics(resumed, stage)[split]
             for key in ("intent_acc", "slot_f1", "sentence_acc", "loss"):

@@ -1,5 +1,6 @@
 """Students: cut from the teacher (offline default) or a general TinyBERT checkpoint."""
 
+from nlu_tf.errors import InputError
 from nlu_tf.models.joint_model import JointNLUModel
 from nlu_tf.models.model_dir import ModelBundle, from_pretrained
 
@@ -17,12 +18,15 @@ def cut_from_teacher(teacher, num_layers, dtype=None):
     """A student with `num_layers` evenly spaced blocks of `teacher`, embeddings, pooler and
     heads copied; it computes in `dtype` (a Keras dtype policy), by default the teacher's."""
     model = teacher.model
+    # Checked before anything is built: a huge count would allocate until memory runs out.
+    if not 0 < num_layers <= model.encoder.num_layers:
+        raise InputError("command line", f"student_num_layers: a student cut from a "
+                                         f"{model.encoder.num_layers}-layer teacher has 1.."
+                                         f"{model.encoder.num_layers} layers, got {num_layers}")
     config = {**model.encoder_config, "num_layers": num_layers}
     student = JointNLUModel(config, model.num_intents, model.num_slots, model.head_dropout,
                             dtype=dtype or model.dtype_policy)
     student.build()
-    if not 0 < num_layers <= model.encoder.num_layers:
-        raise ValueError(f"a student needs 1..{model.encoder.num_layers} layers, got {num_layers}")
     kept = [block - 1 for block in uniform_layer_map(num_layers, model.encoder.num_layers)]
     pairs = [(student.encoder.token_embedding, model.encoder.token_embedding),
              (student.encoder.position_embedding, model.encoder.position_embedding),

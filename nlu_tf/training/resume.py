@@ -49,6 +49,9 @@ class TrainingCheckpoint(keras.callbacks.Callback):
         self.folder = os.path.join(work_dir(output_dir), "checkpoint")
         self.settings = settings
         self.evaluator = evaluator
+        # The training loss at the end of every interval, the intervals of a resumed run's
+        # earlier life included (restored from the checkpoint).
+        self.loss_history = []
 
     def restore(self, trainer):
         """Loads the last checkpoint into `trainer` (a compiled `Distiller`); returns its step.
@@ -66,6 +69,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
                                           "rerun with the same flags, or start over with --restart")
         trainer.optimizer.build(trainer.train_variables)
         trainer.load_weights(os.path.join(self.folder, TRAINER_WEIGHTS))
+        self.loss_history = [float(value) for value in state.get("loss_history", [])]
         seeds_path = os.path.join(self.folder, SEED_STATES)
         if os.path.isfile(seeds_path):
             with np.load(seeds_path) as arrays:
@@ -86,10 +90,13 @@ class TrainingCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
+        if logs and "loss" in logs:
+            self.loss_history.append(float(logs["loss"]))
         with atomic_dir(self.folder, "checkpoint") as tmp:
             self.model.save_weights(os.path.join(tmp, TRAINER_WEIGHTS))
             np.savez(os.path.join(tmp, SEED_STATES), *[v.numpy() for v in _seed_states(self.model)])
-            state = {"step": step, "settings": self.settings}
+            state = {"step": step, "settings": self.settings,
+                     "loss_history": self.loss_history}
             if self.evaluator is not None:
                 state["evaluator"] = self.evaluator.state()
                 if self.evaluator.best_weights is not None:

@@ -273,7 +273,8 @@ def _finish(stage, start, history, seconds):
                "train_seconds": round(seconds, 1),
                "train_examples": len(stage.train_features), "steps": stage.total_steps,
                "resumed_from_step": start,
-               "loss_history": [float(v) for v in history.history.get("loss", [])]}
+               "loss_history": list(stage.checkpoint.loss_history)
+               or [float(v) for v in history.history.get("loss", [])]}
     predictor = keras_predictor(stage.student, jit_compile=settings.resolved_jit_compile)
     if evaluator:
         # The dev evaluator's function runs the same model: its compiled shapes are reused.

@@ -136,3 +136,20 @@ def test_a_huge_student_layer_count_is_refused_before_building(tiny_bert_dir, ti
     for count in (10 ** 8, 3, 0):  # 10 ** 8 built first would exhaust the memory
         with pytest.raises(InputError, match="has 1..2 layers"):
             cut_from_teacher(teacher, count)
+
+
+@pytest.mark.parametrize("split", ["train", "dev"])
+def test_an_empty_train_or_dev_split_is_refused_before_training(split, settings_factory,
+                                                                 tiny_bert_dir, tmp_path):
+    from nlu_tf.training.stage import run_stage
+
+    data = write_tiny_dataset(str(tmp_path / "data"), train=4, dev=2, test=2)
+    for name in ("seq.in", "seq.out", "label"):
+        open(os.path.join(data, split, name), "w").close()
+    settings = settings_factory(str(tmp_path / "out"), tiny_bert_dir)
+    settings = type(settings)(**{**settings.__dict__,
+                                 "data": type(settings.data)(**{**settings.data.__dict__,
+                                                                "data_dir": data})})
+    with pytest.raises(InputError, match=f"{split}: no utterances"):
+        run_stage(settings)
+    assert not (tmp_path / "out").exists()

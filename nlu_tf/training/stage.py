@@ -192,6 +192,11 @@ def _setup(settings, dataset, strategy, restart):
     data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
     labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples,
                                              settings.data.train_split)
+    # Refused before any model is built: training on nothing, or choosing on nothing.
+    for split, purpose in (("train", "train on"), ("dev", "score and choose the checkpoint on")):
+        if not splits[split]:
+            name = settings.data.train_split if split == "train" else split
+            raise InputError(os.path.join(data_dir, name), f"no utterances to {purpose}")
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
         student, teacher = _models(settings, labels, splits["train"])

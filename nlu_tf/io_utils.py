@@ -48,29 +48,30 @@ def work_dir(output_dir):
 
 
 @contextlib.contextmanager
-def atomic_dir(path, kind="output"):
+def atomic_dir(path, kind=None):
     """Yields a temporary sibling of `path`; renames it onto `path` only if the body succeeds.
 
-    An existing `path` is replaced only if nlu_tf wrote it as an output of the same `kind`
-    (`nlu_tf.output_dirs.claim`; anything else is refused before a byte is written); the
-    new directory carries the marker of `kind`. A failure or a kill leaves `path` as it
+    With a `kind` (every output of the commands has one), an existing `path` is replaced
+    only if it is nlu_tf's own output (`nlu_tf.output_dirs.claim`; anything else is refused
+    before a byte is written). A failure or a kill leaves `path` as it
     was; the temporary sibling (`.name.tmp-PID-*`) is removed on failure and ignored by
     readers. Writers finishing together (threads or processes) all succeed; the last one
     wins.
     """
-    from nlu_tf.output_dirs import claim, mark
+    from nlu_tf.output_dirs import claim
 
     path = os.path.abspath(path)
-    claim(path, kind)
+    if kind is not None:
+        claim(path, kind)
     parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
     remove_stale_siblings(path)
     tmp = os.path.join(parent, f".{name}.tmp-{_unique()}")
     os.makedirs(tmp)
     try:
-        mark(tmp, kind)
         yield tmp
-        claim(path, kind)  # checked again: another program may have filled it meanwhile
+        if kind is not None:
+            claim(path, kind)  # checked again: another program may have filled it meanwhile
         replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,12 +3,13 @@
 Every output directory nlu_tf writes (a model directory, an export folder, a pipeline stage,
 an augmented split, a teacher cache, checkpoints) goes through `io_utils.atomic_dir`,
 which calls `claim` before anything is written: the directory must be absent, empty, or
-recognisably nlu_tf's own output of the same kind — its `MARKER` file names the kind; an
-output of an earlier version, written before markers, is recognised by the files only
-nlu_tf writes (`LEGACY_FILES`). Anything else (a dataset, a checkpoint, a home folder) is
-refused with one line, before a single byte is written. Commands also call `claim` and
-`refuse_inputs` on their output directory at start, so that a long run never fails at its
-end, and never writes over its own input.
+recognisably nlu_tf's own output. A folder that holds other outputs (a pipeline's, a
+convert folder, a seed series) carries a `MARKER` file naming its kind; an artefact is
+recognised by the files only nlu_tf writes (`OWN_FILES`, a `config.json` of nlu_tf's model
+format, an augmented split), so that nothing foreign travels inside what an app ships.
+Anything else (a dataset, a Hugging Face checkpoint, a home folder) is refused with one
+line, before a single byte is written. Commands also call `check_output_dir` at start, so
+that a long run never fails at its end, and never writes over its own input.
 """
 
 import json
@@ -17,11 +18,13 @@ import os
 from nlu_tf.errors import InputError
 
 MARKER = ".nlu_tf_output"
-# Files that only nlu_tf writes at the top of an output directory (before markers existed).
-LEGACY_FILES = ("model_info.json", "stage.json", "settings.json", "pipeline_settings.json",
-                "report.json", "results.json", "metrics.json", "state.json", "manifest.json")
-# A split folder that augmentation wrote before markers existed: these files and no other.
-LEGACY_SPLIT = ("train_aug", {"seq.in", "seq.out", "label"})
+# Files that only nlu_tf writes at the top of an output directory.
+OWN_FILES = ("model_info.json", "stage.json", "settings.json", "pipeline_settings.json",
+             "report.json", "results.json", "metrics.json", "state.json", "manifest.json",
+             "general_distill.json")
+# A split folder that augmentation writes: these files and no other, under this name.
+AUGMENTED_SPLIT = ("train_aug", {"seq.in", "seq.out", "label"})
+MODEL_FORMAT_PREFIX = "nlu_tf"
 
 
 def _marker_kind(path):
@@ -32,19 +35,30 @@ def _marker_kind(path):
         return None
 
 
-def _legacy(path, entries, depth=1):
-    """An output written before markers: a legacy file at the top, an augmented split, or
-    (a container such as a convert folder) directories that are all nlu_tf outputs."""
-    if any(name in entries for name in LEGACY_FILES):
+def _own_model_config(path):
+    config = os.path.join(path, "config.json")
+    if not os.path.isfile(config) or os.path.getsize(config) > 1024 * 1024:
+        return False
+    try:
+        with open(config, encoding="utf-8") as f:
+            return str(json.load(f).get("format", "")).startswith(MODEL_FORMAT_PREFIX)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _recognised(path, entries, depth=1):
+    """nlu_tf's own artefact: one of its files at the top, its model format, an augmented
+    split, or (a container written before markers) directories that are all its outputs."""
+    if any(name in entries for name in OWN_FILES) or _own_model_config(path):
         return True
-    name, files = LEGACY_SPLIT
+    name, files = AUGMENTED_SPLIT
     if os.path.basename(os.path.normpath(path)) == name and set(entries) <= files:
         return True
     if depth == 0:
         return False
     children = [os.path.join(path, entry) for entry in entries]
     return all(os.path.isdir(child) and not os.path.islink(child) and (
-        _marker_kind(child) is not None or _legacy(child, os.listdir(child), depth - 1))
+        _marker_kind(child) is not None or _recognised(child, os.listdir(child), depth - 1))
         for child in children)
 
 
@@ -63,7 +77,7 @@ def claim(path, kind):
     if not entries:
         return
     marked = _marker_kind(path)
-    if marked is None and _legacy(path, entries):
+    if marked is None and _recognised(path, entries):
         return
     if marked is None:
         raise InputError(path, f"holds files nlu_tf did not write ({len(entries)} entries, "
@@ -75,7 +89,7 @@ def claim(path, kind):
 
 
 def mark(path, kind):
-    """Writes the marker of `kind` into the directory `path` (a writer's temporary folder)."""
+    """Writes the marker of `kind` into the directory `path` (a folder of other outputs)."""
     with open(os.path.join(path, MARKER), "w", encoding="utf-8") as f:
         json.dump({"kind": kind, "written_by": "nlu_tf"}, f)
 

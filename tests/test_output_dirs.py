@@ -9,7 +9,7 @@ import pytest
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir
-from nlu_tf.output_dirs import MARKER, check_output_dir, claim, refuse_inputs
+from nlu_tf.output_dirs import MARKER, check_output_dir, claim, mark, refuse_inputs
 from tests.tiny import write_tiny_dataset
 
 
@@ -23,9 +23,15 @@ def test_claim_accepts_absent_empty_own_and_legacy_outputs(tmp_path):
     (tmp_path / "empty").mkdir()
     claim(str(tmp_path / "empty"), "model")
     with atomic_dir(str(tmp_path / "own"), "model") as tmp:
-        open(os.path.join(tmp, "weights"), "w").close()
-    assert json.load(open(tmp_path / "own" / MARKER))["kind"] == "model"
+        with open(os.path.join(tmp, "config.json"), "w") as f:
+            json.dump({"format": "nlu_tf.joint_model"}, f)
+    assert not (tmp_path / "own" / MARKER).exists()  # nothing foreign inside an artefact
     claim(str(tmp_path / "own"), "model")
+    marked = tmp_path / "pipeline"
+    marked.mkdir()
+    mark(str(marked), "pipeline")
+    (marked / "anything").write_text("x")
+    claim(str(marked), "pipeline")
     legacy = tmp_path / "legacy"
     legacy.mkdir()
     (legacy / "model_info.json").write_text("{}")
@@ -42,10 +48,15 @@ def test_claim_refuses_foreign_directories_files_and_other_kinds(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="not a directory"):
         claim(str(tmp_path / "file"), "model")
-    with atomic_dir(str(tmp_path / "own"), "tflite"):
-        pass
+    (tmp_path / "own").mkdir()
+    mark(str(tmp_path / "own"), "convert")
     with pytest.raises(InputError, match="another kind"):
-        claim(str(tmp_path / "own"), "model")
+        claim(str(tmp_path / "own"), "pipeline")
+    checkpoint = tmp_path / "bert"  # a Hugging Face checkpoint is never nlu_tf's
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(InputError, match="did not write"):
+        claim(str(checkpoint), "model")
 
 
 def test_atomic_dir_never_replaces_a_foreign_directory(tmp_path):
@@ -123,7 +134,7 @@ def test_a_killed_writers_temporary_folder_is_removed_by_the_next_run(tmp_path):
     live = tmp_path / f".out.tmp-{os.getpid()}-0123456789ab"  # a writer still running
     live.mkdir()
     with atomic_dir(str(tmp_path / "out"), "model") as tmp:
-        open(os.path.join(tmp, "weights"), "w").close()
+        open(os.path.join(tmp, "settings.json"), "w").close()
     assert not stale.exists() and live.exists()
 
 

@@ -3,6 +3,7 @@ lines, the Hugging Face layout of the student, resuming after a kill, and tf.dis
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -300,3 +301,30 @@ def test_emd_mapping_under_a_mirrored_strategy_matches_one_device(run_dirs, tiny
         np.testing.assert_allclose(one, two, atol=1e-5)
     for values in report["emd_one_device"].values():
         assert min(values) >= 0.2 / len(values) - 1e-6
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"shards": ["/etc/passwd"]}, "not a plain file name"),
+    ({"shards": ["../../other.tfrecord"]}, "not a plain file name"),
+    ({"shards": []}, "lists no shards"),
+    ({"max_seq_len": 0}, "max_seq_len 0 outside"),
+    ({"max_seq_len": 1e300}, "outside"),
+    ({"num_training_examples": 10 ** 15 * 0}, "not a positive count"),
+    ({"num_training_examples": -3}, "not a positive count"),
+])
+def test_pregenerated_metrics_stay_inside_their_folder_and_in_range(run_dirs, tmp_path, change,
+                                                                    problem):
+    from nlu_tf.pretraining.general_distill import read_epochs
+    from nlu_tf.pretraining.pregenerate import metrics_path
+
+    folder = tmp_path / "data"
+    shutil.copytree(run_dirs["data"], folder)
+    path = metrics_path(str(folder), 0)
+    with open(path, encoding="utf-8") as f:
+        metrics = json.load(f)
+    metrics.update(change)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(metrics, f)
+    with pytest.raises(InputError, match=problem) as error:
+        read_epochs(str(folder))
+    assert str(error.value).startswith(path)

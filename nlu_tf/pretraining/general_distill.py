@@ -18,7 +18,7 @@ import keras
 
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.errors import InputError
+from nlu_tf.errors import InputError, quoted
 from nlu_tf.io_utils import work_dir, write_json
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.checkpoint import WEIGHT_FILES, read_hf_config
@@ -40,17 +40,45 @@ METRICS_FILE = "general_distill.json"
 HELD_OUT_INITIAL = "held_out_initial.json"
 
 
+MAX_SEQ_LEN_RANGE = (8, 4096)
+
+
+def _shard_path(folder, name, path):
+    """`folder/name` for a shard named in a metrics file: a plain file name, nothing else
+    (the folder is closed: no separators, no `..`, no absolute path)."""
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
+            or "\\" in name or os.sep in name or "\0" in name or name.startswith(".")):
+        raise InputError(path, f"shard {quoted(name)} is not a plain file name inside "
+                               f"the folder")
+    return os.path.join(folder, name)
+
+
+def _checked_epoch(folder, metrics, path):
+    shards = [_shard_path(folder, name, path) for name in metrics["shards"]]
+    length, count = metrics["max_seq_len"], metrics["num_training_examples"]
+    if not shards:
+        raise InputError(path, "lists no shards")
+    if not (isinstance(length, int) and MAX_SEQ_LEN_RANGE[0] <= length <= MAX_SEQ_LEN_RANGE[1]):
+        raise InputError(path, f"max_seq_len {quoted(length)} outside "
+                               f"{MAX_SEQ_LEN_RANGE[0]}..{MAX_SEQ_LEN_RANGE[1]}")
+    if not (isinstance(count, int) and count > 0):
+        raise InputError(path, f"num_training_examples {quoted(count)} is not a positive count")
+    return shards, length, count
+
+
 def read_epochs(folder):
-    """The metrics of every complete pregenerated epoch in `folder`, in order."""
+    """The metrics of every complete pregenerated epoch in `folder`, in order, checked:
+    shard names are plain file names inside `folder`, sizes and counts in range."""
     epochs = []
     while os.path.isfile(metrics_path(folder, len(epochs))):
         path = metrics_path(folder, len(epochs))
         try:
             with open(path, encoding="utf-8") as f:
                 metrics = json.load(f)
-            shards = [os.path.join(folder, name) for name in metrics["shards"]]
-            epochs.append((shards, int(metrics["max_seq_len"]),
-                           int(metrics["num_training_examples"])))
+            if not isinstance(metrics, dict) or not isinstance(metrics.get("shards"), list):
+                raise ValueError("no list of shards")
+            shards, length, count = _checked_epoch(folder, metrics, path)
+            epochs.append((shards, length, count))
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(path, f"not a pregenerated epoch's metrics ({error})") from None
         missing = [shard for shard in shards if not os.path.isfile(shard)]

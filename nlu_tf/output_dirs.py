@@ -57,7 +57,8 @@ def _recognised(path, entries, depth=1):
     if depth == 0:
         return False
     children = [os.path.join(path, entry) for entry in entries]
-    return all(os.path.isdir(child) and not os.path.islink(child) and (
+    # A linked directory counts by what it holds (a pipeline may link a shared stage).
+    return all(os.path.isdir(child) and (
         _marker_kind(child) is not None or _recognised(child, os.listdir(child), depth - 1))
         for child in children)
 
@@ -71,7 +72,8 @@ def claim(path, kind):
     """
     if not os.path.lexists(path):
         return
-    if not os.path.isdir(path) or os.path.islink(path):
+    # A link to a directory is judged by what it points to (only the link is replaced).
+    if not os.path.isdir(path):
         raise InputError(path, "exists and is not a directory: choose a new output directory")
     entries = [name for name in os.listdir(path) if not name.startswith(".nlu_tf_tmp")]
     if not entries:

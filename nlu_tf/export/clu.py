@@ -53,7 +53,6 @@ class CluModule(tf.Module):
         self._first_piece = tf.constant([not token.startswith(CONTINUATION)
                                          and token not in (CLS, SEP, PAD_TOKEN) for token in vocab])
         slots = list(bundle.labels.slots)
-        self._slot_list = slots
         self._intents = tf.constant(list(bundle.labels.intents))
         self._slots = tf.constant(slots)
         self._blocked = tf.constant([label in (PAD, UNK) for label in slots])
@@ -78,7 +77,7 @@ class CluModule(tf.Module):
         real = tf.logical_and(tf.gather(self._first_piece, input_ids[0]), mask[0] > 0)
         path = best_path_static(slot_logits, real, self._outside, self._allowed)
         slot_probs = tf.nn.softmax(outputs["slot_logits"][0], axis=-1)
-        chosen = tf.reduce_sum(slot_probs * tf.one_hot(path, len(self._slot_list)), axis=-1)
+        chosen = tf.reduce_sum(slot_probs * tf.one_hot(path, self._slots.shape[0]), axis=-1)
         names = tf.gather(self._slots, tf.where(real, path, self._outside))
         return {
             "domain_task_names": self._domain,
@@ -102,12 +101,12 @@ def clu_metadata(bundle, content, quantization):
     up, in the subgraph's order, and the BERT tokenizer unit with `vocab.txt`."""
     from nlu_tf import __version__
     from nlu_tf.export.modes import MODES
-    from nlu_tf.export.tflite_metadata import (VOCABULARY, AssociatedFile, ModelInfo,
-                                               TensorInfo, subgraph_tensor_names)
+    from nlu_tf.export.tflite_metadata import (VOCABULARY, ModelInfo, TensorInfo, lines_file,
+                                               subgraph_tensor_names)
 
     inputs, outputs = subgraph_tensor_names(content)
-    vocabulary = AssociatedFile("vocab.txt", "WordPiece vocabulary", VOCABULARY,
-                                ("\n".join(bundle.tokenizer.vocab) + "\n").encode("utf-8"))
+    vocabulary = lines_file("vocab.txt", "WordPiece vocabulary", VOCABULARY,
+                            bundle.tokenizer.vocab)
     return ModelInfo(
         name=f"nlu_tf intent and slot model for BertCluAnnotator ({quantization})",
         description=("Joint intent classification and BIO slot filling of one utterance "

@@ -188,9 +188,9 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
         written[path] = write_tflite_folder(bundle, path, mode, content, report, source,
                                             calibration if mode in CALIBRATED else None,
                                             extras[mode])
-    for mode, (content, report) in clu_converted.items():
+    if clu_converted:
         from nlu_tf.export.clu import write_clu_folder
-
+    for mode, (content, report) in clu_converted.items():
         path = os.path.join(convert_dir, clu_folder(mode))
         written[path] = write_clu_folder(bundle, path, mode, content, report, source)
     if debug_quantization:

@@ -324,21 +324,15 @@ def model_metadata(bundle, content, quantization, author=METADATA_AUTHOR,
                    license_=METADATA_LICENSE):
     """The TFLite Model Metadata of a joint model's `.tflite` (`tflite_metadata.ModelInfo`)."""
     from nlu_tf import __version__
-    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, VOCABULARY, AssociatedFile,
-                                               ModelInfo, TensorInfo, subgraph_tensor_names)
+    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, VOCABULARY, ModelInfo,
+                                               TensorInfo, lines_file, subgraph_tensor_names)
 
-    def text(lines):
-        return ("\n".join(lines) + "\n").encode("utf-8")
-
-    labels = {"intent_logits": AssociatedFile("intent_label.txt", "intent labels, one per "
-                                              "logit index", TENSOR_AXIS_LABELS,
-                                              text(bundle.labels.intents)),
-              "slot_logits": AssociatedFile("slot_label.txt", "BIO slot tags, one per logit "
-                                            "index", TENSOR_AXIS_LABELS,
-                                            text(bundle.labels.slots))}
-    vocabulary = AssociatedFile("vocab.txt", f"WordPiece vocabulary; lower-case: "
-                                f"{bundle.tokenizer.lower_case}", VOCABULARY,
-                                text(bundle.tokenizer.vocab))
+    labels = {"intent_logits": lines_file("intent_label.txt", "intent labels, one per logit "
+                                          "index", TENSOR_AXIS_LABELS, bundle.labels.intents),
+              "slot_logits": lines_file("slot_label.txt", "BIO slot tags, one per logit index",
+                                        TENSOR_AXIS_LABELS, bundle.labels.slots)}
+    vocabulary = lines_file("vocab.txt", f"WordPiece vocabulary; lower-case: "
+                            f"{bundle.tokenizer.lower_case}", VOCABULARY, bundle.tokenizer.vocab)
     inputs, outputs = subgraph_tensor_names(content)
     mode = MODES[quantization]
     return ModelInfo(

@@ -16,6 +16,7 @@ import io
 import zipfile
 
 import flatbuffers
+from ai_edge_litert import schema_py_generated as schema
 
 from nlu_tf.export.flatbuffer_graph import FlatGraph
 
@@ -38,6 +39,11 @@ class AssociatedFile:
     description: str
     kind: int
     content: bytes
+
+
+def lines_file(name, description, kind, lines):
+    """An `AssociatedFile` of text lines (a vocabulary, a label file), as written beside."""
+    return AssociatedFile(name, description, kind, ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,8 +156,6 @@ def attach_metadata(content, info):
     """
     graph = FlatGraph(content)
     model = graph.model
-    from ai_edge_litert import schema_py_generated as schema
-
     buffer = schema.BufferT()
     buffer.data = list(metadata_flatbuffer(info))
     model.buffers.append(buffer)

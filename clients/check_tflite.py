@@ -18,7 +18,9 @@ further apart than the tolerance: a near-tie may go either way); a mode that dec
 minimum must be refused by this runtime at load (never loaded and answering). Each run is
 a child process, so an abort or a crash is reported, not fatal. Each file's TFLite Model Metadata is read back with
 tflite-support's MetadataDisplayer, and each Task Library export is run by its
-BertCluAnnotator against nlu_tf's predictions. Prints one line per mode and check, then `N passed, N
+BertCluAnnotator against nlu_tf's predictions. The in-graph decoding outputs (`intent_id`,
+`slot_ids`) must equal, on every utterance, nlu_tf's decoding of the logits the same run
+returned (`nlu_tf.tag_rules`, pure numpy: imported from the repository, not installed). Prints one line per mode and check, then `N passed, N
 failed`.
 """
 
@@ -28,6 +30,9 @@ import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from nlu_tf.tag_rules import best_tags  # noqa: E402  (numpy only)
 
 # Relative to the largest reference logit: float modes differ only by summation order;
 # dynamic range also by the rounding of on-the-fly activation quantization; int8 and the
@@ -93,12 +98,15 @@ def run_one(cases_dir, mode, setting, runtime):
     in_index = {name: d["index"] for name, d in runner.get_input_details().items()}
     out_index = {name: d["index"] for name, d in runner.get_output_details().items()}
     del runner  # it holds views of the tensors, which resizing must not outlive
-    intents, slots, start = [], [], 0
+    with open(os.path.join(manifest[mode]["folder"], "slot_label.txt"), encoding="utf-8") as f:
+        slot_labels = f.read().splitlines()
+    intents, slots, decoded, start = [], [], 0, 0
     for length in cases["lengths"]:
         ids = cases["ids"][start:start + length][None]
+        starts = cases["starts"][start:start + length][None]
         start += length
         feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                 "token_type_ids": np.zeros_like(ids)}
+                 "token_type_ids": np.zeros_like(ids), "word_starts": starts}
         for name, value in feeds.items():
             interpreter.resize_tensor_input(in_index[name], value.shape)
         try:
@@ -113,12 +121,17 @@ def run_one(cases_dir, mode, setting, runtime):
             return {"status": "refused", "detail": "at run: " + str(error).strip().splitlines()[0][:200]}
         intents.append(interpreter.get_tensor(out_index["intent_logits"])[0].copy())
         slots.append(interpreter.get_tensor(out_index["slot_logits"])[0].copy())
+        words = np.flatnonzero(starts[0])
+        graph = (int(interpreter.get_tensor(out_index["intent_id"])[0]),
+                 [int(t) for t in interpreter.get_tensor(out_index["slot_ids"])[0][words]])
+        decoded += graph == best_tags(intents[-1], slots[-1][words], slot_labels)
     reference = np.load(os.path.join(cases_dir, f"reference_{mode}.npz"))
     intents, slots = np.stack(intents), np.concatenate(slots)
     scale = max(float(max(np.abs(reference["intents"]).max(),
                           np.abs(reference["slots"]).max())), 1.0)
     tolerance = TOLERANCE.get(mode, QUANTIZED_TOLERANCE) * scale
     result = {"status": "ran", "tolerance": tolerance,
+              "decoding": [int(decoded), int(len(cases["lengths"]))],
               "max_diff": float(max(np.abs(intents - reference["intents"]).max(),
                                     np.abs(slots - reference["slots"]).max()))}
     for key, ours, theirs in (("intents", intents, reference["intents"]),
@@ -232,12 +245,14 @@ def judge(mode, declared, runtime, result):
         tolerance = result["tolerance"]
         # Argmax must agree wherever LiteRT's top two are further apart than the tolerance;
         # a near-tie may go either way within it.
+        decoded, utterances = result["decoding"]
         equal = (all(row[2] == row[3] for row in (result["intents"], result["tags"]))
-                 and result["max_diff"] <= tolerance)
+                 and result["max_diff"] <= tolerance and decoded == utterances)
         note = "; ".join(f"{key} {row[0]}/{row[1]} equal ({row[3]}/{row[2]} decisive)"
                          for key, row in (("intents", result["intents"]),
                                           ("tags", result["tags"])))
-        note += f"; max |diff| {result['max_diff']:.2e} (tolerance {tolerance:.2e})"
+        note += (f"; max |diff| {result['max_diff']:.2e} (tolerance {tolerance:.2e}); "
+                 f"in-graph decoding {decoded}/{utterances} as nlu_tf's")
         if equal:
             return True, "correct: " + note
         return False, ("WRONG ANSWERS: " if supported else

@@ -12,9 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from nlu_tf.data.dataset import pad_batch
-from nlu_tf.data.reader import PAD, UNK
 from nlu_tf.metrics import compute_metrics
-from nlu_tf.tag_rules import best_path, transition_rules
+from nlu_tf.tag_rules import best_tags
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,18 +55,13 @@ def decode(intent_logits, slot_logits, word_starts, num_words, labels):
     predicted as tags.
     """
     probs = _softmax(intent_logits.astype(np.float64))
-    blocked = [labels.slots.index(name) for name in (PAD, UNK) if name in labels.slots]
-    slot_logits = slot_logits.astype(np.float64)
-    slot_logits[..., blocked] = -np.inf
-    start, allowed = transition_rules(labels.slots)
     predictions = []
     for row, (starts, words) in enumerate(zip(word_starts, num_words)):
         tags = ["O"] * int(words)
         positions = [position for position, word in enumerate(starts) if word >= 0]
-        path = best_path(slot_logits[row, positions], start, allowed)
+        best, path = best_tags(intent_logits[row], slot_logits[row, positions], labels.slots)
         for position, slot in zip(positions, path):
             tags[starts[position]] = labels.slots[slot]
-        best = int(probs[row].argmax())
         predictions.append(Prediction(labels.intents[best], float(probs[row, best]), tuple(tags)))
     return predictions
 
@@ -80,11 +74,22 @@ def predict(logits_fn, features, labels, batch_size=64, bucket_width=8):
         indices = np.arange(start, min(start + batch_size, len(features)))
         batch = pad_batch(features, indices, bucket_width, cap)
         inputs = batch[0] if features.labelled else batch
+        if getattr(logits_fn, "takes_word_starts", False):
+            inputs = dict(inputs, word_starts=_padded_word_starts(
+                features, indices, inputs["input_ids"].shape[1]))
         intent_logits, slot_logits = logits_fn(inputs)
         predictions.extend(decode(intent_logits, slot_logits,
                                   [features.word_starts[i] for i in indices],
                                   features.num_words[indices], labels))
     return predictions
+
+
+def _padded_word_starts(features, indices, length):
+    """The word starts of `indices` (word index or -1 per token), padded with -1."""
+    starts = np.full((len(indices), length), -1, np.int32)
+    for row, index in enumerate(indices):
+        starts[row, :len(features.word_starts[index])] = features.word_starts[index]
+    return starts
 
 
 def score(examples, predictions, breakdown=False):

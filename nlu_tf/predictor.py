@@ -8,11 +8,14 @@ opens every other kind of artefact.
 """
 
 import dataclasses
+import logging
 from typing import Callable
 
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.data.features import encode_examples
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,4 +80,12 @@ def evaluate_examples(predictor, examples, batch_size=64, source=""):
     features = encode_examples(examples, predictor.tokenizer, predictor.labels,
                                predictor.max_seq_len, source)
     predictions = predict(predictor.logits_fn, features, predictor.labels, batch_size)
-    return score(examples, predictions, breakdown=True)
+    metrics = score(examples, predictions, breakdown=True)
+    check = getattr(predictor.logits_fn, "decoding_check", None)
+    if check and check["utterances"]:
+        metrics["graph_decoding"] = dict(check)
+        if check["disagree"]:
+            logger.warning("%s: the in-graph decoding differs from nlu_tf's on %d of %d "
+                           "utterances (first: %s)", predictor.name, check["disagree"],
+                           check["utterances"], check["first_disagreement"])
+    return metrics

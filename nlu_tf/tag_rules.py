@@ -61,3 +61,24 @@ def best_path(scores, start, allowed):
     for step in range(words - 1, 0, -1):
         path.append(int(back[step, path[-1]]))
     return path[::-1]
+
+
+NEVER_CHOSEN = ("PAD", "UNK")
+
+
+def best_tags(intent_logits, word_scores, slot_labels):
+    """The intent id and the word tag ids of one utterance, as every artefact decodes them.
+
+    Args:
+        intent_logits: (I,) logits; the intent is their argmax (ties: the lower id).
+        word_scores: (W, S) slot logits, one row per word (at its first sub-token); the
+            tags in `NEVER_CHOSEN` are never chosen.
+        slot_labels: the slot tags, logit index i is tag i.
+
+    Returns:
+        `(intent id, [tag id per word])`.
+    """
+    scores = np.array(word_scores, np.float64).reshape(-1, len(slot_labels))
+    scores[:, [i for i, label in enumerate(slot_labels) if label in NEVER_CHOSEN]] = -np.inf
+    start, allowed = transition_rules(slot_labels)
+    return int(np.argmax(intent_logits)), best_path(scores, start, allowed)

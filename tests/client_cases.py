@@ -39,12 +39,14 @@ def _model_dir(out):
 
 
 def _utterances(data, tokenizer):
-    """Token ids of test utterances of different lengths (longest first, then mixed)."""
+    """`(token ids, word-start flags)` of test utterances of different lengths (longest
+    first, then mixed)."""
     from nlu_tf.data.reader import read_split
 
     examples = read_split(data, "test")
-    encoded = [tokenizer.encode_words(e.words, MAX_SEQ_LEN).input_ids for e in examples]
-    encoded.sort(key=len, reverse=True)
+    encoded = [tokenizer.encode_words(e.words, MAX_SEQ_LEN) for e in examples]
+    encoded = [(e.input_ids, [int(w >= 0) for w in e.word_starts]) for e in encoded]
+    encoded.sort(key=lambda pair: len(pair[0]), reverse=True)
     order = [encoded[0]] + encoded[1:][::3] + encoded[1:][1::3] + encoded[1:][2::3]
     return order[:UTTERANCES]
 
@@ -54,10 +56,10 @@ def _run_litert(path, utterances):
 
     runner = Interpreter(model_path=path).get_signature_runner()
     intents, slots = [], []
-    for ids in utterances:
+    for ids, starts in utterances:
         ids = np.array([ids], np.int32)
         out = runner(input_ids=ids, attention_mask=np.ones_like(ids),
-                     token_type_ids=np.zeros_like(ids))
+                     token_type_ids=np.zeros_like(ids), word_starts=np.array([starts], np.int32))
         intents.append(out["intent_logits"][0])
         slots.append(out["slot_logits"][0])
     return intents, slots
@@ -83,7 +85,7 @@ def _clu_expectations(float32_folder, data):
         length = batch["input_ids"].shape[1]
         extra = predictor.max_seq_len - length
         values = {"input_ids": predictor.tokenizer.pad_id, "attention_mask": 0,
-                  "token_type_ids": 0}
+                  "token_type_ids": 0, "word_starts": -1}
         intent, slots = logits_fn({name: np.pad(batch[name], ((0, 0), (0, extra)),
                                                 constant_values=values[name])
                                    for name in batch})
@@ -106,8 +108,9 @@ def main(out):
     written = convert_model_dir(model_dir, os.path.join(out, "convert"), QUANTIZATIONS, data,
                                 "", representative_size=32, saved_model=False, clu=True)
     utterances = _utterances(data, bundle.tokenizer)
-    np.savez(os.path.join(out, "cases.npz"), lengths=[len(u) for u in utterances],
-             ids=np.concatenate(utterances).astype(np.int32))
+    np.savez(os.path.join(out, "cases.npz"), lengths=[len(ids) for ids, _ in utterances],
+             ids=np.concatenate([ids for ids, _ in utterances]).astype(np.int32),
+             starts=np.concatenate([starts for _, starts in utterances]).astype(np.int32))
     manifest = {}
     for mode in QUANTIZATIONS:
         folder = os.path.join(out, "convert", tflite_folder(mode))

@@ -135,6 +135,12 @@ def test_every_artefact_gives_the_same_metrics_and_report(export_model_dir, conv
         assert runner.name == f"{kind}:{os.path.normpath(path)}"
         # Batches of 8: the TFLite model is resized to several padded batch shapes.
         metrics = evaluate_split(runner, tiny_data_dir, "test", batch_size=8)
+        check = metrics.pop("graph_decoding", None)
+        # The TFLite file decodes in its graph too, checked against nlu_tf's decoding.
+        assert (check is not None) == kind.startswith("tflite"), kind
+        if check is not None:
+            assert check == {"utterances": metrics["examples"], "disagree": 0,
+                             "first_disagreement": None}
         results[kind] = (metrics, format_report(metrics))
     assert len(results["keras"][0]["per_slot"]) > 5  # random heads: many different tags
     assert results["saved_model"] == results["keras"]
@@ -158,6 +164,7 @@ def test_cli_on_a_tflite_folder_records_its_metrics(export_model_dir, convert_di
     with open(output, encoding="utf-8") as f:
         written = json.load(f)
     assert written["model"] == f"tflite-float32:{folder}"
+    assert written["metrics"].pop("graph_decoding")["disagree"] == 0
     assert written["metrics"] == keras
     agreement = written["agreement"]
     assert agreement["examples"] == keras["examples"] and agreement["words"] > agreement["examples"]
@@ -167,6 +174,8 @@ def test_cli_on_a_tflite_folder_records_its_metrics(export_model_dir, convert_di
     assert "agreement with keras:" in result.stdout
     assert result.stdout.splitlines()[0].startswith(f"tflite-float32:{folder} on ")
     assert format_report(keras) in result.stdout
+    assert (f"in-graph decoding: the same as nlu_tf's on {keras['examples']} of "
+            f"{keras['examples']} utterances") in result.stdout
     recorded = read_model_info(str(folder))["metrics"]
     assert recorded == {"snips_test": {**{key: keras[key] for key in SUMMARY_KEYS},
                                        "examples": keras["examples"],

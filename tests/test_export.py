@@ -29,7 +29,8 @@ from nlu_tf.export.metadata import (CALIBRATED_QUANTIZATIONS, QUANTIZATIONS, exp
                                     read_model_info, record_metrics)
 from nlu_tf.export.quant_debug import MIXED_RULE
 from nlu_tf.export.savedmodel import open_saved_model
-from nlu_tf.export.tflite import ConversionError, convert_saved_model
+from nlu_tf.export.decoding_outputs import decoding_tflite
+from nlu_tf.export.tflite import ConversionError, convert_model, convert_saved_model
 from nlu_tf.export.tflite_ops import inspect_ops
 from nlu_tf.export.tflite_interpreter import open_tflite
 from nlu_tf.decoding import decode, keras_logits_fn, predict
@@ -76,6 +77,7 @@ def _max_diff(reference, logits):
 def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):
     batch = reference["batch"]
     bundle = reference["bundle"]
+    decoding_ops = inspect_ops(decoding_tflite(bundle.labels, MAX_SEQ_LEN)).counts
     for mode in QUANTIZATIONS:
         folder = os.path.join(convert_dir, tflite_folder(mode))
         assert sorted(os.listdir(folder)) == ["intent_label.txt", "model.tflite",
@@ -91,8 +93,13 @@ def test_every_mode_is_builtin_only_and_predicts(convert_dir, reference):
         # One utterance per call at any length; every reshape has a constant target shape,
         # so the graph holds no shape arithmetic (which would split the XNNPACK partitions).
         assert [(i["name"], i["dtype"], i["shape"]) for i in info["inputs"]] == [
-            (name, "int32", [1, -1]) for name in ("input_ids", "attention_mask", "token_type_ids")]
-        assert not {"REDUCE_PROD", "PACK", "CONCATENATION"} & set(report.counts), mode
+            (name, "int32", [1, -1]) for name in ("input_ids", "attention_mask",
+                                                  "token_type_ids", "word_starts")]
+        assert [o["name"] for o in info["outputs"]] == [
+            "intent_logits", "slot_logits", "intent_id", "intent_prob", "slot_ids"]
+        # The shape arithmetic is the decoding's (padding to max_seq_len), none the model's.
+        for op in ("REDUCE_PROD", "PACK", "CONCATENATION"):
+            assert report.counts.get(op, 0) == decoding_ops.get(op, 0), (mode, op)
         assert info["ops"]["custom"] == []
         assert info["num_parameters"] == bundle.model.count_params()
 
@@ -156,8 +163,7 @@ def test_int16x8_has_int16_activations(convert_dir):
 def test_int16x8_rewrite_keeps_the_float_outputs(convert_dir, reference):
     from ai_edge_litert.interpreter import Interpreter
 
-    with open(os.path.join(convert_dir, tflite_folder("float32"), "model.tflite"), "rb") as f:
-        original = f.read()
+    original = convert_model(reference["bundle"].model, "float32")[0]  # logits only
     prepared, rewrites = prepare_for_int16x8(original)
     assert len(rewrites) == 2
     counts = inspect_ops(prepared).counts

@@ -55,6 +55,6 @@ def test_the_packed_files_leave_the_outputs_unchanged(convert_dir):
     for blob in (bare, packed):
         runner = Interpreter(model_content=blob).get_signature_runner()
         outputs.append(runner(input_ids=ids, attention_mask=np.ones_like(ids),
-                              token_type_ids=np.zeros_like(ids)))
-    for name in ("intent_logits", "slot_logits"):
+                              token_type_ids=np.zeros_like(ids), word_starts=np.ones_like(ids)))
+    for name in ("intent_logits", "slot_logits", "intent_id", "slot_ids"):
         np.testing.assert_array_equal(outputs[0][name], outputs[1][name])

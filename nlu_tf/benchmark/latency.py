@@ -14,7 +14,8 @@ Timed apart, per query:
               cleared before every query: each utterance costs what its first sight costs.
     model     the artefact's forward pass on the token ids, logits back as numpy arrays
               (Keras: the `tf.function` of `nlu_tf.decoding.keras_logits_fn`; SavedModel:
-              its `logits` signature; TFLite: `TFLiteLogits.run`). Decoding is not timed.
+              its `logits` signature; TFLite: `TFLiteLogits.run`, with the decoding in its
+              graph where the file has it). Python decoding is not timed.
 
 TensorFlow's thread pools can only be sized before TensorFlow starts, so a Keras or
 SavedModel measurement runs in a fresh subprocess (`python -m nlu_tf.benchmark.latency`)
@@ -68,10 +69,15 @@ def summarize(milliseconds):
     return {key: round(value, 3) for key, value in summary.items()}
 
 
-def _inputs(encoding):
+def _inputs(encoding, word_starts=False):
+    """The (1, L) model inputs of one encoding; `word_starts` for a TFLite file that
+    decodes in its graph (timed with its decoding)."""
     ids = np.asarray(encoding.input_ids, dtype=np.int32)[None]
-    return {"input_ids": ids, "attention_mask": np.ones_like(ids),
-            "token_type_ids": np.zeros_like(ids)}
+    inputs = {"input_ids": ids, "attention_mask": np.ones_like(ids),
+              "token_type_ids": np.zeros_like(ids)}
+    if word_starts:
+        inputs["word_starts"] = (np.asarray(encoding.word_starts)[None] >= 0).astype(np.int32)
+    return inputs
 
 
 class _Timer:
@@ -86,13 +92,14 @@ class _Timer:
         # A TFLite logits function would loop over rows; `run` takes the (1, L) inputs as
         # they are.
         self.forward = getattr(predictor.logits_fn, "run", predictor.logits_fn)
+        self.word_starts = getattr(predictor.logits_fn, "takes_word_starts", False)
         encodings = [self.tokenizer.encode_text(text, self.max_seq_len) for text in queries]
-        warm = [_inputs(encoding) for encoding in (encodings * warmup)[:warmup]]
+        warm = [_inputs(encoding, self.word_starts) for encoding in (encodings * warmup)[:warmup]]
         seen = {len(encoding) for encoding in encodings[:warmup]}
         for encoding in encodings:
             if len(encoding) not in seen:
                 seen.add(len(encoding))
-                warm.append(_inputs(encoding))
+                warm.append(_inputs(encoding, self.word_starts))
         for inputs in warm:
             self.forward(inputs)
         self.warmup_calls = len(warm)
@@ -106,7 +113,7 @@ class _Timer:
         start = clock()
         encoding = self.tokenizer.encode_text(text, self.max_seq_len)
         tokenized = clock()
-        inputs = _inputs(encoding)
+        inputs = _inputs(encoding, self.word_starts)
         begin = clock()
         self.forward(inputs)
         end = clock()

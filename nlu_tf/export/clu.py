@@ -59,7 +59,7 @@ class CluModule(tf.Module):
         self._outside = slots.index("O")
         start, allowed = transition_rules(slots)
         del start  # the state before the first word is "O", whose successors are `start`
-        self._allowed = tf.constant(allowed)
+        self._allowed = allowed
         self._domain = tf.constant([[domain]])
         length = bundle.max_seq_len
         self.annotate = tf.function(self._annotate, input_signature=[

@@ -126,6 +126,7 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
                                       mixed_precision_info, representative_inputs,
                                       tflite_source_model, write_tflite_folder,
                                       write_tflite_source)
+    from nlu_tf.export.decoding_outputs import decoding_tflite
     from nlu_tf.export.int4 import int4_weights_info
     from nlu_tf.models.model_dir import load_model_dir
 
@@ -144,6 +145,7 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
     converted, extras, errors, denylist = {}, {}, None, ()
     with tempfile.TemporaryDirectory(prefix="nlu_tf_convert_") as tmp:
         tflite_source = write_tflite_source(bundle.model, os.path.join(tmp, "saved_model"))
+        decoding = decoding_tflite(bundle.labels, bundle.max_seq_len)
         if "int8_mixed" in quantizations or debug_quantization:
             logger.info("measuring the int8 error of every op of %s", source)
             debugger = int8_debugger(tflite_source, representative, source)
@@ -155,17 +157,18 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
             if MODES[mode].post == "int4":
                 int4_source = write_tflite_source(tflite_source_model(bundle.model, mode),
                                                   os.path.join(tmp, "saved_model_int4"))
-                converted[mode] = convert_saved_model(int4_source, mode, None, source)
+                converted[mode] = convert_saved_model(int4_source, mode, None, source,
+                                                      decoding=decoding)
                 extras[mode]["weights"] = int4_weights_info(bundle.model, converted[mode][0])
             elif mode == "int8_mixed":
-                converted[mode] = convert_int8_mixed(debugger, denylist, source)
+                converted[mode] = convert_int8_mixed(debugger, denylist, source, decoding)
                 report_file = (os.path.join("..", DEBUG_FOLDER, "layer_errors.csv")
                                if debug_quantization else "")
                 extras[mode]["mixed_precision"] = mixed_precision_info(denylist, threshold,
                                                                        report_file)
             else:
                 converted[mode] = convert_saved_model(tflite_source, mode, representative,
-                                                      source, extras[mode])
+                                                      source, extras[mode], decoding)
         clu_converted = {}
         if clu_modes:
             from nlu_tf.export.clu import write_clu_source

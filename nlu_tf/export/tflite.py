@@ -5,8 +5,10 @@ int8 with its worst ops kept in float (`int8_mixed`), 16x8 (`int16x8`), and 4-bi
 The converted model takes int32 `input_ids`, `attention_mask`, `token_type_ids` of shape
 (1, L): one utterance per call, as an app runs it, at its own length (L up to `max_seq_len`;
 the interpreter resizes the inputs to each call's length), and returns float32
-`intent_logits` (1, I) and `slot_logits` (1, L, S). Tokenization stays outside (an app
-tokenizes with `vocab.txt`).
+`intent_logits` (1, I) and `slot_logits` (1, L, S). With a fourth input `word_starts` it
+also decodes them in the graph: `intent_id`, `intent_prob` and per word `slot_ids`
+(`nlu_tf.export.decoding_outputs`). Tokenization stays outside (an app tokenizes with
+`vocab.txt`).
 
 The batch is static because then every reshape in the model has a constant target shape
 (the length is always -1, see `TransformerLayer.call`): the converted graph holds no shape
@@ -32,6 +34,7 @@ from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import (ID_INPUTS, LOGITS_OUTPUTS, MODEL_INFO, QUANTIZATIONS,
                                     base_info, write_support_files)
+from nlu_tf.export.decoding_outputs import DECODING_OUTPUTS, WORD_STARTS, attach_decoding
 from nlu_tf.export.delegation import runs_on, xnnpack_coverage
 from nlu_tf.export.modes import MODES, runtime_info
 from nlu_tf.export.runtime_contract import apply_contract
@@ -43,7 +46,8 @@ BATCH_SIZE = 1
 MODEL_FILE = "model.tflite"
 INPUT_NOTE = ("Resize every input to (1, L), L <= max_seq_len, and send one utterance "
               "unpadded: attention_mask all ones, token_type_ids zeros (the int8 model is "
-              "calibrated on unpadded utterances only).")
+              "calibrated on unpadded utterances only), word_starts 1 at the first "
+              "sub-token of each word, 0 elsewhere.")
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 _VARIABLE_OPS = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE")
 
@@ -148,17 +152,18 @@ def int8_debugger(source_dir, representative, model_name=""):
         return Int8Debugger(converter, representative)
 
 
-def convert_int8_mixed(debugger, denylisted_nodes, model_name=""):
+def convert_int8_mixed(debugger, denylisted_nodes, model_name="", decoding=None):
     """The int8 model of `debugger` with the ops writing `denylisted_nodes` in float;
-    returns `(tflite bytes, OpReport)`."""
+    returns `(tflite bytes, OpReport)`. `decoding`: see `convert_saved_model`."""
     where = model_name or "int8_mixed model"
     with _conversion_errors("int8_mixed", where):
-        content = apply_contract(debugger.quantize(denylisted_nodes), "int8_mixed")
+        content = _with_decoding(debugger.quantize(denylisted_nodes), decoding)
+        content = apply_contract(content, "int8_mixed")
     return content, check_builtin_only(content, "int8_mixed", where)
 
 
 def convert_saved_model(source_dir, quantization, representative=None, model_name="",
-                        info=None):
+                        info=None, decoding=None):
     """Converts the SavedModel at `source_dir`; returns `(tflite bytes, OpReport)`.
 
     Args:
@@ -172,6 +177,8 @@ def convert_saved_model(source_dir, quantization, representative=None, model_nam
             `model_info.json`: `graph_rewrites` (int16x8), `mixed_precision` (int8_mixed,
             whose ops kept in float follow `quant_debug.MIXED_RULE` at the default
             threshold; `convert_model_dir` sets its own).
+        decoding: `decoding_outputs.decoding_tflite` bytes of the model's labels, spliced
+            after the logits once the mode's conversion is done; None: logits only.
 
     Raises:
         ConversionError: the model needs TF Select (Flex) or custom ops, or keeps
@@ -188,14 +195,18 @@ def convert_saved_model(source_dir, quantization, representative=None, model_nam
         debugger = int8_debugger(source_dir, representative, model_name)
         denylist = select_denylist(debugger.layer_errors(), DEFAULT_THRESHOLD)
         info["mixed_precision"] = mixed_precision_info(denylist, DEFAULT_THRESHOLD)
-        return convert_int8_mixed(debugger, denylist, model_name)
+        return convert_int8_mixed(debugger, denylist, model_name, decoding)
     mode = MODES[quantization]
     converter = tf.lite.TFLiteConverter.from_saved_model(source_dir)
     _configure(converter, mode, representative)
     with _conversion_errors(quantization, where):
         content = _post_process(converter.convert(), mode, representative, info)
-        content = apply_contract(content, quantization)
+        content = apply_contract(_with_decoding(content, decoding), quantization)
     return content, check_builtin_only(content, quantization, where)
+
+
+def _with_decoding(content, decoding):
+    return content if decoding is None else attach_decoding(content, decoding)
 
 
 def _post_process(content, mode, representative, info):
@@ -304,8 +315,10 @@ def describe_io(content):
                  "dtype": np.dtype(details[name]["dtype"]).name,
                  "shape": [int(d) for d in details[name]["shape_signature"]]} for name in order]
 
-    return {"inputs": describe(signature.get_input_details(), ID_INPUTS),
-            "outputs": describe(signature.get_output_details(), LOGITS_OUTPUTS)}
+    inputs, outputs = signature.get_input_details(), signature.get_output_details()
+    return {"inputs": describe(inputs, [n for n in ID_INPUTS + (WORD_STARTS,) if n in inputs]),
+            "outputs": describe(outputs, [n for n in LOGITS_OUTPUTS + DECODING_OUTPUTS
+                                          if n in outputs])}
 
 
 METADATA_AUTHOR = "nlu_tf"
@@ -317,6 +330,11 @@ _TENSOR_TEXT = {
     "intent_logits": "intent scores (1, I); argmax is the intent, softmax its probability",
     "slot_logits": "BIO tag scores per token (1, L, S); a word is read at its first sub-token, "
                    "the words take the best tag sequence that keeps the BIO rule",
+    WORD_STARTS: "1 at the first sub-token of each whitespace word, 0 elsewhere, int32 (1, L)",
+    "intent_id": "the intent's index in intent_label.txt (argmax of intent_logits), int32 (1,)",
+    "intent_prob": "the intent's softmax probability, float32 (1,)",
+    "slot_ids": "at the first sub-token of each word, the word's index in slot_label.txt in "
+                "the best tag sequence that keeps the BIO rule; -1 elsewhere, int32 (1, L)",
 }
 
 
@@ -324,13 +342,19 @@ def model_metadata(bundle, content, quantization, author=METADATA_AUTHOR,
                    license_=METADATA_LICENSE):
     """The TFLite Model Metadata of a joint model's `.tflite` (`tflite_metadata.ModelInfo`)."""
     from nlu_tf import __version__
-    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, VOCABULARY, ModelInfo,
-                                               TensorInfo, lines_file, subgraph_tensor_names)
+    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, TENSOR_VALUE_LABELS,
+                                               VOCABULARY, ModelInfo, TensorInfo, lines_file,
+                                               subgraph_tensor_names)
 
+    intents, slots = bundle.labels.intents, bundle.labels.slots
     labels = {"intent_logits": lines_file("intent_label.txt", "intent labels, one per logit "
-                                          "index", TENSOR_AXIS_LABELS, bundle.labels.intents),
+                                          "index", TENSOR_AXIS_LABELS, intents),
               "slot_logits": lines_file("slot_label.txt", "BIO slot tags, one per logit index",
-                                        TENSOR_AXIS_LABELS, bundle.labels.slots)}
+                                        TENSOR_AXIS_LABELS, slots),
+              "intent_id": lines_file("intent_label.txt", "intent labels, one per index",
+                                      TENSOR_VALUE_LABELS, intents),
+              "slot_ids": lines_file("slot_label.txt", "BIO slot tags, one per index",
+                                     TENSOR_VALUE_LABELS, slots)}
     vocabulary = lines_file("vocab.txt", f"WordPiece vocabulary; lower-case: "
                             f"{bundle.tokenizer.lower_case}", VOCABULARY, bundle.tokenizer.vocab)
     inputs, outputs = subgraph_tensor_names(content)

@@ -51,6 +51,11 @@ def format_report(metrics, title=""):
     for heading, key in (("intent", "per_intent"), ("slot", "per_slot")):
         if key in metrics:
             lines += ["", *_table(heading, metrics[key])]
+    check = metrics.get("graph_decoding")
+    if check:
+        count = check["utterances"]
+        lines += ["", f"in-graph decoding: the same as nlu_tf's on {count - check['disagree']} "
+                      f"of {count} utterances"]
     return "\n".join(lines)
 
 

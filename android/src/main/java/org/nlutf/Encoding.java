@@ -44,6 +44,18 @@ public final class Encoding {
         return mask;
     }
 
+    /**
+     * {@code word_starts} for a model that decodes in its graph: 1 at the first sub-token of
+     * each word, 0 elsewhere.
+     */
+    public int[] wordStartFlags() {
+        int[] flags = new int[wordStarts.length];
+        for (int p = 0; p < flags.length; p++) {
+            flags[p] = wordStarts[p] >= 0 ? 1 : 0;
+        }
+        return flags;
+    }
+
     /** {@code token_type_ids} for the model: all zeros (one segment). */
     public int[] tokenTypeIds() {
         return new int[inputIds.length];

@@ -13,8 +13,10 @@ import org.tensorflow.lite.Interpreter;
 /**
  * The whole call with the plain Interpreter: tokenize, run the {@code .tflite} of an nlu_tf
  * export folder through its signature (inputs {@code input_ids}, {@code attention_mask},
- * {@code token_type_ids}, int32 (1, L); outputs {@code intent_logits} (1, I) and
- * {@code slot_logits} (1, L, S)), decode.
+ * {@code token_type_ids}, {@code word_starts}, int32 (1, L)), and map the indices its graph
+ * decodes ({@code intent_id} (1), {@code intent_prob} (1), {@code slot_ids} (1, L)) to labels.
+ * The graph also outputs {@code intent_logits} (1, I) and {@code slot_logits} (1, L, S), which
+ * {@link NluDecoder#decode} turns into the same result.
  *
  * <p>On Android, read {@code vocab.txt}, {@code model_info.json} and the label files from the
  * app's assets with {@link NluTokenizer#fromStreams} and {@link NluDecoder#fromStreams}, and
@@ -42,13 +44,16 @@ public final class NluExample {
         inputs.put("input_ids", new int[][] {encoding.inputIds});
         inputs.put("attention_mask", new int[][] {encoding.attentionMask()});
         inputs.put("token_type_ids", new int[][] {encoding.tokenTypeIds()});
-        float[][] intentLogits = new float[1][decoder.intents().size()];
-        float[][][] slotLogits = new float[1][encoding.length()][decoder.slots().size()];
+        inputs.put("word_starts", new int[][] {encoding.wordStartFlags()});
+        int[] intentId = new int[1];
+        float[] intentProb = new float[1];
+        int[][] slotIds = new int[1][encoding.length()];
         Map<String, Object> outputs = new HashMap<>();
-        outputs.put("intent_logits", intentLogits);
-        outputs.put("slot_logits", slotLogits);
+        outputs.put("intent_id", intentId);
+        outputs.put("intent_prob", intentProb);
+        outputs.put("slot_ids", slotIds);
         interpreter.runSignature(inputs, outputs);
-        NluResult result = decoder.decode(encoding, intentLogits[0], slotLogits[0]);
+        NluResult result = decoder.fromIndices(encoding, intentId[0], intentProb[0], slotIds[0]);
         return result.toJson();
     }
 }

@@ -39,6 +39,19 @@ def scan_h5(path):
         InputError: an external link, external or virtual storage, a non-numeric dataset,
             or a dataset that would inflate far beyond its stored bytes.
     """
+    try:
+        return _scan(path)
+    except OSError as error:
+        raise InputError(path, f"not a readable HDF5 file, truncated or corrupt "
+                               f"({_first_line(error)})") from None
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def _scan(path):
     shapes = {}
     with h5py.File(path, "r") as f:
         links = []
@@ -57,5 +70,9 @@ def scan_h5(path):
 
 def read_h5(path, names):
     """Reads the named datasets (already checked by `scan_h5`) into numpy arrays."""
-    with h5py.File(path, "r") as f:
-        return {name: f[name][()] for name in names}
+    try:
+        with h5py.File(path, "r") as f:
+            return {name: f[name][()] for name in names}
+    except OSError as error:
+        raise InputError(path, f"cannot read its datasets, truncated or corrupt "
+                               f"({_first_line(error)})") from None

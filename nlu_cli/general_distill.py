@@ -25,6 +25,7 @@ from nlu_cli import app as cli
 from nlu_cli.settings_flags import define_precision_flags, general_settings_from_flags
 from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.pretraining.settings import GeneralDistillSettings
+from nlu_tf.run_lock import run_lock
 from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
 
 d = GeneralDistillSettings()
@@ -76,9 +77,11 @@ def main(argv):
     del argv
     settings = cli.settings(general_settings_from_flags, FLAGS.flag_values_dict())
 
-    from nlu_tf.pretraining.general_distill import general_distill
+    # One run per output directory: a second one would adopt the first's live checkpoint.
+    with run_lock(settings.output_dir):
+        from nlu_tf.pretraining.general_distill import general_distill
 
-    metrics = general_distill(settings, restart=FLAGS.restart)
+        metrics = general_distill(settings, restart=FLAGS.restart)
     print(json.dumps({"output_dir": settings.output_dir, "steps": metrics["steps"],
                       "train_seconds": metrics["train_seconds"],
                       "final_loss": metrics["loss_history"][-1:],

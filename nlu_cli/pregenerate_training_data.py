@@ -19,6 +19,7 @@ from absl import flags
 from nlu_cli import app as cli
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.pretraining.pregenerate import PregenerateSettings, pregenerate
+from nlu_tf.run_lock import run_lock
 
 d = PregenerateSettings()
 flags.DEFINE_string("train_corpus", None, "Corpus: one sentence a line, blank line between "
@@ -51,7 +52,9 @@ def main(argv):
         whole_word_mask=FLAGS.do_whole_word_mask, reduce_memory=FLAGS.reduce_memory,
         shard_size=FLAGS.shard_size, seed=FLAGS.seed))
     tokenizer = WordPieceTokenizer.from_model_dir(FLAGS.bert_model)
-    print(json.dumps(pregenerate(FLAGS.train_corpus, tokenizer, FLAGS.output_dir, settings)))
+    with run_lock(FLAGS.output_dir):
+        summary = pregenerate(FLAGS.train_corpus, tokenizer, FLAGS.output_dir, settings)
+    print(json.dumps(summary))
 
 
 

@@ -26,7 +26,9 @@ from nlu_tf.models.encoder_config import check_vocab_size
 from nlu_tf.models.encoder_init import init_bert_weights
 from nlu_tf.models.hf_writer import save_hf_encoder
 from nlu_tf.models.model_files import is_model_dir
+from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
+from nlu_tf.pretraining.record_check import check_epoch_records
 from nlu_tf.pretraining.records import pretraining_dataset
 from nlu_tf.progress import fit_verbosity
 from nlu_tf.training.objective_factory import make_mapping_objective
@@ -38,6 +40,7 @@ from nlu_tf.training.strategy import make_strategy
 logger = logging.getLogger(__name__)
 METRICS_FILE = "general_distill.json"
 HELD_OUT_INITIAL = "held_out_initial.json"
+OUTPUT_KIND = "checkpoint_hf"  # what save_hf_encoder writes
 
 
 MAX_SEQ_LEN_RANGE = (8, 4096)
@@ -87,6 +90,15 @@ def read_epochs(folder):
     if not epochs:
         raise InputError(folder, "no pregenerated data (epoch_0_metrics.json): run "
                                  "tools/pregenerate_training_data.py first")
+    return epochs
+
+
+def checked_epochs(folder, vocab_size):
+    """`read_epochs(folder)`, each epoch's records checked against its metrics (counts,
+    lengths, token ids below `vocab_size`, mask and segment values)."""
+    epochs = read_epochs(folder)
+    for number, (shards, length, count) in enumerate(epochs):
+        check_epoch_records(metrics_path(folder, number), shards, length, count, vocab_size)
     return epochs
 
 
@@ -161,11 +173,15 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
         restart: discard a checkpoint of an interrupted run instead of resuming it.
         callbacks: extra Keras callbacks for the fit.
     """
+    check_output_dir(settings.output_dir, OUTPUT_KIND,
+                     (settings.pregenerated_data, settings.teacher_model,
+                      settings.student_model, settings.held_out_data))
     strategy = strategy or make_strategy(settings.distribution_strategy)
-    pregenerated = read_epochs(settings.pregenerated_data)
+    vocab_size = WordPieceTokenizer.from_model_dir(settings.teacher_model).vocab_size
+    pregenerated = checked_epochs(settings.pregenerated_data, vocab_size)
     epochs = [pregenerated[e % len(pregenerated)] for e in range(settings.num_train_epochs)]
-    held_out_epoch = (read_epochs(settings.held_out_data)[0] if settings.held_out_data
-                      else None)
+    held_out_epoch = (checked_epochs(settings.held_out_data, vocab_size)[0]
+                      if settings.held_out_data else None)
     held_out = held_out_batches(settings, held_out_epoch)
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():

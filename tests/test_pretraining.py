@@ -180,3 +180,28 @@ def test_reduce_memory_peak_stays_bounded(tmp_path, tiny_bert_dir):
     assert peaks["reduce"] < REDUCED_PEAK_BOUND, peaks
     # The control: holding the same corpus in memory shows up in the probe.
     assert peaks["memory"] > peaks["reduce"] + 8 * 2**20, peaks
+
+
+def test_pair_truncation_is_linear_and_unchanged():
+    """#43 item 6: the old loop deleted from the front of a list one token at a time."""
+    import random
+    import time
+
+    from nlu_tf.pretraining.instances import _truncate_pair
+
+    def one_by_one(a, b, max_tokens, rng):
+        while len(a) + len(b) > max_tokens:
+            longer = a if len(a) > len(b) else b
+            del longer[0 if rng.random() < 0.5 else -1]
+
+    for seed in range(20):
+        sizes = random.Random(seed).randint(0, 300), random.Random(-seed).randint(0, 50)
+        old = [list(range(sizes[0])), list(range(1000, 1000 + sizes[1]))]
+        new = [list(x) for x in old]
+        one_by_one(*old, 61, random.Random(seed))
+        _truncate_pair(*new, 61, random.Random(seed))
+        assert new == old
+    a, b = list(range(400_000)), list(range(300_000))
+    started = time.process_time()
+    _truncate_pair(a, b, 125, random.Random(0))
+    assert len(a) + len(b) == 125 and time.process_time() - started < 3.0

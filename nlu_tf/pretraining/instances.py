@@ -56,9 +56,19 @@ class Vocabulary:
 
 
 def _truncate_pair(a, b, max_tokens, rng):
-    while len(a) + len(b) > max_tokens:
-        longer = a if len(a) > len(b) else b
-        del longer[0 if rng.random() < 0.5 else -1]
+    """Trims `a` and `b` in place to `max_tokens` together, one token at a time from the
+    longer side, front or back at random; the draws are counted, then each list is sliced
+    once (linear in the tokens dropped, the same result as deleting them one by one)."""
+    lengths, fronts, backs = [len(a), len(b)], [0, 0], [0, 0]
+    while lengths[0] + lengths[1] > max_tokens:
+        side = 0 if lengths[0] > lengths[1] else 1
+        lengths[side] -= 1
+        if rng.random() < 0.5:
+            fronts[side] += 1
+        else:
+            backs[side] += 1
+    for side, tokens in enumerate((a, b)):
+        tokens[:] = tokens[fronts[side]:len(tokens) - backs[side]]
 
 
 def _random_continuation(documents, index, target, rng):

@@ -61,7 +61,7 @@ def test_bad_corpus_gives_one_line_and_exit_2(tmp_path, tiny_bert_dir, content, 
     assert done.returncode == 2, done.stderr[-2000:]
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {corpus}") and problem in lines[0]
-    assert not [name for name in os.listdir(tmp_path / "out") if name != "."]
+    assert not (tmp_path / "out").exists()  # a refused run leaves no empty folder (#43)
 
 
 def test_corpus_is_read_as_documents_with_both_stores(tmp_path, tokenizer):
@@ -139,7 +139,7 @@ def test_epochs_are_reproducible_masked_afresh_and_the_same_in_both_modes(tmp_pa
                                        reduce_memory=reduce_memory, seed=7)
         summary = pregenerate(corpus, tokenizer, str(tmp_path / name), settings)
         outputs[name] = [_shard_bytes(str(tmp_path / name), e) for e in range(2)]
-        assert not [n for n in os.listdir(tmp_path / name) if n.startswith(".")]
+        assert [n for n in os.listdir(tmp_path / name) if n.startswith(".")] == [".nlu_tf_output"]
     assert outputs["memory"] == outputs["reduced"] == outputs["again"]
     assert outputs["memory"][0] != outputs["memory"][1]
     assert len(outputs["memory"][0]) == -(-summary["examples_per_epoch"][0] // 50)
@@ -205,3 +205,68 @@ def test_pair_truncation_is_linear_and_unchanged():
     started = time.process_time()
     _truncate_pair(a, b, 125, random.Random(0))
     assert len(a) + len(b) == 125 and time.process_time() - started < 3.0
+
+
+def _pregen(corpus, tokenizer, output, **overrides):
+    from nlu_tf.pretraining.pregenerate import PregenerateSettings, pregenerate
+
+    settings = PregenerateSettings(**{"epochs_to_generate": 2, "max_seq_len": 16,
+                                      "shard_size": 50, **overrides})
+    return pregenerate(str(corpus), tokenizer, str(output), settings)
+
+
+def test_rerun_resumes_the_same_corpus_and_refuses_another(tmp_path, tiny_bert_dir):
+    """#43 item 8: a re-run never mixes two corpora's epochs; a refused run leaves no folder."""
+    from nlu_tf.data.tokenizer import WordPieceTokenizer
+    from nlu_tf.pretraining.pregenerate import metrics_path
+
+    tokenizer = WordPieceTokenizer.from_model_dir(tiny_bert_dir)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("play some jazz\nadd a song to my list\n\nbook a table\nfor two\n")
+    output = tmp_path / "data"
+    first = _pregen(corpus, tokenizer, output)
+    os.remove(metrics_path(str(output), 1))  # as if killed during epoch 1
+    again = _pregen(corpus, tokenizer, output)
+    assert again["resumed_epochs"] == [0]
+    assert again["examples_per_epoch"] == first["examples_per_epoch"]
+    other = tmp_path / "other.txt"
+    other.write_text("what is the weather\nin paris tomorrow\n\nrate this book\nfive stars\n")
+    before = sorted(os.listdir(output))
+    with pytest.raises(InputError, match="another corpus or other settings"):
+        _pregen(other, tokenizer, output)
+    with pytest.raises(InputError, match="another corpus or other settings"):
+        _pregen(corpus, tokenizer, output, seed=7)
+    assert sorted(os.listdir(output)) == before
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="did not write"):
+        _pregen(corpus, tokenizer, foreign)
+    with pytest.raises(InputError, match="is a parent of the input"):
+        _pregen(corpus, tokenizer, tmp_path)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(InputError, match="empty corpus"):
+        _pregen(empty, tokenizer, tmp_path / "never")
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_huge_line_is_cut_before_it_is_tokenized(tmp_path, tiny_bert_dir):
+    """#43 item 7: only what max_seq_len can use of a line is tokenized; the rest is only
+    checked as UTF-8, in bounded chunks."""
+    from nlu_tf.data.tokenizer import WordPieceTokenizer
+    from nlu_tf.pretraining.corpus import read_documents
+
+    tokenizer = WordPieceTokenizer.from_model_dir(tiny_bert_dir)
+    seen = []
+    encode = tokenizer.encode_words
+    tokenizer.encode_words = lambda words, *a: seen.append(len(words)) or encode(words, *a)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(b"play " * 2_000_000 + b"\nadd a song\n\n" + b"x" * 3_000_000 + b"\n")
+    documents = list(read_documents(str(corpus), tokenizer, max_chars=500))
+    assert seen == [100, 3, 1] and len(documents) == 2
+    assert documents[0][0] == [documents[0][0][0]] * 100
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"ok line\n" + b"a" * 5000 + b"\xff tail\n")
+    with pytest.raises(InputError, match=r":2: not UTF-8 \(byte 0xff at column 5001\)"):
+        list(read_documents(str(bad), tokenizer, max_chars=500))

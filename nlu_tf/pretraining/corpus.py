@@ -7,6 +7,7 @@ then asks the store for documents by index.
 """
 
 import array
+import codecs
 import os
 
 from nlu_tf.errors import InputError
@@ -16,23 +17,49 @@ from nlu_tf.errors import InputError
 _CACHE_LINES = 50_000
 
 
-def read_documents(path, tokenizer, reduce_memory=False):
+def _capped_lines(f, path, max_chars):
+    """Yields `(number, text)` for the lines of the binary file `f`, each cut to its first
+    `max_chars` characters (None: whole); the rest of a longer line is read in chunks and
+    only checked as UTF-8, so memory does not grow with the longest line."""
+    limit = None if max_chars is None else 4 * max_chars
+    number = 0
+    while True:
+        raw = f.readline() if limit is None else f.readline(limit)
+        if not raw:
+            return
+        number += 1
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        continues = limit is not None and len(raw) == limit and not raw.endswith(b"\n")
+        offset = 0  # bytes of the line before the piece being decoded
+        try:
+            text = decoder.decode(raw, final=not continues)
+            offset = len(raw)
+            while continues and (chunk := f.readline(limit)):  # the rest, read and dropped
+                continues = not chunk.endswith(b"\n")
+                decoder.decode(chunk, final=not continues)
+                offset += len(chunk)
+            if continues:
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            at = min(error.start, len(error.object) - 1)
+            raise InputError(path, f"not UTF-8 (byte 0x{error.object[at]:02x} at column "
+                                   f"{offset + error.start + 1})", number) from None
+        yield number, text if max_chars is None else text[:max_chars]
+
+
+def read_documents(path, tokenizer, reduce_memory=False, max_chars=None):
     """Yields the documents of a corpus file, each a list of sentences of token ids.
 
     Lines that give no token (blank after cleaning) are skipped; a document that gives no
-    sentence is skipped. Raises a one-line `InputError` naming the line of the first byte
+    sentence is skipped; only the first `max_chars` characters of a line are tokenized
+    (None: all). Raises a one-line `InputError` naming the line of the first byte
     sequence that is not UTF-8.
     """
     if not os.path.isfile(path):
         raise InputError(path, "corpus file not found")
     document = []
     with open(path, "rb") as f:
-        for number, raw in enumerate(f, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise InputError(path, f"not UTF-8 (byte 0x{raw[error.start]:02x} at column "
-                                       f"{error.start + 1})", number) from None
+        for number, line in _capped_lines(f, path, max_chars):
             if reduce_memory and number % _CACHE_LINES == 0:
                 tokenizer.clear_cache()
             words = line.split()
@@ -131,7 +158,7 @@ class DiskDocuments:
         return [tokens[start - base:end - base].tolist() for start, end in zip(ends, ends[1:])]
 
 
-def load_corpus(path, tokenizer, reduce_memory=False, work_dir=None):
+def load_corpus(path, tokenizer, reduce_memory=False, work_dir=None, max_chars=None):
     """Tokenizes a corpus into a document store and checks it can make sentence pairs.
 
     Args:
@@ -139,6 +166,7 @@ def load_corpus(path, tokenizer, reduce_memory=False, work_dir=None):
         tokenizer: a `WordPieceTokenizer`.
         reduce_memory: stream into `DiskDocuments` under `work_dir` instead of memory.
         work_dir: folder of the on-disk store (required with `reduce_memory`).
+        max_chars: characters of a line that are tokenized (None: all).
 
     Returns:
         (the store, {"lines", "documents", "sentences", "tokens"} counts).
@@ -151,7 +179,7 @@ def load_corpus(path, tokenizer, reduce_memory=False, work_dir=None):
     counts = {"documents": 0, "sentences": 0, "tokens": 0}
     longest = 0
     try:
-        for document in read_documents(path, tokenizer, reduce_memory):
+        for document in read_documents(path, tokenizer, reduce_memory, max_chars):
             store.append(document)
             counts["documents"] += 1
             counts["sentences"] += len(document)

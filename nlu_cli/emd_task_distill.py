@@ -59,8 +59,9 @@ def main(argv):
         from nlu_tf.training.stage import run_stage
 
         metrics = run_stage(settings, dataset)
-    print(json.dumps({"output_dir": FLAGS.output_dir, "test": {
-        k: metrics["test"][k] for k in ("intent_acc", "slot_f1", "sentence_acc")},
+    # Dev only: test is scored by nlu-evaluate, never by a training command.
+    print(json.dumps({"output_dir": FLAGS.output_dir, "dev": {
+        k: metrics["dev"][k] for k in ("intent_acc", "slot_f1", "sentence_acc")},
         "emd_layer_weights": metrics["emd_layer_weights"]}))
 
 

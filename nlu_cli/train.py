@@ -35,9 +35,10 @@ def main(argv):
         from nlu_tf.training.stage import run_stage
 
         metrics = run_stage(settings, dataset, restart=FLAGS.restart)
-    test = metrics["test"]
-    print(json.dumps({"output_dir": settings.output_dir, "test_intent_acc": test["intent_acc"],
-                      "test_slot_f1": test["slot_f1"], "test_sentence_acc": test["sentence_acc"],
+    # Dev only: test is scored by nlu-evaluate, never by a training command.
+    dev = metrics["dev"]
+    print(json.dumps({"output_dir": settings.output_dir, "dev_intent_acc": dev["intent_acc"],
+                      "dev_slot_f1": dev["slot_f1"], "dev_sentence_acc": dev["sentence_acc"],
                       "train_seconds": metrics["train_seconds"],
                       "mixed_precision": metrics["mixed_precision"],
                       "jit_compile": metrics["jit_compile"]}))

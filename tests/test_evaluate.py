@@ -98,21 +98,21 @@ def test_missing_split_and_bad_model_paths_are_input_errors(tmp_path):
         load_predictor(data_dir)
 
 
-def test_cli_reproduces_the_test_metrics_of_training(tiny_model_dir, tiny_data_dir, tmp_path):
-    output = tmp_path / "eval" / "test.json"
+def test_cli_reproduces_the_dev_metrics_of_training(tiny_model_dir, tiny_data_dir, tmp_path):
+    output = tmp_path / "eval" / "dev.json"
     # The tiny model was trained with jit_compile=False and evaluation batches of 32.
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "tools", "evaluate.py"), "--model_dir", tiny_model_dir,
-         "--data_dir", tiny_data_dir, "--task", "snips", "--split", "test", "--batch_size", "32",
+         "--data_dir", tiny_data_dir, "--task", "snips", "--split", "dev", "--batch_size", "32",
          "--nojit_compile", "--output_file", str(output)],
         capture_output=True, text=True, cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr
 
     with open(os.path.join(tiny_model_dir, "metrics.json"), encoding="utf-8") as f:
-        trained = json.load(f)["test"]
+        trained = json.load(f)["dev"]
     with open(output, encoding="utf-8") as f:
         written = json.load(f)
-    assert written["split"] == "test"
+    assert written["split"] == "dev"
     assert written["metrics"] == trained
 
     lines = result.stdout.splitlines()

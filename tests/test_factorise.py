@@ -139,7 +139,7 @@ def test_stage_2_1_factorises_its_new_student(tiny_model_dir, settings_factory, 
     metrics = run_stage(settings_factory(second, tiny_model_dir, stage="2.2",
                                          student_model=first, num_train_epochs=1))
     assert load_model_dir(second).model.encoder.embedding_size == RANK
-    assert 0 <= metrics["test"]["slot_f1"] <= 1
+    assert 0 <= metrics["dev"]["slot_f1"] <= 1
     with pytest.raises(ValueError, match="embedding_size factorises the new student"):
         settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
                          embedding_size=RANK)
@@ -169,7 +169,7 @@ def test_interrupted_stage_2_1_resumes_its_factorised_student(tiny_model_dir, se
     assert not os.path.exists(interrupted.output_dir)
     resumed = run_stage(interrupted)
     assert resumed["resumed_from_step"] == 3 < resumed["steps"]
-    assert resumed["test"] == reference["test"]
+    assert resumed["dev"] == reference["dev"]
     want, got = (load_model_dir(s.output_dir).model.encoder for s in
                  (settings("reference"), interrupted))
     assert got.embedding_size == RANK

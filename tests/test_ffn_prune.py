@@ -111,7 +111,7 @@ def test_stage_2_1_narrows_its_new_student(tiny_model_dir, settings_factory, tmp
     metrics = run_stage(settings_factory(second, tiny_model_dir, stage="2.2",
                                          student_model=first, num_train_epochs=1))
     assert load_model_dir(second).model.encoder.intermediate_size == 8
-    assert 0 <= metrics["test"]["slot_f1"] <= 1
+    assert 0 <= metrics["dev"]["slot_f1"] <= 1
     with pytest.raises(ValueError, match="intermediate_size narrows the new student"):
         settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
                          intermediate_size=8)

@@ -228,7 +228,8 @@ def test_broken_teacher_stage_is_redone_not_loaded(killed_and_resumed, tmp_path,
     log = _run([*_command(output, tiny_bert_dir, tiny_data_dir), "--until", "teacher"])
     assert "teacher: incomplete or stale (JSONDecodeError" in log
     assert "teacher: done" in log
-    assert _metrics(output, "teacher")["test"]["examples"] == 32
+    assert _metrics(output, "teacher")["dev"]["examples"] > 0
+    assert "test" not in _metrics(output, "teacher")
     for later in ("student_2.1", "student_2.2", "export", "evaluate", "report"):
         assert not os.path.exists(os.path.join(output, later)), later
     assert not os.path.exists(os.path.join(output, "report.md"))
@@ -265,7 +266,7 @@ def test_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(killed_and_re
         # The losses logged before the kill survive the resume.
         want_losses, got_losses = (_metrics(run, stage)["loss_history"] for run in (fresh, resumed))
         assert got_losses == pytest.approx(want_losses, abs=1e-5), stage
-        for split in ("dev", "test"):
+        for split in ("dev",):  # training stages score dev only (test: the evaluate stage)
             want, got = _metrics(fresh, stage)[split], _metrics(resumed, stage)[split]
             for key in ("intent_acc", "slot_f1", "sentence_acc", "loss"):
                 if key in want:
@@ -299,8 +300,11 @@ def test_finetuned_teacher_replaces_stage_2_0_and_emd_runs_to_the_report(
     assert "emd_layer_weights.png" in report["plots"]
     teacher_row = report["rows"][0]
     assert teacher_row["model"] == "teacher keras"
-    assert teacher_row["intent_acc"] == pytest.approx(_metrics(killed_and_resumed[0],
-                                                               "teacher")["test"]["intent_acc"])
+    # Test is read by evaluate stages alone: the same teacher scores the same in both runs.
+    with open(os.path.join(killed_and_resumed[0], "report.json")) as f:
+        first = json.load(f)["rows"][0]
+    assert first["model"] == "teacher keras"
+    assert teacher_row["intent_acc"] == pytest.approx(first["intent_acc"])
 
 
 def test_an_ensemble_trains_its_extra_teachers_resumably_and_feeds_stage_2_2(

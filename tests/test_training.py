@@ -28,8 +28,8 @@ def test_model_dir_is_complete_and_reloads_to_identical_logits(tiny_model_dir, t
     np.testing.assert_array_equal(a["slot_logits"].numpy(), b["slot_logits"].numpy())
     with open(os.path.join(tiny_model_dir, "metrics.json")) as f:
         metrics = json.load(f)
-    assert metrics["test"]["examples"] == 32
-    assert 0.0 <= metrics["test"]["intent_acc"] <= 1.0
+    assert metrics["dev"]["examples"] > 0
+    assert 0.0 <= metrics["dev"]["intent_acc"] <= 1.0
 
 
 def test_loss_falls_and_same_seed_gives_same_metrics(tmp_path, settings_factory, tiny_bert_dir):
@@ -38,7 +38,7 @@ def test_loss_falls_and_same_seed_gives_same_metrics(tmp_path, settings_factory,
         settings = settings_factory(str(tmp_path / name), tiny_bert_dir, num_train_epochs=3)
         runs.append(run_stage(settings))
     a, b = runs
-    assert a["test"] == b["test"]
+    assert a["dev"] == b["dev"]
     assert a["dev_history"] == b["dev_history"]
     # The saved model is the best dev step's: scoring it again on dev gives that step's numbers.
     best = [entry for entry in a["dev_history"] if entry["step"] == a["best_step"]]
@@ -68,7 +68,7 @@ def test_killed_run_resumes_from_its_checkpoint_and_ends_the_same(tmp_path, sett
     assert not os.path.exists(work_dir(interrupted.output_dir))
     assert resumed["best_step"] == reference["best_step"]
     assert resumed["dev_history"] == reference["dev_history"]
-    assert resumed["test"] == reference["test"]
+    assert resumed["dev"] == reference["dev"]
 
 
 TRAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools",
@@ -136,3 +136,36 @@ def test_cli_loss_that_becomes_nan_stops_with_status_1_and_writes_nothing(tmp_pa
     if step > 1:
         with open(state) as f:
             assert json.load(f)["step"] == step - 1
+
+
+def _keys(value):
+    """Every dict key inside a parsed JSON value, at any depth."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield key
+            yield from _keys(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _keys(inner)
+
+
+def test_cli_stage_2_0_prints_and_writes_no_test_metrics(tmp_path, tiny_bert_dir, tiny_data_dir):
+    """Issue #44 item 4: test is read once, by evaluation alone; training scores dev only."""
+    output = str(tmp_path / "out")
+    result = _train_tool("--teacher_model", tiny_bert_dir, "--data_dir", tiny_data_dir,
+                         "--output_dir", output, "--max_seq_len", "32", "--train_batch_size",
+                         "16", "--num_train_epochs", "1", "--nojit_compile")
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert 0.0 <= printed["dev_intent_acc"] <= 1.0
+    assert "test" not in result.stdout.replace(output, "")
+    assert not {key for key in _keys(printed) if key.startswith("test")}
+    with open(os.path.join(output, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["dev"]["examples"] > 0
+    for root, _, files in os.walk(output):
+        for name in files:
+            if name.endswith(".json"):
+                with open(os.path.join(root, name)) as f:
+                    keys = set(_keys(json.load(f)))
+                assert not {key for key in keys if key.startswith("test")}, name

@@ -175,7 +175,7 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
     output = str(tmp_path / "student")
     metrics = run_stage(settings_factory(output, tiny_model_dir, stage="2.2",
                                          student_model=trimmed_dir, num_train_epochs=1))
-    assert 0 <= metrics["test"]["sentence_acc"] <= 1
+    assert 0 <= metrics["dev"]["sentence_acc"] <= 1
     assert _read_vocab(output) == _read_vocab(trimmed_dir)
 
 
@@ -199,7 +199,7 @@ def test_stage_2_1_trims_its_new_student_and_stage_2_2_keeps_the_vocabulary(
     metrics = run_stage(settings_factory(second, tiny_model_dir, stage="2.2",
                                          student_model=first, num_train_epochs=1))
     assert _read_vocab(second) == expected
-    assert 0 <= metrics["test"]["sentence_acc"] <= 1
+    assert 0 <= metrics["dev"]["sentence_acc"] <= 1
     with pytest.raises(ValueError, match="trim_vocab"):
         settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
                          trim_vocab=True)

@@ -78,4 +78,4 @@ def test_a_stage_scores_and_keeps_the_averaged_weights_and_resumes_to_them(
     resumed = run_stage(interrupted)
     assert resumed["resumed_from_step"] == 6
     assert resumed["dev_history"] == averaged["dev_history"]
-    assert resumed["test"] == averaged["test"]
+    assert resumed["dev"] == averaged["dev"]

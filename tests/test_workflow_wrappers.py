@@ -25,6 +25,10 @@ def test_emd_task_distill_then_task_distill_eval(tmp_path, tiny_model_dir):
                   "--train_batch_size", "16", "--num_train_epochs", "1", "--do_lower_case")
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
+    # Training prints and stores dev scores only: test is read by evaluation alone.
+    assert "test" not in summary and summary["dev"]["examples"] == 16
+    with open(student / "metrics.json") as f:
+        assert "test" not in json.load(f)
     assert set(summary["emd_layer_weights"]) == {"student_att", "teacher_att", "student_hid",
                                                   "teacher_hid"}
     with open(student / "config.json") as f:

@@ -177,7 +177,7 @@ def _report(recipe, expected, path):
         folder = teacher_dir(recipe) if stage == "teacher" else stage_dir(out, stage)
         metrics = read_json(os.path.join(folder, "metrics.json"))
         stages[stage] = {key: metrics.get(key) for key in
-                         ("train_seconds", "steps", "resumed_from_step", "best_step", "test")}
+                         ("train_seconds", "steps", "resumed_from_step", "best_step", "dev")}
         if metrics.get("dev_history"):
             histories[stage] = metrics["dev_history"]
         if metrics.get("emd_layer_weights"):

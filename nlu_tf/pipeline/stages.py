@@ -69,11 +69,12 @@ def export_paths(folder, export):
 
 def check_trained_model(path):
     """Raises unless `path` is a complete model directory whose `metrics.json` parses and
-    holds test scores: `InputError` (a missing file), `ValueError` / `OSError` (metrics)."""
+    holds dev scores: `InputError` (a missing file), `ValueError` / `OSError` (metrics).
+    Test scores are not asked for: the evaluate stage is the only reader of test."""
     check_model_dir(path)
     metrics = read_json(os.path.join(path, "metrics.json"))
-    if not isinstance(metrics, dict) or "test" not in metrics:
-        raise ValueError("metrics.json has no test scores")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("dev"), dict):
+        raise ValueError("metrics.json has no dev scores")
 
 
 def _check_training(path, expected):

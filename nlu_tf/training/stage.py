@@ -268,8 +268,9 @@ def _fit(stage, strategy, callbacks):
 
 
 def _finish(stage, start, history, seconds):
-    """Keeps the best dev weights, scores dev and test, writes the model directory
-    atomically and removes the checkpoint; returns the metrics."""
+    """Keeps the best dev weights, scores dev, writes the model directory atomically and
+    removes the checkpoint; returns the metrics. Test is never scored here: it is read only
+    by evaluation (`nlu-evaluate`, the pipeline's evaluate stage), so nothing is chosen on it."""
     settings, evaluator = stage.settings, stage.evaluator
     if evaluator:
         evaluator.restore_best()
@@ -284,10 +285,9 @@ def _finish(stage, start, history, seconds):
     if evaluator:
         # The dev evaluator's function runs the same model: its compiled shapes are reused.
         predictor = dataclasses.replace(predictor, logits_fn=evaluator.logits_fn)
-    for split in ("dev", "test"):
-        metrics[split] = evaluate_examples(predictor, stage.splits[split],
-                                           settings.data.eval_batch_size,
-                                           split_name(stage.data_dir, split))
+    metrics["dev"] = evaluate_examples(predictor, stage.splits["dev"],
+                                       settings.data.eval_batch_size,
+                                       split_name(stage.data_dir, "dev"))
     if evaluator:
         metrics["best_step"] = evaluator.best_step
         metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",

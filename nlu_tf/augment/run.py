@@ -9,6 +9,7 @@ from nlu_tf.augment.slots import SlotValues
 from nlu_tf.augment.sources import load_candidate_source
 from nlu_tf.augment.writer import AugmentCounts, CopyFilter, write_split
 from nlu_tf.data.reader import read_split
+from nlu_tf.errors import InputError
 from nlu_tf.output_dirs import check_output_dir
 
 AUG_SPLIT = "train_aug"
@@ -36,6 +37,8 @@ def augment_dataset(dataset_dir, model_dir, settings, output_dir=None, stream=sy
                      [os.path.join(dataset_dir, split) for split in ("train", "dev", "test")]
                      + [model_dir])
     train = read_split(dataset_dir, "train")
+    if not train:
+        raise InputError(os.path.join(dataset_dir, "train"), "no utterances to augment")
     held_out = read_split(dataset_dir, "dev") + read_split(dataset_dir, "test")
     source = load_candidate_source(model_dir, settings.candidates, settings.batch_size)
 

@@ -2,6 +2,8 @@
 
 import logging
 
+import numpy as np
+
 from nlu_tf.augment.neighbours import EmbeddingNeighbours
 from nlu_tf.augment.vocabulary import replaceable_token
 from nlu_tf.data.tokenizer import WordPieceTokenizer
@@ -71,6 +73,8 @@ def load_candidate_source(model_dir, top_m, batch_size=128):
     if embeddings.shape[0] != tokenizer.vocab_size:
         raise InputError(path, f"{embeddings.shape[0]} word embeddings for "
                                f"{tokenizer.vocab_size} entries in vocab.txt")
+    if not np.all(np.isfinite(embeddings)):
+        raise InputError(path, f"{WORD_EMBEDDINGS} holds NaN or infinite values")
     head = mlm_head_state(state)
     if not head:
         logger.info("%s: no masked-LM head, using input-embedding neighbours", path)

@@ -47,32 +47,59 @@ def test_inputs_and_outputs_are_those_the_task_library_reads(clu_dir):
         "slot_task_names", "slot_task_scores"}
 
 
-def test_in_graph_decoding_equals_nlu_tf_over_first_pieces(clu_dir, export_model_dir, tiny_data_dir):
+def _continued(tag, labels):
+    inside = "I-" + tag[2:]
+    return inside if tag[:2] in ("B-", "I-") and inside in labels.slots else "O"
+
+
+def _expected_names(bundle, labels, words):
+    """nlu_tf's decoding of `words`, as the Task Library should read it per token: the
+    word's tag at its first piece, its continuation at the first piece of each later
+    punctuation-separated part of the word."""
+    from nlu_tf.data.tokenizer import CONTINUATION
+
+    encoding = bundle.tokenizer.encode_words(words, bundle.max_seq_len)
+    ids = np.array([encoding.input_ids], np.int32)
+    logits = bundle.model({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                           "token_type_ids": np.zeros_like(ids)}, training=False)
+    expected = decode(logits["intent_logits"].numpy(), logits["slot_logits"].numpy(),
+                      [encoding.word_starts], np.array([encoding.num_words]), labels)[0]
+    names, word = {}, None
+    for position, (piece_id, start) in enumerate(zip(encoding.input_ids, encoding.word_starts)):
+        piece = bundle.tokenizer.id_to_token(piece_id)
+        if start >= 0:
+            word = start
+            names[position] = expected.tags[word]
+        elif word is not None and not piece.startswith(CONTINUATION) and position < len(
+                encoding.input_ids) - 1:
+            names[position] = _continued(expected.tags[word], labels)
+    return encoding, expected, names
+
+
+PUNCTUATED = [["play", "top-rated", "songs", "by", "tim's", "band"],
+              ["book", "a", "table", "at", "06:42", "for", "two"],
+              ["rate", "halo:", "ghosts", "of", "onyx", "five", "stars"],
+              ["is", "rock/pop", "open", "at", "st.", "louis"]]
+
+
+def test_in_graph_decoding_equals_nlu_tf_over_its_words(clu_dir, export_model_dir,
+                                                       tiny_data_dir):
     bundle = load_model_dir(export_model_dir)
     labels = LabelMaps.from_dir(clu_dir)
     from nlu_tf.data.reader import read_split
 
+    utterances = [e.words for e in read_split(tiny_data_dir, "test")[:12]] + PUNCTUATED
     checked = 0
-    for example in read_split(tiny_data_dir, "test")[:12]:
-        # Words without punctuation: the Task Library's words are nlu_tf's.
-        if not all(word.isalnum() for word in example.words):
-            continue
-        encoding = bundle.tokenizer.encode_words(example.words, bundle.max_seq_len)
+    for words in utterances:
+        encoding, expected, names = _expected_names(bundle, labels, words)
         out = _run(clu_dir, encoding.input_ids, bundle.max_seq_len)
-        ids = np.array([encoding.input_ids], np.int32)
-        logits = bundle.model({"input_ids": ids, "attention_mask": np.ones_like(ids),
-                               "token_type_ids": np.zeros_like(ids)}, training=False)
-        expected = decode(logits["intent_logits"].numpy(), logits["slot_logits"].numpy(),
-                          [encoding.word_starts], np.array([encoding.num_words]), labels)[0]
         assert out["intent_task_names"][0, 0].decode() == expected.intent
         assert out["domain_task_names"][0, 0].decode() == "snips"
-        names = [name.decode() for name in out["slot_task_names"][0]]
-        for position, word in enumerate(encoding.word_starts):
-            if word >= 0:
-                assert names[position] == expected.tags[word], (example.words, position)
+        got = [name.decode() for name in out["slot_task_names"][0]]
+        assert {position: got[position] for position in names} == names, words
         assert np.isclose(out["intent_task_scores"][0, 0], expected.intent_prob, atol=1e-5)
         checked += 1
-    assert checked >= 5
+    assert checked == len(utterances)
 
 
 def test_clu_needs_a_float32_or_dynamic_mode(export_model_dir, tmp_path):

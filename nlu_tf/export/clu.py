@@ -15,16 +15,16 @@ Here the one domain is the dataset's name (score 1); the intent is the argmax wi
 softmax probability; the slot names are, per token, the tags of the best BIO-valid tag
 sequence over the words (nlu_tf's rule, Viterbi unrolled over the static length, PAD and
 UNK never chosen), scored by each chosen tag's softmax probability. The Task Library
-chunks those tags into spans at each word's first piece, as nlu_tf does; its words are its
-own basic tokens: whitespace- and punctuation-separated, lower-cased in ASCII only, without
-accent stripping (docs/results.md lists what that changes against `nlu-predict`).
+chunks those tags into spans at each of its words' first piece; its words are its own
+basic tokens: whitespace- and punctuation-separated, lower-cased in ASCII only, without
+accent stripping. nlu_tf's words among them are guessed from the ids
+(`nlu_tf.export.clu_words`); docs/results.md lists what differs from `nlu-predict`.
 """
 
 import tensorflow as tf
 
 from nlu_tf.data.reader import PAD, UNK
-from nlu_tf.data.tokenizer import CLS, CONTINUATION, SEP
-from nlu_tf.data.tokenizer import PAD as PAD_TOKEN
+from nlu_tf.export.clu_words import continuation_tags, vocabulary_tables, word_starts
 from nlu_tf.export.graph_decoding import best_path_static
 from nlu_tf.tag_rules import transition_rules
 
@@ -48,11 +48,10 @@ class CluModule(tf.Module):
         model = bundle.model
         self.model_variables = [variable.value for variable in model.variables]
         self._model = lambda inputs: model(inputs, training=False)
-        vocab = bundle.tokenizer.vocab
-        # A word's first piece: no `##` continuation, no special token.
-        self._first_piece = tf.constant([not token.startswith(CONTINUATION)
-                                         and token not in (CLS, SEP, PAD_TOKEN) for token in vocab])
+        self._tables = {name: tf.constant(table)
+                        for name, table in vocabulary_tables(bundle.tokenizer.vocab).items()}
         slots = list(bundle.labels.slots)
+        self._continuation = tf.constant(continuation_tags(slots))
         self._intents = tf.constant(list(bundle.labels.intents))
         self._slots = tf.constant(slots)
         self._blocked = tf.constant([label in (PAD, UNK) for label in slots])
@@ -74,18 +73,27 @@ class CluModule(tf.Module):
         intent_probs = tf.nn.softmax(outputs["intent_logits"], axis=-1)
         best = tf.argmax(intent_probs, axis=-1, output_type=tf.int32)
         slot_logits = tf.where(self._blocked, float("-inf"), outputs["slot_logits"][0])
-        real = tf.logical_and(tf.gather(self._first_piece, input_ids[0]), mask[0] > 0)
+        # The Task Library reads a tag at each of its words (`listed`); nlu_tf's words
+        # (`real`) take the best BIO-valid sequence, the others continue their word's tag.
+        listed = tf.gather(self._tables["first"], input_ids[0]) & (mask[0] > 0)
+        real = word_starts(input_ids[0], self._tables) & (mask[0] > 0)
         path = best_path_static(slot_logits, real, self._outside, self._allowed)
+        word_tag, filled = tf.constant(self._outside), []
+        for tag, starts in zip(tf.unstack(path), tf.unstack(real)):
+            word_tag = tf.where(starts, tag, word_tag)
+            filled.append(word_tag)
+        tags = tf.where(real, path, tf.where(listed, tf.gather(self._continuation,
+                                                               tf.stack(filled)), self._outside))
         slot_probs = tf.nn.softmax(outputs["slot_logits"][0], axis=-1)
-        chosen = tf.reduce_sum(slot_probs * tf.one_hot(path, self._slots.shape[0]), axis=-1)
-        names = tf.gather(self._slots, tf.where(real, path, self._outside))
+        chosen = tf.reduce_sum(slot_probs * tf.one_hot(tags, self._slots.shape[0]), axis=-1)
+        names = tf.gather(self._slots, tags)
         return {
             "domain_task_names": self._domain,
             "domain_task_scores": tf.ones((1, 1), tf.float32),
             "intent_task_names": tf.gather(self._intents, best)[:, None],
             "intent_task_scores": tf.reduce_max(intent_probs, axis=-1, keepdims=True),
             "slot_task_names": names[None],
-            "slot_task_scores": tf.where(real, chosen, 1.0)[None],
+            "slot_task_scores": tf.where(listed, chosen, 1.0)[None],
         }
 
 

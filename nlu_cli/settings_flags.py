@@ -102,6 +102,9 @@ def define_train_flags(flag_values=flags.FLAGS):
     flags.DEFINE_integer("checkpoint_every", d.checkpoint_every,
                          "Steps between resumable checkpoints (0: every epoch). A killed run "
                          "resumes from the last one when the same command runs again.", **fv)
+    flags.DEFINE_bool("tensorboard", d.tensorboard,
+                      "Write TensorBoard curves (every loss term, the learning rate, dev "
+                      "metrics) into <output_dir>/tensorboard.", **fv)
     flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.", **fv)
     flags.DEFINE_bool("trim_vocab", d.trim_vocab,
                       "Stage 2.1: the new student (cut from the teacher or --tinybert) keeps "
@@ -189,6 +192,7 @@ def settings_from_flags(values):
         jit_compile=jit_choice(values),
         distribution_strategy=values["distribution_strategy"],
         checkpoint_every=values["checkpoint_every"],
+        tensorboard=values.get("tensorboard", True),
         teacher_cache=values["teacher_cache"],
         teacher_cache_max_gb=values["teacher_cache_max_gb"],
         trim_vocab=values.get("trim_vocab", False),

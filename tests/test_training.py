@@ -1,5 +1,6 @@
 """Stage 2.0 training on a tiny random model: loss falls, runs repeat, directories reload."""
 
+import collections
 import json
 import os
 import re
@@ -169,3 +170,29 @@ def test_cli_stage_2_0_prints_and_writes_no_test_metrics(tmp_path, tiny_bert_dir
                 with open(os.path.join(root, name)) as f:
                     keys = set(_keys(json.load(f)))
                 assert not {key for key in keys if key.startswith("test")}, name
+
+
+def _event_tags(folder):
+    import tensorflow as tf
+
+    tags = collections.Counter()
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            for value in event.summary.value:
+                tags[value.tag] += 1
+    return tags
+
+
+def test_a_training_run_leaves_tensorboard_curves(tmp_path, tiny_bert_dir, tiny_data_dir):
+    output = str(tmp_path / "out")
+    result = _train_tool("--teacher_model", tiny_bert_dir, "--data_dir", tiny_data_dir,
+                         "--output_dir", output, "--max_seq_len", "32", "--train_batch_size",
+                         "4", "--num_train_epochs", "7", "--eval_step", "25", "--nojit_compile")
+    assert result.returncode == 0, result.stderr[-2000:]
+    tags = _event_tags(os.path.join(output, "tensorboard"))
+    # 64 utterances / 4 = 16 steps an epoch, 112 steps: points at steps 50 and 100.
+    for tag in ("train/loss", "train/intent_loss", "train/slot_loss", "train/learning_rate"):
+        assert tags[tag] == 2, (tag, tags)
+    for tag in ("dev/intent_acc", "dev/slot_f1", "dev/sentence_acc"):
+        assert tags[tag] >= 4, (tag, tags)  # every 25 steps and at each epoch end
+    assert not os.path.exists(os.path.join(os.path.dirname(output), ".out.work"))

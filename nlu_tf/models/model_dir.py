@@ -137,8 +137,9 @@ def write_model_files(bundle, directory):
     bundle.model.save_weights(os.path.join(directory, WEIGHTS))
 
 
-def save_model_dir(bundle, path, settings=None, metrics=None, extra_files=()):
-    """Writes a complete model directory at `path` atomically (temporary sibling + rename)."""
+def save_model_dir(bundle, path, settings=None, metrics=None, extra_files=(), extra_dirs=()):
+    """Writes a complete model directory at `path` atomically (temporary sibling + rename),
+    with copies of `extra_files` and of the folders `extra_dirs` (missing ones skipped)."""
     with atomic_dir(path, "model") as tmp:
         write_model_files(bundle, tmp)
         if settings is not None:
@@ -147,4 +148,7 @@ def save_model_dir(bundle, path, settings=None, metrics=None, extra_files=()):
             write_json(os.path.join(tmp, "metrics.json"), metrics)
         for source in extra_files:
             shutil.copy2(source, tmp)
+        for source in extra_dirs:
+            if os.path.isdir(source):
+                shutil.copytree(source, os.path.join(tmp, os.path.basename(source)))
     return path

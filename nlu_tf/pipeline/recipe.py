@@ -57,6 +57,7 @@ DEFAULTS = {
     "data": _fields(_DATA, ("data_dir", "task", "max_seq_len", "train_batch_size",
                             "eval_batch_size", "max_train_examples", "train_split")),
     "training": {**_fields(_RUN, ("mixed_precision", "jit_compile", "checkpoint_every",
+                                  "tensorboard",
                                   "eval_step", "slot_loss_coef", "verbose", "teacher_cache",
                                   "teacher_cache_max_gb"),
                            renamed=(("dropout", "head_dropout"),)),
@@ -284,7 +285,7 @@ def stage_settings(recipe, teacher_model):
     common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
                   head_dropout=t["dropout"], mixed_precision=t["mixed_precision"],
                   jit_compile=t["jit_compile"],
-                  checkpoint_every=t["checkpoint_every"],
+                  checkpoint_every=t["checkpoint_every"], tensorboard=t["tensorboard"],
                   verbose=t["verbose"], teacher_cache=t["teacher_cache"],
                   teacher_cache_max_gb=t["teacher_cache_max_gb"])
     # The teacher learns from the gold training set; the students, with augmentation on,

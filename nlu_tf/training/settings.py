@@ -93,6 +93,7 @@ class RunSettings:
     jit_compile: bool | str = JIT_AUTO  # True, False, or "auto": see `resolved_jit_compile`
     distribution_strategy: str = "default"
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
+    tensorboard: bool = True  # curves of losses, learning rate and dev in <output>/tensorboard
     verbose: int = 1
     teacher_cache: bool = True  # stages with a teacher read its outputs from a disk cache
     teacher_cache_max_gb: float = 20.0  # a larger cache is not written (the teacher runs)

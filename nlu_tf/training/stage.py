@@ -29,6 +29,7 @@ from nlu_tf.training.objective_factory import StageObjective, make_objective
 from nlu_tf.training.optimizer import averaged_weights, make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
+from nlu_tf.training.tensorboard import LOG_FOLDER, TensorBoardLog
 from nlu_tf.training.strategy import make_strategy
 
 logger = logging.getLogger(__name__)
@@ -257,6 +258,8 @@ def _fit(stage, strategy, callbacks):
     # The loss check comes first: nothing is checkpointed or written after a NaN.
     callbacks = ([StopOnNonFiniteLoss(settings.output_dir)]
                  + ([stage.evaluator] if stage.evaluator else [])
+                 + ([TensorBoardLog(_log_dir(settings), stage.evaluator)]
+                    if settings.tensorboard else [])
                  + list(stage.stage_objective.callbacks)
                  + [StopAtStep(total_steps), stage.checkpoint] + list(callbacks))
     started = time.time()
@@ -265,6 +268,10 @@ def _fit(stage, strategy, callbacks):
                                   callbacks=callbacks, verbose=fit_verbosity(settings.verbose),
                                   shuffle=False)
     return start, history, time.time() - started
+
+
+def _log_dir(settings):
+    return os.path.join(work_dir(settings.output_dir), LOG_FOLDER)
 
 
 def _finish(stage, start, history, seconds):
@@ -295,7 +302,8 @@ def _finish(stage, start, history, seconds):
                                   for s, m in evaluator.history]
     metrics.update(stage.stage_objective.summary())
     model_dirs.save_model_dir(stage.student, settings.output_dir, settings=settings.to_dict(),
-                              metrics=metrics)
+                              metrics=metrics,
+                              extra_dirs=[_log_dir(settings)] if settings.tensorboard else ())
     stage.checkpoint.clear()
     return metrics
 

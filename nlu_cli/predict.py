@@ -63,18 +63,19 @@ def main(argv):
         collections.deque(iter_lines(path), maxlen=0)
     if FLAGS.output_file:
         prepare_output_file(FLAGS.output_file, path)
-    from nlu_tf.serving.prediction import formatter
+    from nlu_tf.serving.prediction import writer
     from nlu_tf.serving.prediction_stream import predict_stream
     from nlu_tf.serving.artefact import load_predictor
 
     predictor = load_predictor(FLAGS.model_dir, FLAGS.jit_compile, FLAGS.num_threads)
     lines = iter_lines(path) if path else [FLAGS.input_query]
-    format_one = formatter(FLAGS.format)
+    write_one = writer(FLAGS.format)
     with (atomic_file(FLAGS.output_file) if FLAGS.output_file
           else contextlib.nullcontext(sys.stdout)) as out:
         count = 0
         for result in predict_stream(predictor, lines, FLAGS.batch_size):
-            out.write(format_one(result) + "\n")
+            write_one(result, out.write)
+            out.write("\n")
             count += 1
     if FLAGS.output_file:
         print(f"{count} prediction(s) written to {FLAGS.output_file}")

@@ -12,8 +12,14 @@ import numpy as np
 import tensorflow as tf
 
 from nlu_tf.data.dataset import pad_batch
+from nlu_tf.data.word_spans import SparseTags
 from nlu_tf.metrics import compute_metrics
 from nlu_tf.tag_rules import best_tags
+
+
+# Utterances of more words get their tags as a `SparseTags` ("O" but for the few scored
+# words, millions of words in one hostile line) instead of a tuple; both are sequences.
+DENSE_TAGS = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,12 +63,13 @@ def decode(intent_logits, slot_logits, word_starts, num_words, labels):
     probs = _softmax(intent_logits.astype(np.float64))
     predictions = []
     for row, (starts, words) in enumerate(zip(word_starts, num_words)):
-        tags = ["O"] * int(words)
         positions = [position for position, word in enumerate(starts) if word >= 0]
         best, path = best_tags(intent_logits[row], slot_logits[row, positions], labels.slots)
-        for position, slot in zip(positions, path):
-            tags[starts[position]] = labels.slots[slot]
-        predictions.append(Prediction(labels.intents[best], float(probs[row, best]), tuple(tags)))
+        tagged = {starts[position]: labels.slots[slot] for position, slot in zip(positions, path)}
+        tags = SparseTags(int(words), tagged)
+        if len(tags) <= DENSE_TAGS:
+            tags = tuple(tags)
+        predictions.append(Prediction(labels.intents[best], float(probs[row, best]), tags))
     return predictions
 
 

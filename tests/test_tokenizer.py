@@ -182,3 +182,112 @@ def test_from_model_dir_errors(tmp_path):
     (tmp_path / "tokenizer_config.json").write_text("{not json")
     with pytest.raises(InputError, match="tokenizer_config.json"):
         WordPieceTokenizer.from_model_dir(str(tmp_path))
+
+
+ALPHABET = ("abcxyz" + "ABC" + "0123456789" + ".,'!-$" + "\u0301\u0308\u0323\u0327\u034f"
+            + "\u0f73\u0f71\u0f39\U0001d165\U0001d16d" + "é\u00c5\u0130\u01c4\u1e09"
+            + "北京人" + "αβΣςΆ" + "😀👍" + " \t\u3000" + "\x00\x07\u200b\ufffd" + "ﬁ\u212b")
+
+
+def random_words(seed, count=300):
+    import random
+
+    rng = random.Random(seed)
+    words = []
+    for _ in range(count):
+        length = rng.choice((1, 3, 8, 20, 60, 130))
+        words.append("".join(rng.choice(ALPHABET) for _ in range(length)))
+    # Long runs that only chunking sees: combining marks, over-long tokens across chunks.
+    words += ["a" + "\u0301" * 50 + "b", "x" + "\U0001d165" * 120 + "y", "a" * 99 + "\u0301b",
+              "ab" * 60 + ",cd", "\x07" * 30 + "e\u0301", "\u0f73" * 9 + "k"]
+    return words
+
+
+@pytest.mark.parametrize("lower_case", [True, False])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7])
+def test_chunked_long_words_equal_the_plain_tokenization(tokenizer, monkeypatch, lower_case,
+                                                         chunk):
+    """A long word is tokenized in chunks cut before starters (nlu_tf.data.long_words); with a
+    tiny CHUNK_CHARS every word takes that path and must give the plain pieces, truncation
+    included."""
+    from nlu_tf.data import long_words
+
+    plain = WordPieceTokenizer(tokenizer.vocab, lower_case=lower_case, max_chars_per_word=12)
+    words = random_words(chunk + 10 * lower_case)
+    expected = [plain.word_pieces(word) for word in words]
+    encodings = [plain.encode_words(words[i:i + 5], 9) for i in range(0, len(words), 5)]
+    plain.clear_cache()
+    monkeypatch.setattr(long_words, "CHUNK_CHARS", chunk)
+    assert [plain.word_pieces(word) for word in words] == expected
+    assert [plain.encode_words(words[i:i + 5], 9) for i in range(0, len(words), 5)] == encodings
+    text = " ".join(words)
+    monkeypatch.setattr(long_words, "CHUNK_CHARS", 4096)
+    whole = plain.encode_text(text, 40)
+    monkeypatch.setattr(long_words, "CHUNK_CHARS", chunk)
+    assert plain.encode_text(text, 40) == whole
+    assert list(whole.word_spans) == [m.span() for m in __import__("re").finditer(r"\S+", text)]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 5])
+def test_chunks_normalise_like_the_whole_word(tokenizer, chunk):
+    """Cut points never split NFD's reordering of combining marks (runs shorter than
+    max_chars_per_word): the chunks' normalised texts join to the whole word's."""
+    from nlu_tf.data.long_words import cut_point
+
+    for word in random_words(chunk) + ["x\U0001d16d\u0301\U0001d165y" * 3]:
+        pieces, start = [], 0
+        while start < len(word):
+            cut, resume = cut_point(tokenizer, word, min(start + chunk, len(word)))
+            pieces.append(tokenizer.normalize(word[start:cut]))
+            start = resume
+        assert "".join(pieces) == tokenizer.normalize(word), ascii(word)
+
+
+def test_long_word_is_unk_and_not_cached(tokenizer):
+    word = "a" * 200_000
+    assert tokenizer.word_pieces(word) == ["[UNK]"]
+    assert tokenizer.word_pieces("x" * 300) == ["[UNK]"]
+    assert all(len(key) <= 256 for key in tokenizer._cache)
+    encoding = tokenizer.encode_text("play " + word + " now", 8)
+    assert encoding.num_words == 3 and not encoding.truncated
+    assert list(encoding.word_spans) == [(0, 4), (5, 200_005), (200_006, 200_009)]
+
+
+def test_encoding_a_huge_line_with_a_budget_has_bounded_memory(tokenizer):
+    """A 5 MB line (many words, then one 2 MB word) with max_seq_len: the words beyond the
+    budget are counted, not tokenized or kept (the whole line used to cost ~85 bytes a
+    character)."""
+    import tracemalloc
+
+    line = "play some jazz music " * 150_000 + "q" * 2_000_000
+    tracemalloc.start()
+    try:
+        encoding = tokenizer.encode_text(line, 32)
+        spans = encoding.word_spans
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, peak
+    assert encoding.truncated and encoding.num_words == 600_001 and len(encoding) == 32
+    assert spans[3] == (15, 20) and spans[600_000] == (len(line) - 2_000_000, len(line))
+    one_word = "x," * 2_500_000
+    tracemalloc.start()
+    try:
+        pieces = list(tokenizer.iter_pieces(one_word, 10))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert pieces == ["x", ","] * 5 and peak < 20 * 2**20, peak
+
+
+def test_sparse_views_equal_tuples():
+    from nlu_tf.data.word_spans import SparseTags, WordSpans, WordTexts
+
+    tags = SparseTags(5, {1: "B-x"})
+    assert tags == ("O", "B-x", "O", "O", "O") and list(tags) == ["O", "B-x", "O", "O", "O"]
+    assert tags[-4] == "B-x" and tags[1:3] == ("B-x", "O") and hash(tags) == hash(tuple(tags))
+    spans = WordSpans(" ab  c d", 3)
+    assert spans == ((1, 3), (5, 6), (7, 8)) and spans[2] == (7, 8)
+    assert WordTexts(" ab  c d", spans) == ("ab", "c", "d")
+    with pytest.raises(IndexError):
+        tags[5]

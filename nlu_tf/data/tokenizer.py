@@ -16,10 +16,12 @@ lone control character); a word without pieces has no token, and decoding tags i
 """
 
 import dataclasses
+import itertools
 import os
-import re
 import unicodedata
 
+from nlu_tf.data import long_words
+from nlu_tf.data.word_spans import WORD, WordSpans
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import read_json_object
 
@@ -28,7 +30,8 @@ CONTINUATION = "##"
 
 _CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
                (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
-_WORD = re.compile(r"\S+")
+# Words longer than this are not kept as keys of the per-word cache.
+CACHE_WORD_CHARS = 256
 
 
 def _is_whitespace(char):
@@ -193,9 +196,20 @@ class WordPieceTokenizer:
         Returns:
             The list of basic tokens, before WordPiece.
         """
+        return self.split_normalized(self.normalize(text))
+
+    @staticmethod
+    def dropped(char):
+        """True for the characters that cleaning drops (NUL, U+FFFD, control characters)."""
+        return char in ("\x00", "\ufffd") or _is_control(char)
+
+    is_punctuation = staticmethod(_is_punctuation)
+
+    def normalize(self, text):
+        """Steps 1-3 of the module docstring: `text` cleaned (and lower-cased)."""
         chars = []
         for char in text:
-            if char in ("\x00", "\ufffd") or _is_control(char):
+            if self.dropped(char):
                 continue
             if _is_whitespace(char):
                 chars.append(" ")
@@ -208,6 +222,11 @@ class WordPieceTokenizer:
             text = unicodedata.normalize("NFD", text)
             # Per character, as the fast tokenizer does (no context-dependent final sigma).
             text = "".join(char.lower() for char in text if unicodedata.category(char) != "Mn")
+        return text
+
+    @staticmethod
+    def split_normalized(text):
+        """Step 4: normalised `text` split on whitespace and punctuation."""
         tokens = []
         for token in text.split():
             start = 0
@@ -240,7 +259,7 @@ class WordPieceTokenizer:
         return pieces
 
     def word_pieces(self, word):
-        """Returns the WordPiece tokens of one word (possibly none), cached per word.
+        """Returns the WordPiece tokens of one word (possibly none), cached per short word.
 
         Args:
             word: one whitespace-free word; whitespace inside is treated as a separator.
@@ -248,37 +267,69 @@ class WordPieceTokenizer:
         Returns:
             The list of pieces; empty if nothing is left after cleaning.
         """
+        return list(self.iter_pieces(word))
+
+    def iter_pieces(self, word, limit=None):
+        """The WordPiece tokens of one word as an iterable; a long word's are computed lazily
+        in bounded chunks (`nlu_tf.data.long_words`), so taking only the first `limit` (or
+        counting them) holds none of its copies.
+
+        Args:
+            word: see `word_pieces`.
+            limit: None, or a hint that no more than this many pieces will be read.
+
+        Returns:
+            An iterable of pieces (a cached tuple for a word of up to `CACHE_WORD_CHARS`).
+        """
+        if len(word) > long_words.CHUNK_CHARS:
+            tokens = long_words.long_basic_tokens(self, word)
+            pieces = (piece for token in tokens
+                      for piece in ((UNK,) if token is long_words.TOO_LONG
+                                    else self._wordpiece(token)))
+            return pieces if limit is None else tuple(itertools.islice(pieces, limit))
         pieces = self._cache.get(word)
         if pieces is None:
             pieces = tuple(piece for token in self.basic_tokens(word)
                            for piece in self._wordpiece(token))
-            self._cache[word] = pieces
-        return list(pieces)
+            if len(word) <= CACHE_WORD_CHARS:
+                self._cache[word] = pieces
+        return pieces
 
     def encode_words(self, words, max_seq_len=None):
         """Encodes pre-split words as `[CLS] pieces... [SEP]`.
 
         When the pieces do not fit, whole words are dropped from the end (a word is never
         cut in the middle), and `truncated` is set. Dropped and piece-less words have no
-        first sub-token; their tags are predicted as "O".
+        first sub-token; their tags are predicted as "O". Once the budget is spent, a long
+        word is tokenized only as far as it takes to know that it does not fit.
 
         Args:
-            words: the words of one utterance.
+            words: the words of one utterance (a sequence, or any iterable).
             max_seq_len: the longest allowed length, the two special tokens included; None
                 for no limit.
 
         Returns:
             An `Encoding`.
         """
+        words = iter(words)
+        encoding, visited = self._encode(words, max_seq_len)
+        count = visited + sum(1 for _ in words)
+        return dataclasses.replace(encoding, num_words=count)
+
+    def _encode(self, words, max_seq_len, on_start=None):
+        """`encode_words` over an iterator, which is left after the first word that did not
+        fit; returns `(Encoding, words read)`. `on_start(index)` is called for every word
+        that gets tokens."""
         if max_seq_len is not None and max_seq_len < 2:
             raise ValueError(f"max_seq_len must be at least 2, got {max_seq_len}")
         budget = None if max_seq_len is None else max_seq_len - 2
         input_ids, word_starts, truncated = [self.cls_id], [-1], False
+        index = -1
         for index, word in enumerate(words):
-            pieces = self._cache.get(word)
-            if pieces is None:
-                self.word_pieces(word)
-                pieces = self._cache[word]
+            limit = None if budget is None else budget - len(input_ids) + 2
+            pieces = self.iter_pieces(word, limit)
+            if not isinstance(pieces, tuple):
+                pieces = tuple(pieces)
             if not pieces:
                 continue
             if budget is not None and len(input_ids) - 1 + len(pieces) > budget:
@@ -287,12 +338,17 @@ class WordPieceTokenizer:
             input_ids.extend(self._index[piece] for piece in pieces)
             word_starts.append(index)
             word_starts.extend([-1] * (len(pieces) - 1))
+            if on_start is not None:
+                on_start(index)
         input_ids.append(self.sep_id)
         word_starts.append(-1)
-        return Encoding(input_ids, word_starts, truncated, len(words))
+        return Encoding(input_ids, word_starts, truncated, index + 1), index + 1
 
     def encode_text(self, text, max_seq_len=None):
         """Splits raw text on whitespace, then encodes it like `encode_words`.
+
+        Only the words that fit are tokenized; the others are counted, and their offsets
+        are found again when read (`nlu_tf.data.word_spans.WordSpans`).
 
         Args:
             text: one raw query.
@@ -302,15 +358,31 @@ class WordPieceTokenizer:
             An `Encoding` whose `word_spans` hold the character offsets `(start, end)` of
             every word in `text`.
         """
-        matches = list(_WORD.finditer(text))
-        encoding = self.encode_words([match.group() for match in matches], max_seq_len)
-        spans = tuple(match.span() for match in matches)
-        return dataclasses.replace(encoding, word_spans=spans)
+        matches = WORD.finditer(text)
+        current, known = [None], {}
+
+        def words():
+            for match in matches:
+                current[0] = match.span()
+                yield match.group()
+
+        def on_start(index):
+            known[index] = current[0]
+
+        encoding, visited = self._encode(words(), max_seq_len, on_start)
+        count = visited + sum(1 for _ in matches)
+        return dataclasses.replace(encoding, num_words=count,
+                                   word_spans=WordSpans(text, count, known))
+
+    @staticmethod
+    def iter_words(text):
+        """The words of `split_text`, one at a time (a line of millions is not listed)."""
+        return (match.group() for match in WORD.finditer(text))
 
     @staticmethod
     def split_text(text):
         """Returns the whitespace-separated words of `text`, as `encode_text` sees them."""
-        return _WORD.findall(text)
+        return WORD.findall(text)
 
 
 def id_map(source, target):

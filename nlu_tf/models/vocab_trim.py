@@ -110,7 +110,7 @@ def count_pieces(tokenizer, utterances, counts):
     total = 0
     for total, words in enumerate(utterances, 1):
         for word in words:
-            counts.update(tokenizer.word_pieces(word))
+            counts.update(tokenizer.iter_pieces(word))
         if total % CLEAR_CACHE_EVERY == 0:
             tokenizer.clear_cache()
     tokenizer.clear_cache()
@@ -199,7 +199,7 @@ def count_corpora(tokenizer, paths, counts):
     `counts`; returns one source dict per file, as `plan_from_counts` records them."""
     sources = []
     for path in paths:
-        lines = (WordPieceTokenizer.split_text(line) for line in corpus_lines(path))
+        lines = (WordPieceTokenizer.iter_words(line) for line in corpus_lines(path))
         sources.append({"kind": "corpus", "path": os.path.normpath(path),
                         "utterances": count_pieces(tokenizer, lines, counts)})
     return sources

@@ -29,10 +29,12 @@ so `text[start:end]` is the span's text, inner whitespace included.
 """
 
 import dataclasses
+import itertools
 import json
 import logging
 
 from nlu_tf.data.features import features_from_encodings
+from nlu_tf.data.word_spans import WordTexts
 from nlu_tf.decoding import predict
 
 logger = logging.getLogger(__name__)
@@ -87,7 +89,7 @@ def predict_chunk(predictor, lines, batch_size=64):
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     encodings = [predictor.tokenizer.encode_text(line, predictor.max_seq_len) for line in lines]
-    results = [LinePrediction(line, tuple(line[s:e] for s, e in enc.word_spans), enc.word_spans)
+    results = [LinePrediction(line, WordTexts(line, enc.word_spans), enc.word_spans)
                for line, enc in zip(lines, encodings)]
     todo = [i for i, enc in enumerate(encodings) if enc.num_words]
     # Sorted by length so that each batch is padded little; results go back to input order.
@@ -119,7 +121,7 @@ def slot_spans(result):
         A list of dicts `{"slot", "text", "start", "end"}`; offsets index `result.text`.
     """
     spans, current, first, last = [], None, 0, 0
-    for index, tag in enumerate(list(result.tags) + ["O"]):
+    for index, tag in enumerate(itertools.chain(result.tags, ["O"])):
         prefix, _, name = tag.partition("-")
         continues = prefix == "I" and name == current
         if current is not None and not continues:
@@ -133,22 +135,59 @@ def slot_spans(result):
     return spans
 
 
+# Items joined per write: a line of millions of words is written without one object per word.
+_BATCH = 4096
+_TEXT_CHUNK = 1 << 20
+
+
+def _write_joined(write, items, separator):
+    """Writes `separator.join(items)` in batches of `_BATCH` items."""
+    batch, first = [], True
+    for item in items:
+        batch.append(item)
+        if len(batch) == _BATCH:
+            write(("" if first else separator) + separator.join(batch))
+            batch, first = [], False
+    if batch:
+        write(("" if first else separator) + separator.join(batch))
+
+
+def write_text(result, write):
+    """Writes the text output line of `result` (see `format_text`) through `write(str)`."""
+    if result.intent is None:
+        return
+    write(f"<{result.intent}> -> ")
+    _write_joined(write, (word if tag == "O" else f"[{tag}:{word}]"
+                          for word, tag in zip(result.words, result.tags)), " ")
+
+
+def write_json(result, write):
+    """Writes the JSON output line of `result` (see `format_json`) through `write(str)`."""
+    prob = None if result.intent_prob is None else round(float(result.intent_prob), 6)
+    write('{"text": "')
+    for start in range(0, len(result.text), _TEXT_CHUNK):  # JSON escapes character by character
+        write(json.dumps(result.text[start:start + _TEXT_CHUNK], ensure_ascii=False)[1:-1])
+    head = {"intent": result.intent, "intent_prob": prob, "truncated": bool(result.truncated),
+            "slots": slot_spans(result)}
+    write('", ' + json.dumps(head, ensure_ascii=False)[1:-1] + ', "tags": [')
+    _write_joined(write, (json.dumps(tag, ensure_ascii=False) for tag in result.tags), ", ")
+    write("]}")
+
+
+def _formatted(write_one, result):
+    parts = []
+    write_one(result, parts.append)
+    return "".join(parts)
+
+
 def format_text(result):
     """The text output line: `<intent> -> word [TAG:word] ...`; empty for a line without words."""
-    if result.intent is None:
-        return ""
-    words = [word if tag == "O" else f"[{tag}:{word}]"
-             for word, tag in zip(result.words, result.tags)]
-    return f"<{result.intent}> -> {' '.join(words)}"
+    return _formatted(write_text, result)
 
 
 def format_json(result):
     """The JSON output line (one object, non-ASCII characters kept as they are)."""
-    prob = None if result.intent_prob is None else round(float(result.intent_prob), 6)
-    record = {"text": result.text, "intent": result.intent, "intent_prob": prob,
-              "truncated": bool(result.truncated), "slots": slot_spans(result),
-              "tags": list(result.tags)}
-    return json.dumps(record, ensure_ascii=False)
+    return _formatted(write_json, result)
 
 
 def formatter(output_format="text"):
@@ -156,6 +195,14 @@ def formatter(output_format="text"):
     if output_format not in FORMATS:
         raise ValueError(f"output_format must be one of {FORMATS}, got {output_format!r}")
     return format_text if output_format == "text" else format_json
+
+
+def writer(output_format="text"):
+    """`write_one(result, write)`: writes one output line (without newline) piece by piece,
+    so that a line of millions of words is never held whole in memory twice."""
+    if output_format not in FORMATS:
+        raise ValueError(f"output_format must be one of {FORMATS}, got {output_format!r}")
+    return write_text if output_format == "text" else write_json
 
 
 def format_lines(results, output_format="text"):

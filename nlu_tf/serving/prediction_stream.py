@@ -14,7 +14,7 @@ def _windows(lines, size):
     window, worded = [], 0
     for line in lines:
         window.append(line)
-        worded += bool(line.split())
+        worded += bool(line) and not line.isspace()
         if worded >= size or len(window) >= 4 * size:
             yield window
             window, worded = [], 0

@@ -69,6 +69,24 @@ def test_unknown_key_names_the_file_and_the_key(tmp_path):
         load_recipe(TINY, ["student.layer_mapping=random"])
 
 
+@pytest.mark.parametrize("override, problem", [
+    ("student.num_layers=3", "student.num_layers: a student cut from a 2-layer teacher"),
+    ("student.num_layers=100000000", "has 1..2 layers"),
+    ("student.tinybert=/nonexistent/tinybert", "config.json not found")])
+def test_refused_student_leaves_nothing_behind(tiny_bert_dir, tiny_data_dir, tmp_path,
+                                               override, problem):
+    """#43 item 15: a recipe whose student stage 2.1 would refuse is refused before the
+    teacher trains, and neither pipeline_settings.json nor an empty folder is left."""
+    from nlu_tf.pipeline.orchestrator import run_pipeline
+
+    out = tmp_path / "run"
+    recipe = load_recipe(TINY, [f"teacher.model={tiny_bert_dir}", f"data.data_dir={tiny_data_dir}",
+                                override], output_dir=str(out))
+    with pytest.raises(InputError, match=problem):
+        run_pipeline(recipe, log=lambda line: None)
+    assert not out.exists()
+
+
 def test_overrides_replace_recipe_values():
     recipe = load_recipe(TINY, ["stage_2_1.epochs=3", "export.quantizations=[int8]",
                                 "student.layer_mapping=emd"], output_dir="elsewhere", seed=9)

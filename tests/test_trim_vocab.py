@@ -554,3 +554,21 @@ def test_latin_fallbacks_on_the_bert_vocabulary(bert_vocab_models, tmp_path):
         before, after = _unk_free(original, word), _unk_free(latin, word)
         assert all(a or not b for a, b in zip(after, before)), word
     assert latin.word_pieces("жук") == ["[UNK]"] != original.word_pieces("жук")
+
+
+def test_output_dir_rule_is_checked_before_any_work(export_model_dir, tiny_data_dir, tmp_path):
+    """#43 item 1: trim_vocab writes neither over its inputs nor into a foreign folder."""
+    corpus_dir = tmp_path / "corpora"
+    corpus_dir.mkdir()
+    corpus = corpus_dir / "corpus.txt"
+    corpus.write_text("play jazz\n", encoding="utf-8")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine\n", encoding="utf-8")
+    data = [(tiny_data_dir, "train")]
+    for output, problem in [(tiny_data_dir, "is the input"), (str(corpus_dir), "is a parent of"),
+                            (os.path.dirname(export_model_dir), "is a parent of"),
+                            (str(foreign), "holds files nlu_tf did not write")]:
+        with pytest.raises(InputError, match=problem):
+            trim_model_dir(export_model_dir, output, data, [str(corpus)])
+    assert os.listdir(foreign) == ["notes.txt"] and os.listdir(corpus_dir) == ["corpus.txt"]

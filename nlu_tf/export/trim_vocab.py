@@ -36,6 +36,7 @@ from nlu_tf.data.tokenizer import UNK, WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, read_json_object, write_json
 from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.models.vocab_trim import (CLEAR_CACHE_EVERY, FALLBACK_CHARACTERS, corpus_lines,
                                       plan_trim, trim_bundle)
 
@@ -65,18 +66,20 @@ def tokenization_report(original, trimmed, lines):
     totals = {"tokens": [0, 0], "unk": [0, 0]}
     sentences = new_unk = with_new_unk = 0
     for line in lines:
-        words = WordPieceTokenizer.split_text(line)
-        if not words:
+        if not line or line.isspace():
             continue
         sentences += 1
         added = 0
-        for word in words:
+        for word in WordPieceTokenizer.iter_words(line):
             unks = []
             for column, tokenizer in enumerate((original, trimmed)):
-                pieces = tokenizer.word_pieces(word)
-                unks.append(pieces.count(UNK))
-                totals["tokens"][column] += len(pieces)
-                totals["unk"][column] += unks[-1]
+                pieces = unk = 0
+                for piece in tokenizer.iter_pieces(word):
+                    pieces += 1
+                    unk += piece == UNK
+                unks.append(unk)
+                totals["tokens"][column] += pieces
+                totals["unk"][column] += unk
             added += max(0, unks[1] - unks[0])
         new_unk += added
         with_new_unk += added > 0
@@ -144,7 +147,8 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
 
     Raises:
         InputError: an incomplete model directory, missing data or corpus, no source at all,
-            or `output_dir` equal to `model_dir`.
+            or an `output_dir` that holds an input or files nlu_tf did not write
+            (`nlu_tf.output_dirs.check_output_dir`, before any work).
     """
     check_model_dir(model_dir)
     if os.path.abspath(output_dir) == os.path.abspath(model_dir):
@@ -169,6 +173,8 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
     for path in corpora + report_corpora:
         if not os.path.isfile(path):
             raise InputError(path, "corpus file not found")
+    check_output_dir(output_dir, "model",
+                     [model_dir] + [folder for folder, _ in data] + corpora + report_corpora)
     tokenizer = WordPieceTokenizer.from_model_dir(model_dir)
     try:
         kept, summary = plan_trim(tokenizer, data, corpora, min_count, fallback_characters,

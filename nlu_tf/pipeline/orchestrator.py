@@ -233,6 +233,36 @@ def _check_finetuned(path):
                          "model directory written by nlu_tf") from None
 
 
+def _teacher_layers(recipe, teacher_model):
+    """The layer count of the teacher stage 2.1 cuts its student from, read from config.json
+    (the fine-tuned teacher's, else the checkpoint stage 2.0 fine-tunes); None if unknown."""
+    from nlu_tf.models.bert_encoder import BertEncoder
+
+    if recipe["teacher"]["finetuned"]:
+        config = read_json(os.path.join(teacher_dir(recipe), "config.json"))
+        return ((config.get("model") or {}).get("encoder_config") or {}).get("num_layers")
+    if os.path.isdir(teacher_model):
+        return BertEncoder.config_from_hf(teacher_model).get("num_layers")
+    return None
+
+
+def check_student(recipe, teacher_model):
+    """Refuses, before anything is written or trained, a student that stage 2.1 would refuse
+    after the teacher's training: a missing TinyBERT checkpoint, or more layers than the
+    teacher has."""
+    from nlu_tf.models.bert_encoder import BertEncoder
+
+    student = recipe["student"]
+    if student["tinybert"]:
+        BertEncoder.config_from_hf(student["tinybert"])
+        return
+    layers = _teacher_layers(recipe, teacher_model)
+    wanted = student["num_layers"]
+    if layers is not None and not 0 < wanted <= layers:
+        raise InputError("recipe", f"student.num_layers: a student cut from a {layers}-layer "
+                                   f"teacher has 1..{layers} layers, got {wanted}")
+
+
 def restart_output(output_dir):
     """Removes every stage output, checkpoint and report of a previous run."""
     for stage in STAGES:
@@ -274,6 +304,7 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
         for path in recipe[section]["trim_corpus"]:
             if not os.path.isfile(path):
                 raise InputError(path, f"corpus file not found ({section}.trim_corpus)")
+    check_student(recipe, teacher_model)
     # Before --restart removes anything: only a pipeline's own output directory is touched.
     check_output_dir(out, "pipeline", (data["data_dir"], recipe["teacher"]["model"],
                                        recipe["teacher"]["finetuned"],

@@ -61,7 +61,7 @@ def main(argv):
         metrics = run_stage(settings, dataset)
     # Dev only: test is scored by nlu-evaluate, never by a training command.
     print(json.dumps({"output_dir": FLAGS.output_dir, "dev": {
-        k: metrics["dev"][k] for k in ("intent_acc", "slot_f1", "sentence_acc")},
+        k: metrics["dev"][k] for k in ("intent_acc", "slot_f1", "sentence_acc", "examples")},
         "emd_layer_weights": metrics["emd_layer_weights"]}))
 
 

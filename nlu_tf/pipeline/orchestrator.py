@@ -272,6 +272,58 @@ def restart_output(output_dir):
         os.remove(settings_file)
 
 
+def _train(settings, dataset, data_dir):
+    from nlu_tf.training.stage import run_stage
+
+    # Students on augmented data read the augment stage's dataset themselves.
+    run_stage(settings, dataset if settings.data.data_dir == data_dir else None)
+
+
+def _plan(recipe, training, dataset, expected, log):
+    """The stages as data: per stage `(run, skipped)`, where `run(path)` makes the stage's
+    output folder and `skipped` is False, True (not part of this recipe) or the line that
+    says why the stage is not run. `STAGES` is the order; a stage depends on all before it
+    (redoing one removes the later ones)."""
+    data_dir = recipe["data"]["data_dir"]
+
+    def trainer(settings):
+        return lambda path: _train(settings, dataset, data_dir)
+
+    plan = {stage: (trainer(training[stage]), False)
+            for stage in ("teacher", "student_2.1", "student_2.2") if stage in training}
+    if "teacher" not in training:
+        plan["teacher"] = (None, f"{teacher_dir(recipe)} (teacher.finetuned), stage 2.0 not run")
+    plan["extra_teachers"] = (
+        lambda path: _extra_teachers(training["extra_teachers"], dataset, log),
+        "extra_teachers" not in training)
+    plan["augment"] = (lambda path: _augment(recipe, expected, path, log), not augments(recipe))
+    plan["export"] = (lambda path: _export(recipe, expected, path), False)
+    plan["evaluate"] = (lambda path: _evaluate(recipe, expected, path, log), False)
+    plan["report"] = (lambda path: _report(recipe, expected, path), False)
+    return {stage: plan[stage] for stage in STAGES}
+
+
+def _redo(out, index, run, expected, log):
+    """Runs stage `STAGES[index]` anew (its checkpoint kept, the later stages removed)."""
+    stage = STAGES[index]
+    path = stage_dir(out, stage)
+    problem = check_stage(stage, path, expected)
+    if problem != "absent":
+        log(f"{stage}: incomplete or stale ({problem}): removing and redoing")
+    for later in STAGES[index + 1:]:
+        remove_stage(out, later)
+    if stage != "extra_teachers":  # its complete teachers are kept
+        # The stage's own checkpoint is kept: a killed training stage resumes from it.
+        remove_stage(out, stage, keep_checkpoint=True)
+    log(f"{stage}: running")
+    started = time.time()
+    run(path)
+    problem = check_stage(stage, path, expected)
+    if problem is not None:
+        raise RuntimeError(f"{stage}: output incomplete right after running: {problem}")
+    log(f"{stage}: done in {(time.time() - started) / 60:.1f} min")
+
+
 def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     """Runs (or resumes) every stage of `recipe` in order; returns the report dict.
 
@@ -316,54 +368,16 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
     mark(out, "pipeline")
     write_json(os.path.join(out, SETTINGS_FILE),
                {"config": config_path, "recipe": recipe, "stages": expected})
-    summary = None
+    plan = _plan(recipe, training, dataset, expected, log)
     for index, stage in enumerate(STAGES):
-        path = stage_dir(out, stage)
-        if ((stage == "augment" and not augments(recipe))
-                or (stage == "extra_teachers" and stage not in training)):
-            if stage == until:
-                return None
-            continue
-        if stage == "teacher" and stage not in training:
-            log(f"teacher: {teacher_dir(recipe)} (teacher.finetuned), stage 2.0 not run")
-            if stage == until:
-                return None
-            continue
-        problem = check_stage(stage, path, expected[stage])
-        if problem is None:
+        run, skipped = plan[stage]
+        if skipped:
+            if skipped is not True:
+                log(f"{stage}: {skipped}")
+        elif check_stage(stage, stage_dir(out, stage), expected[stage]) is None:
             log(f"{stage}: complete, skipped")
         else:
-            if problem != "absent":
-                log(f"{stage}: incomplete or stale ({problem}): removing and redoing")
-            for later in STAGES[index + 1:]:
-                remove_stage(out, later)
-            if stage != "extra_teachers":  # its complete teachers are kept (below)
-                # The stage's own checkpoint is kept: a killed training stage resumes from it.
-                remove_stage(out, stage, keep_checkpoint=True)
-            log(f"{stage}: running")
-            started = time.time()
-            if stage == "extra_teachers":
-                _extra_teachers(training[stage], dataset, log)
-            elif stage in training:
-                from nlu_tf.training.stage import run_stage
-
-                # Students on augmented data read the augment stage's dataset themselves.
-                same_data = training[stage].data.data_dir == data["data_dir"]
-                run_stage(training[stage], dataset if same_data else None)
-            elif stage == "augment":
-                _augment(recipe, expected, path, log)
-            elif stage == "export":
-                _export(recipe, expected, path)
-            elif stage == "evaluate":
-                _evaluate(recipe, expected, path, log)
-            else:
-                summary = _report(recipe, expected, path)
-            problem = check_stage(stage, path, expected[stage])
-            if problem is not None:
-                raise RuntimeError(f"{stage}: output incomplete right after running: {problem}")
-            log(f"{stage}: done in {(time.time() - started) / 60:.1f} min")
+            _redo(out, index, run, expected[stage], log)
         if stage == until:
             return None
-    if summary is None:
-        summary = read_json(os.path.join(out, "report.json"))
-    return summary
+    return read_json(os.path.join(out, "report.json"))

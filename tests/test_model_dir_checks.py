@@ -90,3 +90,15 @@ def test_external_dataset_in_weights_is_refused(model_dir, tmp_path):
         del f[name]
         f.create_dataset(name, shape=(2, 32), dtype="<f4", external=[(str(secret), 0, 256)])
     assert "keeps its data in external files" in _error(model_dir, model_dir / "model.weights.h5")
+
+
+def test_other_shapes_of_the_same_parameter_count_are_one_line(model_dir):
+    def reshape(config):
+        encoder = config["model"]["encoder_config"]
+        # One position row fewer, one segment row more: the same number of weights.
+        encoder["max_position_embeddings"] -= 1
+        encoder["type_vocab_size"] += 1
+
+    _edit_config(model_dir, reshape)
+    text = _error(model_dir, model_dir / "model.weights.h5")
+    assert "do not fit config.json" in text and "position_embedding" in text

@@ -37,6 +37,13 @@ def _read_config(path):
     return read_json_object(config_path), config_path
 
 
+def _one_line(error):
+    """The line of a Keras loading error that names the layer, else its first line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or ["?"]
+    named = [line for line in lines if line.startswith("Layer ")]
+    return (named or lines)[0][:300]
+
+
 def load_model_dir(path, dtype="float32"):
     """Loads a model directory written by `save_model_dir` into a `ModelBundle`.
 
@@ -59,7 +66,8 @@ def load_model_dir(path, dtype="float32"):
     try:
         model.load_weights(weights)
     except (ValueError, OSError) as error:
-        raise InputError(weights, f"cannot load weights ({error})") from None
+        raise InputError(weights, f"cannot load weights: they do not fit config.json "
+                                  f"({_one_line(error)})") from None
     check_row_map(model.encoder, weights)
     return ModelBundle(model, tokenizer, labels, max_seq_len)
 

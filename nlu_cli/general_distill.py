@@ -67,6 +67,8 @@ define_precision_flags("XLA-compile the train step. Unset: auto, on for float32 
                        "mixed_bfloat16 / mixed_float16; --jit_compile / --nojit_compile decide.")
 flags.DEFINE_integer("checkpoint_every", d.checkpoint_every,
                      "Steps between resumable checkpoints (0: every epoch).")
+flags.DEFINE_bool("tensorboard", d.tensorboard, "Write TensorBoard curves (every loss term, "
+                  "the learning rate) into <output_dir>/tensorboard.")
 flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.")
 flags.DEFINE_bool("reduce_memory", False, "Accepted for compatibility (data is streamed).")
 flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility; the teacher decides.")

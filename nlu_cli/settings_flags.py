@@ -256,7 +256,8 @@ def general_settings_from_flags(values):
         seed=values["seed"], mixed_precision=values["mixed_precision"],
         jit_compile=jit_choice(values),
         distribution_strategy=values["distribution_strategy"],
-        checkpoint_every=values["checkpoint_every"], optimizer=optimizer)
+        checkpoint_every=values["checkpoint_every"], tensorboard=values.get("tensorboard", True),
+        optimizer=optimizer)
 
 
 def augment_settings_from_flags(values):

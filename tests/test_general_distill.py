@@ -10,6 +10,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from safetensors import safe_open
 from scipy.special import erf
 
@@ -132,8 +133,13 @@ def _reference_bert(state, config, ids, mask, types):
 def test_student_is_written_under_bert_model_key_names(run_dirs):
     output = run_dirs["output"]
     assert sorted(os.listdir(output)) == ["config.json", "general_distill.json",
-                                          "model.safetensors", "tokenizer_config.json",
-                                          "vocab.txt"]
+                                          "model.safetensors", "tensorboard",
+                                          "tokenizer_config.json", "vocab.txt"]
+    events = [event for name in os.listdir(os.path.join(output, "tensorboard"))
+              for event in tf.compat.v1.train.summary_iterator(
+                  os.path.join(output, "tensorboard", name))]
+    tags = {value.tag for event in events for value in event.summary.value}
+    assert {"train/loss", "train/learning_rate"} <= tags, tags
     with open(os.path.join(output, "config.json")) as f:
         config = json.load(f)
     assert config["model_type"] == "bert"

@@ -8,6 +8,7 @@ reads, so whatever is written here reads back into the same variables.
 """
 
 import os
+import shutil
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def hf_config(encoder, tokenizer):
     return config
 
 
-def save_hf_encoder(encoder, tokenizer, path, extra_json=None):
+def save_hf_encoder(encoder, tokenizer, path, extra_json=None, extra_dirs=()):
     """Writes `encoder` and its `tokenizer` as a Hugging Face BERT directory, atomically.
 
     Args:
@@ -49,6 +50,7 @@ def save_hf_encoder(encoder, tokenizer, path, extra_json=None):
         tokenizer: its `WordPieceTokenizer` (vocabulary and lower-casing).
         path: the directory; an existing one is replaced.
         extra_json: {file name: JSON-ready object} written beside (run metrics, settings).
+        extra_dirs: folders copied in (missing ones skipped), e.g. TensorBoard events.
     """
     from safetensors.numpy import save_file
 
@@ -63,4 +65,7 @@ def save_hf_encoder(encoder, tokenizer, path, extra_json=None):
                   metadata={"format": "pt"})
         for name, content in (extra_json or {}).items():
             write_json(os.path.join(tmp, name), content)
+        for source in extra_dirs:
+            if os.path.isdir(source):
+                shutil.copytree(source, os.path.join(tmp, os.path.basename(source)))
     return path

@@ -34,6 +34,7 @@ from nlu_tf.progress import fit_verbosity
 from nlu_tf.training.objective_factory import make_mapping_objective
 from nlu_tf.training.optimizer import make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
+from nlu_tf.training.tensorboard import LOG_FOLDER, TensorBoardLog
 from nlu_tf.training.stop_at_step import StopAtStep
 from nlu_tf.training.strategy import make_strategy
 
@@ -221,10 +222,12 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
     batches = pretraining_dataset([(shards, length) for shards, length, _ in epochs],
                                   settings.train_batch_size, settings.seed,
                                   settings.shuffle_buffer).skip(start)
+    log_dir = os.path.join(work_dir(settings.output_dir), LOG_FOLDER)
+    logs = [TensorBoardLog(log_dir)] if settings.tensorboard else []
     started = time.time()
     history = distiller.fit(batches, epochs=math.ceil(total_steps / interval),
                             initial_epoch=start // interval, steps_per_epoch=interval,
-                            callbacks=[*stage_objective.callbacks, StopAtStep(total_steps),
+                            callbacks=[*stage_objective.callbacks, *logs, StopAtStep(total_steps),
                                        checkpoint, *callbacks],
                             verbose=fit_verbosity(settings.verbose), shuffle=False)
     metrics = {"steps": total_steps, "resumed_from_step": start,
@@ -241,6 +244,7 @@ def general_distill(settings, strategy=None, restart=False, callbacks=()):
         metrics["held_out"] = {"data": settings.held_out_data, "before": initial,
                                "after": held_out_losses(distiller, held_out)}
     save_hf_encoder(student, tokenizer, settings.output_dir,
-                    {METRICS_FILE: {"settings": settings.to_dict(), "metrics": metrics}})
+                    {METRICS_FILE: {"settings": settings.to_dict(), "metrics": metrics}},
+                    extra_dirs=[log_dir] if settings.tensorboard else ())
     checkpoint.clear()
     return metrics

@@ -33,6 +33,7 @@ class GeneralDistillSettings:
     jit_compile: bool | str = JIT_AUTO  # True, False, or "auto": see `resolved_jit_compile`
     distribution_strategy: str = "default"
     checkpoint_every: int = 0  # steps between resumable checkpoints; 0: every epoch
+    tensorboard: bool = True  # curves of the losses and learning rate in <output>/tensorboard
     shuffle_buffer: int = 10_000
     verbose: int = 1
     optimizer: OptimizerSettings = OptimizerSettings()

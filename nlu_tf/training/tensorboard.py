@@ -23,8 +23,9 @@ def _scalar_metadata():
 
 
 class TensorBoardLog(keras.callbacks.Callback):
-    """Writes scalars every `every` optimizer steps: `train/<loss term>` (Keras' running
-    means since the last checkpoint interval began), `train/learning_rate`, and each new
+    """Writes scalars every `every` optimizer steps and at the last: `train/<loss term>`
+    (Keras' running means since the last checkpoint interval began), `train/learning_rate`,
+    and each new
     dev evaluation of `evaluator` as `dev/intent_acc`, `dev/slot_f1`, `dev/sentence_acc`.
 
     Args:
@@ -44,14 +45,18 @@ class TensorBoardLog(keras.callbacks.Callback):
         tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step,
                          metadata=self._metadata)
 
+    def _train_point(self, step, logs):
+        for name, value in (logs or {}).items():
+            self._scalar(f"train/{name}", value, step)
+        self._scalar("train/learning_rate", keras.ops.convert_to_numpy(
+            self.model.optimizer.learning_rate), step)
+
     def on_train_batch_end(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
+        self._last = (step, logs)
         with self._writer.as_default():
             if step % self._every == 0:
-                for name, value in (logs or {}).items():
-                    self._scalar(f"train/{name}", value, step)
-                self._scalar("train/learning_rate", keras.ops.convert_to_numpy(
-                    self.model.optimizer.learning_rate), step)
+                self._train_point(step, logs)
             history = self._evaluator.history if self._evaluator else ()
             for dev_step, metrics in history[self._dev_written:]:
                 for name in ("intent_acc", "slot_f1", "sentence_acc"):
@@ -59,4 +64,8 @@ class TensorBoardLog(keras.callbacks.Callback):
             self._dev_written = len(history)
 
     def on_train_end(self, logs=None):
+        step, last = getattr(self, "_last", (0, None))
+        if last is not None and step % self._every:
+            with self._writer.as_default():
+                self._train_point(step, last)  # the last step, so a short run has a point
         self._writer.flush()

@@ -20,6 +20,7 @@ from absl import flags
 
 from nlu_cli import app as cli
 from nlu_tf.errors import InputError
+from nlu_tf.run_lock import run_lock
 from nlu_tf.export.convert import (QUANTIZATION_CHOICES, convert_model_dir,
                                    resolve_quantizations)
 
@@ -58,13 +59,14 @@ def main(argv):
     for name in ("model_dir", "convert_dir"):
         if not FLAGS[name].value:
             raise InputError("command line", f"--{name} is required")
-    written = convert_model_dir(FLAGS.model_dir, FLAGS.convert_dir,
-                                resolve_quantizations(FLAGS.quantization), FLAGS.data_dir,
-                                FLAGS.task, FLAGS.representative_size,
-                                saved_model=FLAGS.saved_model,
-                                debug_quantization=FLAGS.debug_quantization,
-                                mixed_threshold=FLAGS.mixed_threshold, clu=FLAGS.clu,
-                                clu_domain=FLAGS.clu_domain)
+    with run_lock(FLAGS.convert_dir):
+        written = convert_model_dir(FLAGS.model_dir, FLAGS.convert_dir,
+                                    resolve_quantizations(FLAGS.quantization), FLAGS.data_dir,
+                                    FLAGS.task, FLAGS.representative_size,
+                                    saved_model=FLAGS.saved_model,
+                                    debug_quantization=FLAGS.debug_quantization,
+                                    mixed_threshold=FLAGS.mixed_threshold, clu=FLAGS.clu,
+                                    clu_domain=FLAGS.clu_domain)
     print(json.dumps({path: {"size_bytes": info["size_bytes"]} if "size_bytes" in info else
                       {"files": info["files"]} for path, info in written.items()}))
 

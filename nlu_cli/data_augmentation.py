@@ -16,6 +16,7 @@ utterance are dropped, repeats skipped, and the counts printed. Train with
 """
 
 import json
+import os
 import time
 
 from absl import flags
@@ -49,11 +50,13 @@ def main(argv):
     dataset_dir = resolve_data_dir(FLAGS.data_dir, FLAGS.task_name)
     model_dir = FLAGS.pretrained_bert_model or default_teacher_dir()
 
-    from nlu_tf.augment.run import augment_dataset
+    from nlu_tf.augment.run import AUG_SPLIT, augment_dataset
+    from nlu_tf.run_lock import run_lock
 
     start = time.monotonic()
-    output_dir, counts, kind = augment_dataset(dataset_dir, model_dir, settings,
-                                               FLAGS.output_dir or None)
+    with run_lock(FLAGS.output_dir or os.path.join(dataset_dir, AUG_SPLIT)):
+        output_dir, counts, kind = augment_dataset(dataset_dir, model_dir, settings,
+                                                   FLAGS.output_dir or None)
     print(json.dumps({"output_dir": output_dir, "candidates": kind,
                       "originals": counts.originals, "augmented": counts.augmented,
                       "dropped_equal_to_dev_test": counts.dropped_dev_test,

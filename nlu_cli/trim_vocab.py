@@ -31,6 +31,7 @@ from absl import flags
 from nlu_cli import app as cli
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError
+from nlu_tf.run_lock import run_lock
 from nlu_tf.export.trim_vocab import trim_model_dir
 from nlu_tf.models.vocab_trim import FALLBACK_CHARACTERS
 
@@ -72,9 +73,10 @@ def main(argv):
     data = None
     if FLAGS.data_dir:
         data = [(resolve_data_dir(FLAGS.data_dir, FLAGS.task or None), FLAGS.split)]
-    summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
-                             FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions,
-                             FLAGS.fallback_characters, FLAGS.vocab_size, FLAGS.share_rows)
+    with run_lock(FLAGS.output_dir):
+        summary = trim_model_dir(FLAGS.model_dir, FLAGS.output_dir, data, FLAGS.corpus,
+                                 FLAGS.min_count, FLAGS.report_corpus, FLAGS.trim_positions,
+                                 FLAGS.fallback_characters, FLAGS.vocab_size, FLAGS.share_rows)
     print(json.dumps({key: summary[key] for key in
                       ("original_vocab_size", "vocab_size", "kept", "min_count",
                        "fallback_characters", "share_rows",

@@ -91,6 +91,28 @@ def test_train_and_pipeline_refuse_a_live_output_at_once(tmp_path, tiny_data_dir
     assert not os.path.exists(output)
 
 
+def test_convert_augmentation_and_trim_refuse_a_live_output(tmp_path, tiny_data_dir,
+                                                             export_model_dir):
+    output = str(tmp_path / "out")
+    process = _holder(output)
+    try:
+        for tool, args in (
+                ("convert.py", ("--model_dir", export_model_dir, "--convert_dir", output,
+                                "--quantization", "float32")),
+                ("data_augmentation.py", ("--data_dir", tiny_data_dir, "--output_dir", output)),
+                ("trim_vocab.py", ("--model_dir", export_model_dir, "--output_dir", output,
+                                   "--data_dir", tiny_data_dir))):
+            result, _ = _tool(tool, *args)
+            assert result.returncode == 2, (tool, result.stderr[-2000:])
+            assert result.stderr.splitlines()[-1] == (
+                f"error: {output}: another run (PID {process.pid}) is writing this output "
+                "directory; wait for it to end or choose another output directory"), tool
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert not os.path.exists(output)
+
+
 def _write(path, tag):
     with atomic_dir(path) as tmp:
         for name in ("a", "b"):

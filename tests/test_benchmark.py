@@ -139,6 +139,9 @@ def test_evaluate_artefacts_gives_one_row_each(artefacts, tiny_data_dir):
         assert row["num_parameters"] == rows[0]["num_parameters"] > 0
     sizes = [row["size_mb"] for row in rows]
     assert 0 < sizes[3] < sizes[2]  # int8 is smaller than float32
+    # Each .tflite decodes in its graph too, checked against nlu_tf's decoding.
+    assert ["graph_decoding" in row for row in rows] == [False, False, True, True]
+    assert [row["graph_decoding"] for row in rows[2:]] == [{"utterances": 32, "disagree": 0}] * 2
 
 
 def test_agreement_of_converted_models_with_keras(artefacts, tiny_data_dir):

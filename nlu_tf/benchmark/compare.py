@@ -47,6 +47,9 @@ def evaluate_artefacts(paths, data_dir, task, split="test", batch_size=64, jit_c
                      "examples": metrics["examples"], "intent_acc": metrics["intent_acc"],
                      "slot_f1": metrics["slot_f1"], "sentence_acc": metrics["sentence_acc"],
                      "size_mb": artefact.size_mb, "num_parameters": artefact.num_parameters})
+        if "graph_decoding" in metrics:  # a .tflite's own decoding, checked against nlu_tf's
+            rows[-1]["graph_decoding"] = {key: metrics["graph_decoding"][key]
+                                          for key in ("utterances", "disagree")}
     return rows
 
 

@@ -48,7 +48,7 @@ def _one_line(error, path):
     ("vocab_size", 0, "vocab_size must be a positive integer"),
     ("intermediate_size", -64, "intermediate_size must be a positive integer"),
     ("max_position_embeddings", 0, "max_position_embeddings must be a positive integer"),
-    ("type_vocab_size", [2], "type_vocab_size must be a positive integer, got <list>"),
+    ("type_vocab_size", [2], "type_vocab_size must be a positive integer, got [2]"),
     ("num_attention_heads", 3, "num_attention_heads (3) must divide hidden_size (32)"),
     ("hidden_act", "swish", "hidden_act 'swish' is not supported"),
     ("hidden_act", "gelu\n\x1b[2J", r"hidden_act 'gelu\n\x1b[2J' is not supported"),

@@ -8,12 +8,12 @@ import collections
 import difflib
 import os
 
-from nlu_tf.errors import InputError, quoted
+from nlu_tf.errors import InputError, quote
 
 
 def _closest(label, vocabulary):
     match = difflib.get_close_matches(label, vocabulary, n=1, cutoff=0.6)
-    return f"closest in the vocabulary: {quoted(match[0])}" if match else \
+    return f"closest in the vocabulary: {quote(match[0])}" if match else \
         "nothing close in the vocabulary"
 
 
@@ -47,6 +47,6 @@ def check_train_labels(labels, examples, split_dir):
     others = len(unknown) - 1
     raise InputError(
         os.path.join(split_dir, file_name),
-        f"training {kind} {quoted(label)} is not in the vocabulary ({count} utterance(s) carry "
+        f"training {kind} {quote(label)} is not in the vocabulary ({count} utterance(s) carry "
         f"it; {_closest(label, vocabulary)})"
         + (f"; {others} other unknown label(s)" if others else ""), line)

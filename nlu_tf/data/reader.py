@@ -13,7 +13,7 @@ import re
 
 from nlu_tf.data.label_check import check_train_labels
 from nlu_tf.data.text_lines import iter_lines
-from nlu_tf.errors import InputError, quoted
+from nlu_tf.errors import InputError, quote
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ def read_vocab(path):
     for number, label in enumerate(labels, 1):
         label = label.strip()
         if not label or " " in label:
-            raise InputError(path, f"bad label {quoted(label)}", number)
+            raise InputError(path, f"bad label {quote(label)}", number)
         if label in seen:
-            raise InputError(path, f"duplicate label {quoted(label)} (first on line {seen[label]})", number)
+            raise InputError(path, f"duplicate label {quote(label)} (first on line {seen[label]})", number)
         seen[label] = number
     return [label.strip() for label in labels]
 
@@ -99,9 +99,9 @@ def read_split(data_dir, split):
         for tag in tags:
             if not _TAG.match(tag):
                 raise InputError(paths["seq.out"],
-                                 f"malformed tag {quoted(tag)} (expected O, B-x or I-x)", number)
+                                 f"malformed tag {quote(tag)} (expected O, B-x or I-x)", number)
         if not intent or len(intent.split()) != 1:
-            raise InputError(paths["label"], f"bad intent {quoted(intent)}", number)
+            raise InputError(paths["label"], f"bad intent {quote(intent)}", number)
         examples.append(Example(tuple(words), tuple(tags), intent, number))
     return examples
 

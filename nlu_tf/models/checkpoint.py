@@ -18,10 +18,9 @@ import re
 
 import numpy as np
 
-from nlu_tf.errors import InputError
+from nlu_tf.errors import InputError, quote
 from nlu_tf.models.encoder_config import (HF_NAMES, PROJECTION_KEY, check_encoder_config,
                                           check_layer_count, encoder_shapes)
-from nlu_tf.models.quoting import quote
 
 logger = logging.getLogger(__name__)
 

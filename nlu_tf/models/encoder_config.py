@@ -8,9 +8,8 @@ not divide the width must be refused before Keras starts allocating.
 
 import math
 
-from nlu_tf.errors import InputError
+from nlu_tf.errors import InputError, quote
 from nlu_tf.models.activations import ACTIVATION_NAMES
-from nlu_tf.models.quoting import quote, shown
 
 # Hugging Face config.json key -> our constructor argument.
 HF_CONFIG_KEYS = {
@@ -73,32 +72,32 @@ def check_encoder_config(config, source, names=None):
     full = {**DEFAULTS, **config}
     for key in SIZES:
         if type(full[key]) is not int or full[key] < 1:
-            fail(key, f"must be a positive integer, got {shown(full[key])}")
+            fail(key, f"must be a positive integer, got {quote(full[key])}")
     if full["hidden_size"] % full["num_heads"]:
         fail("num_heads", f"({full['num_heads']}) must divide "
                           f"{names.get('hidden_size', 'hidden_size')} ({full['hidden_size']})")
     if full["activation"] not in ACTIVATION_NAMES:
-        fail("activation", f"{shown(full['activation'])} is not supported "
+        fail("activation", f"{quote(full['activation'])} is not supported "
                            f"(supported: {', '.join(ACTIVATION_NAMES)})")
     for key in RATES:
         if not (is_number(full[key]) and 0 <= full[key] < 1):
-            fail(key, f"must be a number in [0, 1), got {shown(full[key])}")
+            fail(key, f"must be a number in [0, 1), got {quote(full[key])}")
     embedding = full["embedding_size"]
     if embedding is not None and (type(embedding) is not int
                                   or not 0 < embedding < full["hidden_size"]):
         fail("embedding_size", f"must be null or an integer in 1..{full['hidden_size'] - 1} "
-                               f"(below hidden_size), got {shown(embedding)}")
+                               f"(below hidden_size), got {quote(embedding)}")
     rows = full["embedding_rows"]
     if rows is not None and (type(rows) is not int or not 0 < rows <= full["vocab_size"]):
         fail("embedding_rows", f"must be null or an integer in 1..{full['vocab_size']} "
-                               f"(at most vocab_size), got {shown(rows)}")
+                               f"(at most vocab_size), got {quote(rows)}")
     # 4-bit tables (an int4 export's model, never written) and quantization-aware training.
     for key, allowed in (("embedding_bits", (None, 4)), ("weight_bits", (None, 0, 4))):
         if full[key] not in allowed or isinstance(full[key], bool):
-            fail(key, f"must be one of {', '.join(map(shown, allowed))}, got {shown(full[key])}")
+            fail(key, f"must be one of {', '.join(map(quote, allowed))}, got {quote(full[key])}")
     eps = full["layer_norm_eps"]
     if not (is_number(eps) and math.isfinite(eps) and eps > 0):
-        fail("layer_norm_eps", f"must be a positive number, got {shown(eps)}")
+        fail("layer_norm_eps", f"must be a positive number, got {quote(eps)}")
     return full
 
 
@@ -122,7 +121,7 @@ def check_max_seq_len(max_seq_len, config, source):
     if max_seq_len is None:
         return
     if type(max_seq_len) is not int or max_seq_len < 3:
-        raise InputError(source, f"max_seq_len must be an integer >= 3, got {shown(max_seq_len)}")
+        raise InputError(source, f"max_seq_len must be an integer >= 3, got {quote(max_seq_len)}")
     if max_seq_len > config["max_position_embeddings"]:
         raise InputError(source, f"max_seq_len {max_seq_len} is longer than the model's "
                                  f"max_position_embeddings ({config['max_position_embeddings']})")

@@ -8,8 +8,7 @@ refused here, from metadata alone, before a single value is read.
 
 import h5py
 
-from nlu_tf.errors import InputError
-from nlu_tf.models.quoting import quote
+from nlu_tf.errors import InputError, quote
 
 # Float weights barely compress; a dataset far larger than its stored bytes is a bomb.
 EXPANSION = 16

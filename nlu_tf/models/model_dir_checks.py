@@ -9,11 +9,10 @@ import math
 import os
 import re
 
-from nlu_tf.errors import InputError
+from nlu_tf.errors import InputError, quote
 from nlu_tf.models.encoder_config import (check_encoder_config, check_layer_count,
                                           check_max_seq_len, encoder_shapes, is_number)
 from nlu_tf.models.h5_files import scan_h5
-from nlu_tf.models.quoting import shown
 
 _ENCODER_NAMES = {key: f"model.encoder_config.{key}" for key in
                   ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
@@ -31,16 +30,16 @@ def check_model_config(config_path, config):
         raise InputError(config_path, "model.encoder_config is missing or not an object")
     unknown = sorted(set(model) - _MODEL_KEYS)
     if unknown:
-        raise InputError(config_path, f"unknown model setting {shown(unknown[0])}")
+        raise InputError(config_path, f"unknown model setting {quote(unknown[0])}")
     encoder = check_encoder_config(model["encoder_config"], config_path, _ENCODER_NAMES)
     for key in ("num_intents", "num_slots"):
         if type(model.get(key)) is not int or model[key] < 1:
             raise InputError(config_path, f"model.{key} must be a positive integer, "
-                                          f"got {shown(model.get(key))}")
+                                          f"got {quote(model.get(key))}")
     dropout = model.get("head_dropout", 0.1)
     if not (is_number(dropout) and 0 <= dropout < 1):
         raise InputError(config_path, f"model.head_dropout must be a number in [0, 1), "
-                                      f"got {shown(dropout)}")
+                                      f"got {quote(dropout)}")
     max_seq_len = config.get("max_seq_len")
     if max_seq_len is None:
         raise InputError(config_path, "max_seq_len is missing")

@@ -34,9 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from nlu_tf.errors import InputError
+from nlu_tf.errors import InputError, quote
 from nlu_tf.models.pickle_scan import PickleScanError, check_pickle
-from nlu_tf.models.quoting import quote
 
 __all__ = ["TorchCheckpointError", "UnsafeCheckpointError", "load_torch_state_dict"]
 

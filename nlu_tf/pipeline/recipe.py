@@ -13,7 +13,7 @@ import os
 from nlu_tf.choices import EmdWeightUpdate, FallbackCharacters, names
 from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.data.reader import resolve_data_dir
-from nlu_tf.errors import InputError, quoted
+from nlu_tf.errors import InputError, quote
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.pipeline.safe_yaml import parse_value, read_yaml_file
 from nlu_tf.precision import PRECISIONS, check_jit_compile
@@ -45,7 +45,7 @@ def _stage_eval_step(value):
     """A stage's own `eval_step`: null (then `training.eval_step`) or an integer >= 0."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
         return value
-    raise ValueError(f"expected null or an integer >= 0, got {quoted(value)}")
+    raise ValueError(f"expected null or an integer >= 0, got {quote(value)}")
 
 
 # The defaults of every key a recipe may set: run settings and stage budgets come from
@@ -125,17 +125,17 @@ def _coerce(value, default, where, key):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
-    raise InputError(where, f"{key}: expected {kind.__name__}, got {quoted(value)}")
+    raise InputError(where, f"{key}: expected {kind.__name__}, got {quote(value)}")
 
 
 def _merge(target, values, defaults, where, prefix=""):
     if not isinstance(values, dict):
         raise InputError(where, f"{prefix.rstrip('.') or 'the recipe'}: expected a mapping, "
-                                f"got {quoted(values)}")
+                                f"got {quote(values)}")
     for key, value in values.items():
         dotted = f"{prefix}{key}"
         if key not in defaults:
-            raise InputError(where, f"unknown key {quoted(dotted)} (known: "
+            raise InputError(where, f"unknown key {quote(dotted)} (known: "
                                     f"{', '.join(prefix + k for k in defaults)})")
         if isinstance(defaults[key], dict):
             _merge(target[key], value if value is not None else {}, defaults[key], where,
@@ -154,11 +154,11 @@ def _check(recipe, where):
         section, key = dotted.split(".")
         if recipe[section][key] not in choices:
             raise InputError(where, f"{dotted} must be one of {', '.join(choices)}, got "
-                                    f"{quoted(recipe[section][key])}")
+                                    f"{quote(recipe[section][key])}")
     bad = [q for q in recipe["export"]["quantizations"] if q not in QUANTIZATIONS]
     if bad or not recipe["export"]["quantizations"]:
         raise InputError(where, f"export.quantizations: each one of {', '.join(QUANTIZATIONS)}, "
-                                f"got {quoted(recipe['export']['quantizations'])}")
+                                f"got {quote(recipe['export']['quantizations'])}")
     if recipe["augment"]["copies"] < 0 or not 0.0 <= recipe["augment"]["probability"] <= 1.0:
         raise InputError(where, "augment.copies must be >= 0 and augment.probability in [0, 1]")
     if recipe["augment"]["copies"] and not (recipe["stage_2_1"]["aug_train"]
@@ -193,7 +193,7 @@ def _check_export_trim(export, where):
 def parse_override(text):
     """`key.sub=value` -> (["key", "sub"], value parsed as YAML)."""
     if "=" not in text:
-        raise InputError("--set", f"expected key.sub=value, got {quoted(text)}")
+        raise InputError("--set", f"expected key.sub=value, got {quote(text)}")
     key, value = text.split("=", 1)
     return [part for part in key.strip().split(".") if part], parse_value(value)
 
@@ -217,7 +217,7 @@ def load_recipe(path, overrides=(), output_dir="", seed=None):
     for text in overrides:
         keys, value = parse_override(text)
         if not keys:
-            raise InputError("--set", f"expected key.sub=value, got {quoted(text)}")
+            raise InputError("--set", f"expected key.sub=value, got {quote(text)}")
         nested = value
         for key in reversed(keys):
             nested = {key: nested}

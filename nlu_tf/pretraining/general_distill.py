@@ -18,7 +18,7 @@ import keras
 
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.errors import InputError, quoted
+from nlu_tf.errors import InputError, quote
 from nlu_tf.io_utils import work_dir, write_json
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.checkpoint import WEIGHT_FILES, read_hf_config
@@ -52,7 +52,7 @@ def _shard_path(folder, name, path):
     (the folder is closed: no separators, no `..`, no absolute path)."""
     if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name
             or "\\" in name or os.sep in name or "\0" in name or name.startswith(".")):
-        raise InputError(path, f"shard {quoted(name)} is not a plain file name inside "
+        raise InputError(path, f"shard {quote(name)} is not a plain file name inside "
                                f"the folder")
     return os.path.join(folder, name)
 
@@ -63,10 +63,10 @@ def _checked_epoch(folder, metrics, path):
     if not shards:
         raise InputError(path, "lists no shards")
     if not (isinstance(length, int) and MAX_SEQ_LEN_RANGE[0] <= length <= MAX_SEQ_LEN_RANGE[1]):
-        raise InputError(path, f"max_seq_len {quoted(length)} outside "
+        raise InputError(path, f"max_seq_len {quote(length)} outside "
                                f"{MAX_SEQ_LEN_RANGE[0]}..{MAX_SEQ_LEN_RANGE[1]}")
     if not (isinstance(count, int) and count > 0):
-        raise InputError(path, f"num_training_examples {quoted(count)} is not a positive count")
+        raise InputError(path, f"num_training_examples {quote(count)} is not a positive count")
     return shards, length, count
 
 

@@ -12,7 +12,7 @@ import json
 import re
 
 from nlu_tf.data.text_lines import iter_lines
-from nlu_tf.errors import InputError, quoted
+from nlu_tf.errors import InputError, quote
 from nlu_tf.metrics import compute_metrics
 
 _SPAN_KEYS = ("slot", "start", "end")
@@ -33,7 +33,7 @@ def _record(path, number, line):
     for span in slots:
         if not (isinstance(span["start"], int) and isinstance(span["end"], int)
                 and 0 <= span["start"] < span["end"] <= len(record["text"])):
-            raise InputError(path, f"span {quoted(span)} outside the text", number)
+            raise InputError(path, f"span {quote(span)} outside the text", number)
     return record
 
 

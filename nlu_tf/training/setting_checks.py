@@ -2,7 +2,7 @@
 
 import math
 
-from nlu_tf.errors import quoted
+from nlu_tf.errors import quote
 
 
 def _finite(value):
@@ -43,5 +43,5 @@ def numeric_problems(settings):
         (_finite(settings.teacher_cache_max_gb) and settings.teacher_cache_max_gb > 0,
          "teacher_cache_max_gb", settings.teacher_cache_max_gb, "a finite number > 0"),
     ]
-    return [f"{name} must be {wanted}, got {quoted(value)}"
+    return [f"{name} must be {wanted}, got {quote(value)}"
             for ok, name, value, wanted in checks if not ok]

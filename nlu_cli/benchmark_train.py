@@ -57,7 +57,7 @@ def main(argv):
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
     from nlu_tf.benchmark.machine import machine_info
     from nlu_tf.benchmark.throughput import measure, measure_distill
-    from nlu_tf.models.model_dir import load_any
+    from nlu_tf.model_io.model_dir import load_any
 
     precision = FLAGS.mixed_precision
     jit = jit_compile_for(FLAGS.jit_compile, precision)

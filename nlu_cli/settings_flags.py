@@ -215,7 +215,7 @@ def emd_settings_from_flags(values):
     `--student_model` is an nlu_tf model directory to continue, or a general (Hugging Face)
     student to start from.
     """
-    from nlu_tf.models.model_files import is_model_dir
+    from nlu_tf.model_io.model_files import is_model_dir
 
     student = values["student_model"]
     data = DataSettings(data_dir=values["data_dir"], task=values["task_name"],

@@ -43,7 +43,7 @@ def keras_predictor(bundle, name="keras", jit_compile=True):
     """Wraps a loaded `ModelBundle` (Keras joint model) as a `Predictor`.
 
     Args:
-        bundle: a `nlu_tf.models.model_dir.ModelBundle`.
+        bundle: a `nlu_tf.model_io.model_dir.ModelBundle`.
         name: the predictor's `name`.
         jit_compile: compile the forward pass with XLA (one graph per batch shape).
 

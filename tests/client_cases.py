@@ -29,7 +29,7 @@ def _model_dir(out):
     import keras
 
     from nlu_tf.data.reader import LabelMaps
-    from nlu_tf.models.model_dir import from_pretrained, save_model_dir
+    from nlu_tf.model_io.model_dir import from_pretrained, save_model_dir
 
     bert = write_tiny_bert(os.path.join(out, "tiny_bert"))
     data = write_tiny_dataset(os.path.join(out, "tiny_data"))

@@ -66,7 +66,7 @@ def export_model_dir(tiny_bert_dir, tiny_data_dir, tmp_path_factory):
     import keras
 
     from nlu_tf.data.reader import LabelMaps
-    from nlu_tf.models.model_dir import from_pretrained, save_model_dir
+    from nlu_tf.model_io.model_dir import from_pretrained, save_model_dir
 
     keras.utils.set_random_seed(0)
     bundle = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), EXPORT_MAX_SEQ_LEN)

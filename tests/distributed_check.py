@@ -25,7 +25,7 @@ from nlu_tf.data.features import encode_examples  # noqa: E402
 from nlu_tf.data.reader import read_split  # noqa: E402
 from nlu_tf.distill.losses import local_counts  # noqa: E402
 from nlu_tf.distill.objectives import SupervisedObjective  # noqa: E402
-from nlu_tf.models.model_dir import load_model_dir  # noqa: E402
+from nlu_tf.model_io.model_dir import load_model_dir  # noqa: E402
 from nlu_tf.training.stage import run_stage  # noqa: E402
 from nlu_tf.training.settings import (DataSettings, DistillSettings,  # noqa: E402
                                       OptimizerSettings, RunSettings)

@@ -19,7 +19,7 @@ from nlu_tf.augment.vocabulary import match_case, replaceable_token
 from nlu_tf.data.reader import Example, read_lines, read_split
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
-from nlu_tf.models.checkpoint import canonical_state, mlm_head_state
+from nlu_tf.checkpoints.hf_reader import canonical_state, mlm_head_state
 from tests.tiny import REPO, TINY_CONFIG, random_mlm_head_state, tiny_vocab, write_tiny_bert
 
 TOOL = os.path.join(REPO, "tools", "data_augmentation.py")
@@ -189,14 +189,15 @@ def test_mlm_head_is_read_from_every_checkpoint_naming():
 
 
 def test_mlm_head_matches_the_hugging_face_formula(mlm_bert_dir):
-    from nlu_tf.models.checkpoint import read_raw_tensors
+    from nlu_tf.checkpoints.hf_reader import read_raw_tensors
+    from nlu_tf.model_io.hf_encoder import load_mlm_head
     from nlu_tf.models.mlm_head import MaskedLMHead
 
     state = canonical_state(read_raw_tensors(os.path.join(mlm_bert_dir, "model.safetensors")))
     head = mlm_head_state(state)
     embeddings = state["embeddings.word_embeddings.weight"]
     layer = MaskedLMHead(embeddings.shape[0], embeddings.shape[1])
-    layer.load(head, embeddings, "test")
+    load_mlm_head(layer, head, embeddings, "test")
     hidden = np.random.default_rng(0).normal(size=(3, embeddings.shape[1])).astype(np.float32)
     x = hidden @ head["transform.dense.weight"].T + head["transform.dense.bias"]
     x = 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))

@@ -10,7 +10,7 @@ from nlu_tf.data.features import IGNORE, encode_examples
 from nlu_tf.data.reader import read_dataset
 from nlu_tf.distill.losses import global_counts
 from nlu_tf.distill.objectives import PredictionObjective, SupervisedObjective
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.models.student import cut_from_teacher
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nlu_tf.errors import InputError
-from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.model_io.hf_encoder import load_hf_encoder
 from tests import checkpoint_writers as writers
 from tests.tiny import TINY_CONFIG, random_bert_state
 from tests.torch_bin_writer import write_malicious_bin
@@ -27,7 +27,7 @@ def _model_dir(tmp_path, name, write, state=None, config=CONFIG):
 
 
 def _outputs(directory):
-    out = BertEncoder.from_pretrained(directory)(INPUTS)
+    out = load_hf_encoder(directory)(INPUTS)
     return np.concatenate([out["sequence_output"].numpy().ravel(),
                            out["pooled_output"].numpy().ravel()])
 
@@ -57,7 +57,7 @@ def test_extra_heads_are_reported_and_skipped(tmp_path, caplog):
              "fit_denses.0.weight": np.zeros((768, 32), np.float32),
              "embeddings.position_ids": np.arange(64)[None]}
     directory = _model_dir(tmp_path, "extra", writers.write_torch_bin, {**state, **extra})
-    with caplog.at_level(logging.INFO, logger="nlu_tf.models.checkpoint"):
+    with caplog.at_level(logging.INFO, logger="nlu_tf.checkpoints.hf_reader"):
         reference = _outputs(_model_dir(tmp_path, "plain", writers.write_torch_bin, state))
         np.testing.assert_array_equal(_outputs(directory), reference)
     assert "skipped 2 weights outside the encoder (cls, fit_denses)" in caplog.text
@@ -69,14 +69,14 @@ def test_missing_encoder_keys_are_listed(tmp_path):
     directory = _model_dir(tmp_path, "missing", writers.write_safetensors, state)
     with pytest.raises(InputError, match=r"missing encoder weights: encoder.layer.1.output."
                                          r"dense.weight, pooler.dense.bias"):
-        BertEncoder.from_pretrained(directory)
+        load_hf_encoder(directory)
 
 
 def test_shape_mismatch_names_the_key(tmp_path):
     directory = _model_dir(tmp_path, "shape", writers.write_safetensors,
                            random_bert_state({**CONFIG, "intermediate_size": 48}, seed=7))
     with pytest.raises(InputError, match=r"intermediate.dense.weight: shape \(48, 32\)"):
-        BertEncoder.from_pretrained(directory)
+        load_hf_encoder(directory)
 
 
 def test_malicious_pickle_is_refused_and_never_executed(tmp_path):
@@ -86,7 +86,7 @@ def test_malicious_pickle_is_refused_and_never_executed(tmp_path):
     marker = tmp_path / "pwned"
     write_malicious_bin(str(directory / "pytorch_model.bin"), str(marker))
     with pytest.raises(InputError, match="os.system"):
-        BertEncoder.from_pretrained(str(directory))
+        load_hf_encoder(str(directory))
     assert not marker.exists()
 
 
@@ -94,17 +94,17 @@ def test_directory_without_weights_or_config(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(InputError, match="config.json not found"):
-        BertEncoder.from_pretrained(str(empty))
+        load_hf_encoder(str(empty))
     (empty / "config.json").write_text(json.dumps(CONFIG))
     with pytest.raises(InputError, match="no weight file"):
-        BertEncoder.from_pretrained(str(empty))
+        load_hf_encoder(str(empty))
     (empty / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(InputError, match="cannot read weights"):
-        BertEncoder.from_pretrained(str(empty))
+        load_hf_encoder(str(empty))
 
 
 def test_encoder_returns_every_hidden_state_and_pre_softmax_scores(tmp_path):
-    encoder = BertEncoder.from_pretrained(_model_dir(tmp_path, "m", writers.write_safetensors))
+    encoder = load_hf_encoder(_model_dir(tmp_path, "m", writers.write_safetensors))
     out = encoder(INPUTS)
     assert len(out["hidden_states"]) == CONFIG["num_hidden_layers"] + 1
     assert len(out["attention_scores"]) == CONFIG["num_hidden_layers"]

@@ -13,7 +13,7 @@ from nlu_tf.data.reader import LabelMaps
 from nlu_tf.decoding import decode
 from nlu_tf.errors import InputError
 from nlu_tf.export.convert import clu_folder, convert_model_dir
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 
 
 @pytest.fixture(scope="module")

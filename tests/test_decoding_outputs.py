@@ -11,7 +11,7 @@ from nlu_tf.export.decoding_outputs import (NOT_A_WORD, attach_decoding, decodin
                                             word_start_flags)
 from nlu_tf.export.tflite import convert_model
 from nlu_tf.export.tflite_interpreter import TFLiteLogits
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.tag_rules import best_tags
 
 MAX_SEQ_LEN = 12

@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from nlu_tf.models.model_dir import WEIGHTS, load_model_dir
+from nlu_tf.model_io.model_dir import WEIGHTS, load_model_dir
 from nlu_tf.training.stage import run_stage
 from nlu_tf.training.settings import DistillSettings
 from tests.tiny import write_tiny_bert

@@ -15,7 +15,7 @@ import pytest
 from nlu_tf.data.reader import read_split
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.defaults import default_teacher_dir
-from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.model_io.hf_encoder import load_hf_encoder
 from tests.tiny import SNIPS
 
 keras_hub = pytest.importorskip("keras_hub")
@@ -44,7 +44,7 @@ def hub_output(batch):
 @pytest.mark.parametrize("activation, tolerance", [("gelu_pytorch_tanh", 1e-4), ("gelu", 1e-2)])
 def test_sequence_output_matches_keras_hub(batch, hub_output, activation, tolerance):
     ids, mask = batch
-    encoder = BertEncoder.from_pretrained(default_teacher_dir(), activation=activation)
+    encoder = load_hf_encoder(default_teacher_dir(), activation=activation)
     ours = encoder({"input_ids": ids, "attention_mask": mask,
                     "token_type_ids": np.zeros_like(ids)})["sequence_output"].numpy()
     real = mask.astype(bool)

@@ -34,7 +34,7 @@ from nlu_tf.export.tflite import ConversionError, convert_model, convert_saved_m
 from nlu_tf.export.tflite_ops import inspect_ops
 from nlu_tf.export.tflite_interpreter import open_tflite
 from nlu_tf.decoding import decode, keras_logits_fn, predict
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from tests.tiny import REPO
 
 MAX_SEQ_LEN = 32

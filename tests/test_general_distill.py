@@ -14,12 +14,12 @@ import tensorflow as tf
 from safetensors import safe_open
 from scipy.special import erf
 
+from nlu_tf.checkpoints.hf_names import encoder_shapes
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.distill.losses import IGNORE
 from nlu_tf.errors import InputError
-from nlu_tf.models.bert_encoder import BertEncoder
-from nlu_tf.models.encoder_config import encoder_shapes
-from nlu_tf.models.model_dir import from_pretrained
+from nlu_tf.model_io.hf_encoder import load_hf_encoder
+from nlu_tf.model_io.model_dir import from_pretrained
 from nlu_tf.models.student import from_tinybert
 from tests.tiny import REPO, SNIPS
 
@@ -170,7 +170,7 @@ def test_student_loads_by_key_names_and_in_nlu_tf_with_identical_outputs(
     prefixed = _reference_bert({"bert." + k: v for k, v in state.items()}, config, ids, mask, types)
     np.testing.assert_array_equal(reference, prefixed)
     inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-    encoder = BertEncoder.from_pretrained(output)
+    encoder = load_hf_encoder(output)
     ours = encoder(inputs)["sequence_output"].numpy()
     real = mask.astype(bool)
     assert np.abs(ours[real] - reference[real]).max() < 1e-5
@@ -287,7 +287,7 @@ def test_bad_inputs_give_one_line(run_dirs, tiny_bert_dir, tmp_path):
     assert done.stderr.strip().splitlines() == [
         f"error: {tmp_path}: no pregenerated data (epoch_0_metrics.json): run "
         "tools/pregenerate_training_data.py first"]
-    from nlu_tf.models.model_files import FORMAT
+    from nlu_tf.model_io.model_files import FORMAT
     from nlu_tf.pretraining.general_distill import load_teacher
 
     finetuned = tmp_path / "finetuned"

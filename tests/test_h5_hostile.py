@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nlu_tf.errors import InputError
-from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.model_io.hf_encoder import load_hf_encoder
 from tests import checkpoint_writers as writers
 from tests.peak_memory import peak_of_call
 from tests.tiny import TINY_CONFIG, random_bert_state
@@ -40,7 +40,7 @@ def test_external_storage_is_refused(tmp_path):
     with h5py.File(directory / "tf_model.h5") as f:  # control: h5py alone reads the file's bytes
         assert f["bert/" + TOKEN_TYPES][()].tobytes() == secret.read_bytes()
     with pytest.raises(InputError, match="token_type_embeddings.*keeps its data in external files"):
-        BertEncoder.from_pretrained(str(directory))
+        load_hf_encoder(str(directory))
 
 
 def test_virtual_dataset_is_refused(tmp_path):
@@ -54,7 +54,7 @@ def test_virtual_dataset_is_refused(tmp_path):
         del f["bert/" + TOKEN_TYPES]
         f["bert"].create_virtual_dataset(TOKEN_TYPES, layout)
     with pytest.raises(InputError, match="is a virtual dataset"):
-        BertEncoder.from_pretrained(str(directory))
+        load_hf_encoder(str(directory))
 
 
 def test_external_link_is_refused(tmp_path):
@@ -66,7 +66,7 @@ def test_external_link_is_refused(tmp_path):
         del f["bert/" + TOKEN_TYPES]
         f["bert/" + TOKEN_TYPES] = h5py.ExternalLink(str(source), "x")
     with pytest.raises(InputError, match="is a link to another file"):
-        BertEncoder.from_pretrained(str(directory))
+        load_hf_encoder(str(directory))
 
 
 def _inflating(directory, rows):
@@ -80,8 +80,8 @@ def test_inflating_dataset_is_refused_with_bounded_memory(tmp_path):
     _inflating(directory, 4 * MB)  # 512 MiB of fill value
     assert (directory / "tf_model.h5").stat().st_size < 1 * MB
     with pytest.raises(InputError, match="would expand from 0 stored bytes to 536870912"):
-        BertEncoder.from_pretrained(str(directory))
-    peak, error = peak_of_call("nlu_tf.models.checkpoint:read_raw_tensors",
+        load_hf_encoder(str(directory))
+    peak, error = peak_of_call("nlu_tf.checkpoints.hf_reader:read_raw_tensors",
                                directory / "tf_model.h5")
     assert error is not None and "compression bomb" in error
     assert peak < 200 * MB, f"reading took {peak / MB:.0f} MB"
@@ -95,5 +95,5 @@ def test_shape_is_checked_against_the_config_before_reading(tmp_path, monkeypatc
                         lambda self, key: read.append(self.name) or np.zeros(self.shape))
     with pytest.raises(InputError, match=r"word_embeddings.weight: shape \(1000, 32\) does not fit "
                                          r"the config \(expected \(120, 32\)\)"):
-        BertEncoder.from_pretrained(str(directory))
+        load_hf_encoder(str(directory))
     assert read == []

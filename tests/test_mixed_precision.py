@@ -17,8 +17,8 @@ from nlu_tf.data.reader import LabelMaps
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.objectives import SupervisedObjective
 from nlu_tf.errors import InputError
-from nlu_tf.models.model_dir import from_pretrained, load_model_dir
-from nlu_tf.models.model_files import WEIGHTS
+from nlu_tf.model_io.model_dir import from_pretrained, load_model_dir
+from nlu_tf.model_io.model_files import WEIGHTS
 from nlu_tf.pipeline.recipe import load_recipe, stage_settings
 from nlu_tf.precision import check_jit_compile, jit_compile_for, loss_scaled
 from nlu_tf.training.optimizer import with_loss_scale

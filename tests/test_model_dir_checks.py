@@ -7,7 +7,7 @@ import h5py
 import pytest
 
 from nlu_tf.errors import InputError
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from tests.model_dir_builder import write_model_dir
 
 

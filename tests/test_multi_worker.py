@@ -25,7 +25,7 @@ def _free_ports(count):
 
 
 def test_two_workers_end_with_the_weights_of_one_process(tmp_path):
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
 
     data = write_tiny_dataset(str(tmp_path / "data"))
     # No dropout anywhere: the replicas draw other random masks than the single process.

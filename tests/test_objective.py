@@ -12,7 +12,7 @@ from nlu_tf.distill.emd_objective import EmdObjective
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
 from nlu_tf.distill.objectives import IntermediateObjective
 from nlu_tf.errors import InputError
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.models.student import cut_from_teacher
 from nlu_tf.training.objective_callbacks import EmdWeightLogger
 from nlu_tf.pretraining.settings import GeneralDistillSettings

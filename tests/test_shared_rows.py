@@ -14,7 +14,7 @@ from nlu_tf.data.reader import read_split
 from nlu_tf.decoding import keras_logits_fn
 from nlu_tf.errors import InputError
 from nlu_tf.export.trim_vocab import trim_model_dir
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.models.shared_rows import nearest_kept_rows
 
 MAX_SEQ_LEN = 32
@@ -111,8 +111,7 @@ def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, conver
                                                                   tiny_data_dir, tmp_path):
     from nlu_tf.export.convert import tflite_folder
     from nlu_tf.export.tflite_ops import inspect_ops
-    from nlu_tf.models.bert_encoder import BertEncoder
-    from nlu_tf.models.hf_writer import save_hf_encoder
+    from nlu_tf.model_io.hf_encoder import load_hf_encoder, save_hf_encoder
     from nlu_tf.serving.artefact import load_predictor
     from nlu_tf.serving.evaluation import evaluate_split
 
@@ -134,7 +133,7 @@ def test_converts_with_builtin_ops_and_exports_the_table_expanded(shared, conver
             assert metrics["slot_f1"] == pytest.approx(keras_metrics["slot_f1"], abs=1e-9)
     # A Hugging Face export has one row per id (BertModel has no row map).
     hf = save_hf_encoder(bundle.model.encoder, bundle.tokenizer, str(tmp_path / "hf"))
-    encoder = BertEncoder.from_pretrained(hf)
+    encoder = load_hf_encoder(hf)
     ids = np.arange(bundle.tokenizer.vocab_size)
     np.testing.assert_array_equal(encoder.token_embedding.embeddings.numpy(),
                                   bundle.model.encoder.token_embedding.embeddings.numpy()[

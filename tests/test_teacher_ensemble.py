@@ -14,7 +14,7 @@ from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_dataset
 from nlu_tf.distill.teacher_cache_fill import _teacher_digest
 from nlu_tf.errors import InputError
-from nlu_tf.models.model_dir import load_model_dir
+from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.distill.teacher_ensemble import TeacherEnsemble, check_members
 from nlu_tf.training.settings import DistillSettings, RunSettings, comparable_settings
 from nlu_tf.training.stage import _models, run_stage

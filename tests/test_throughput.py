@@ -12,7 +12,7 @@ import numpy as np
 from nlu_tf.benchmark.machine import SPEED_FLAGS
 from nlu_tf.benchmark.throughput import measure_distill
 from nlu_tf.data.reader import read_dataset
-from nlu_tf.models.model_dir import load_any
+from nlu_tf.model_io.model_dir import load_any
 from tests.tiny import REPO, write_tiny_bert, write_tiny_dataset
 
 

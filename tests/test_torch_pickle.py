@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from nlu_tf.models.torch_pickle import (
+from nlu_tf.checkpoints.torch_pickle import (
     TorchCheckpointError,
     UnsafeCheckpointError,
     load_torch_state_dict,

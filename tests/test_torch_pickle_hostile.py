@@ -9,14 +9,14 @@ import zipfile
 import numpy as np
 import pytest
 
-from nlu_tf.models import torch_pickle
-from nlu_tf.models.torch_pickle import TorchCheckpointError, load_torch_state_dict
+from nlu_tf.checkpoints import torch_pickle
+from nlu_tf.checkpoints.torch_pickle import TorchCheckpointError, load_torch_state_dict
 from tests.peak_memory import peak_of_call
 from tests.torch_bin_writer import PickleBuilder, View, emit_tensor, save_torch_state_dict, write_archive
 
 MB = 1 << 20
 PEAK_LIMIT = 200 * MB
-LOADER = "nlu_tf.models.torch_pickle:load_torch_state_dict"
+LOADER = "nlu_tf.checkpoints.torch_pickle:load_torch_state_dict"
 
 
 def _one_line(error):

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from nlu_tf.models.model_dir import load_model_dir
-from nlu_tf.models.model_files import REQUIRED_FILES
+from nlu_tf.model_io.model_dir import load_model_dir
+from nlu_tf.model_io.model_files import REQUIRED_FILES
 from nlu_tf.io_utils import work_dir
 from nlu_tf.training.stage import run_stage
 from tests.interrupt import Interrupt, kill_at_step

@@ -108,7 +108,7 @@ def test_trimming_round_trips_with_identical_logits(trimmed_tiny, export_model_d
     from nlu_tf.data.dataset import pad_batch
     from nlu_tf.data.features import encode_examples
     from nlu_tf.decoding import keras_logits_fn
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
 
     path, summary = trimmed_tiny
     original, trimmed = load_model_dir(export_model_dir), load_model_dir(path)
@@ -152,7 +152,7 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
     from nlu_tf.data.features import encode_examples
     from nlu_tf.distill.distiller import Distiller
     from nlu_tf.distill.objectives import PredictionObjective
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
     from nlu_tf.training.stage import run_stage
 
     # No data given: the training data comes from the teacher's settings.json.
@@ -265,7 +265,7 @@ def test_longer_max_seq_len_than_the_kept_positions_is_refused(trimmed_tiny, exp
     import dataclasses
 
     from nlu_tf.data.reader import LabelMaps
-    from nlu_tf.models.model_dir import from_pretrained, load_any, save_model_dir
+    from nlu_tf.model_io.model_dir import from_pretrained, load_any, save_model_dir
     from nlu_tf.training.stage import run_stage
 
     path, _ = trimmed_tiny
@@ -373,7 +373,7 @@ def test_bad_corpus_names_the_line(export_model_dir, tiny_data_dir, tmp_path):
 
 def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tiny_data_dir,
                                            tmp_path):
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
     from nlu_tf.pipeline import orchestrator
     from nlu_tf.pipeline.recipe import load_recipe
     from nlu_tf.pipeline.stages import check_stage
@@ -447,7 +447,7 @@ def bert_vocab_models(tmp_path_factory):
     from nlu_tf.data.reader import LabelMaps
     from nlu_tf.defaults import default_teacher_dir
     from nlu_tf.export.convert import convert_model_dir
-    from nlu_tf.models.model_dir import from_pretrained, save_model_dir
+    from nlu_tf.model_io.model_dir import from_pretrained, save_model_dir
 
     root = tmp_path_factory.mktemp("bert_vocab")
     hf = root / "hf"

@@ -21,7 +21,7 @@ def truncated(tmp_path_factory, tiny_model_dir):
 
 
 def test_load_model_dir_names_the_truncated_file(truncated):
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
 
     model, weights = truncated
     with pytest.raises(InputError, match="truncated or corrupt") as error:
@@ -30,7 +30,7 @@ def test_load_model_dir_names_the_truncated_file(truncated):
 
 
 def test_garbage_weights_are_one_line(tmp_path, tiny_model_dir):
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
 
     model = str(tmp_path / "model")
     shutil.copytree(tiny_model_dir, model)

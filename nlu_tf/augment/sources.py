@@ -8,8 +8,9 @@ from nlu_tf.augment.neighbours import EmbeddingNeighbours
 from nlu_tf.augment.vocabulary import replaceable_token
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
-from nlu_tf.models.checkpoint import (canonical_state, find_weight_file, mlm_head_state,
-                                      read_raw_tensors)
+from nlu_tf.checkpoints.hf_names import config_from_hf
+from nlu_tf.checkpoints.hf_reader import (canonical_state, find_weight_file, mlm_head_state,
+                                          read_raw_tensors)
 
 logger = logging.getLogger(__name__)
 
@@ -82,17 +83,17 @@ def load_candidate_source(model_dir, top_m, batch_size=128):
                                EmbeddingNeighbours(embeddings, tokenizer.vocab, top_m))
     # TensorFlow is imported only on this path: the embedding path is numpy alone.
     from nlu_tf.augment.masked_lm import MaskedLMCandidates
+    from nlu_tf.model_io.hf_encoder import assign_state, load_mlm_head
     from nlu_tf.models.bert_encoder import BertEncoder
-    from nlu_tf.models.checkpoint import assign_state
     from nlu_tf.models.mlm_head import MaskedLMHead
 
-    config = BertEncoder.config_from_hf(model_dir)
+    config = config_from_hf(model_dir)
     encoder = BertEncoder(**config)
     encoder.build()
     assign_state(encoder, state, path)
     mlm = MaskedLMHead(config["vocab_size"], config["hidden_size"],
                        config.get("activation", "gelu"), config.get("layer_norm_eps", 1e-12))
-    mlm.load(head, embeddings, path)
+    load_mlm_head(mlm, head, embeddings, path)
     try:
         backend = MaskedLMCandidates(encoder, mlm, tokenizer, top_m, batch_size)
     except ValueError as error:

@@ -23,7 +23,7 @@ from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.export.modes import MODES
-from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.model_io.model_files import check_model_dir
 from nlu_tf.output_dirs import check_output_dir, mark
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
                                       write_tflite_source)
     from nlu_tf.export.decoding_outputs import decoding_tflite
     from nlu_tf.export.int4 import int4_weights_info
-    from nlu_tf.models.model_dir import load_model_dir
+    from nlu_tf.model_io.model_dir import load_model_dir
 
     threshold = DEFAULT_THRESHOLD if mixed_threshold is None else float(mixed_threshold)
     bundle = load_model_dir(model_dir)

@@ -22,7 +22,7 @@ again. The result is an ordinary model directory plus `trim_vocab.json`, which r
 sizes and the sources, and, for each report corpus, how the trimmed vocabulary tokenizes it
 against the original one (`tokenization_report`): new `[UNK]`s and the longer sequences.
 A model with trimmed positions cannot be trained further with a longer `max_seq_len`
-(`nlu_tf.models.model_dir.load_any` refuses it with one line).
+(`nlu_tf.model_io.model_dir.load_any` refuses it with one line).
 
 The choice of tokens and `trim_bundle` live in `nlu_tf.models.vocab_trim`.
 """
@@ -35,7 +35,7 @@ from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.data.tokenizer import UNK, WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, read_json_object, write_json
-from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.model_io.model_files import check_model_dir
 from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.models.vocab_trim import (CLEAR_CACHE_EVERY, FALLBACK_CHARACTERS, corpus_lines,
                                       plan_trim, trim_bundle)
@@ -191,7 +191,7 @@ def trim_model_dir(model_dir, output_dir, data=None, corpora=(), min_count=1,
              **tokenization_report(tokenizer, trimmed_tokenizer, corpus_lines(path))}
             for path in report_corpora]
 
-    from nlu_tf.models.model_dir import load_model_dir, write_model_files
+    from nlu_tf.model_io.model_dir import load_model_dir, write_model_files
 
     bundle = load_model_dir(model_dir)
     trimmed = trim_bundle(bundle, kept, trim_positions, share_rows)

@@ -1,16 +1,11 @@
 """A Keras BERT encoder that mirrors Hugging Face `BertModel` and exposes what distillation needs."""
 
-import os
-
 import keras
 from keras import ops
 
-from nlu_tf.errors import InputError
-from nlu_tf.models.encoder_config import HF_CONFIG_KEYS
 from nlu_tf.models.fake_quant import dense_class, fake_quant_rows, int4_block
 from nlu_tf.models.int4_table import Int4RowTable
 from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
-from nlu_tf.io_utils import read_json_object
 
 # The most rows a shared token table's row map reads as int16 (the largest int16 row index
 # is 32767).
@@ -56,8 +51,10 @@ class BertEncoder(keras.Model):
         dtype: (keyword) the Keras dtype policy, e.g. "mixed_bfloat16"; every sub-layer
             computes in it, variables stay float32.
 
-    Example:
-    >>> encoder = BertEncoder.from_pretrained("path/to/hf_bert_dir")
+    Example (`nlu_tf.model_io.hf_encoder.load_hf_encoder` builds one from a Hugging Face
+    BERT directory):
+    >>> encoder = BertEncoder(vocab_size=30522, hidden_size=384, num_layers=6,
+    ...                       intermediate_size=1536)
     >>> out = encoder({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
     >>> out["sequence_output"].shape
     """
@@ -183,39 +180,10 @@ class BertEncoder(keras.Model):
             "embedding_bits": self.embedding_bits, "weight_bits": self.weight_bits,
         }
 
-    @classmethod
-    def config_from_hf(cls, path):
-        """Reads a Hugging Face `config.json` (file or model directory) into constructor args."""
-        if os.path.isdir(path):
-            path = os.path.join(path, "config.json")
-        if not os.path.isfile(path):
-            raise InputError(path, "config.json not found")
-        hf = read_json_object(path)
-        if hf.get("position_embedding_type", "absolute") != "absolute":
-            raise InputError(path, "only absolute position embeddings are supported")
-        required = [key for key in ("vocab_size", "hidden_size", "num_hidden_layers",
-                                    "num_attention_heads", "intermediate_size") if key not in hf]
-        if required:
-            raise InputError(path, f"missing keys: {', '.join(required)}")
-        return {ours: hf[theirs] for theirs, ours in HF_CONFIG_KEYS.items() if theirs in hf}
 
-    @classmethod
-    def from_pretrained(cls, model_dir, dtype=None, **overrides):
-        """Builds the encoder from a Hugging Face BERT directory and loads its weights.
-
-        Reads `config.json` and the first of `model.safetensors`, `tf_model.h5`,
-        `pytorch_model.bin` found in `model_dir`. Keyword arguments override config values
-        (for example dropout rates). The config and the stored shapes are checked before
-        the encoder is built. `dtype` is the Keras dtype policy it computes in.
-        """
-        from nlu_tf.models.checkpoint import (assign_state, find_weight_file, read_encoder_state,
-                                              read_hf_config)
-        from nlu_tf.models.encoder_config import HF_NAMES
-
-        config, config_path = read_hf_config(model_dir, **overrides)
-        weights = find_weight_file(model_dir)
-        state = read_encoder_state(weights, config, config_path, HF_NAMES)
-        encoder = cls(**config, dtype=dtype)
-        encoder.build()
-        assign_state(encoder, state, weights)
-        return encoder
+def full_token_table(encoder):
+    """The (vocab_size, width) token rows of a built `BertEncoder`, a shared table expanded."""
+    table = encoder.token_embedding.embeddings.numpy()
+    if encoder.token_row_map is not None:
+        table = table[encoder.token_row_map.numpy()]
+    return table

@@ -1,39 +1,16 @@
-"""Checks of a `BertEncoder` config before any model is built, and the weight shapes it implies.
+"""Checks of a `BertEncoder` config before any model is built.
 
 A config comes from a file (a Hugging Face `config.json`, or the `encoder_config` of an
 nlu_tf model directory), so every value is checked with a one-line `InputError` that names
-the key as that file spells it: a zero-layer encoder, a million layers, or heads that do
-not divide the width must be refused before Keras starts allocating.
+the key as that file spells it (the caller passes the spelling: `names`): a zero-layer
+encoder, a million layers, or heads that do not divide the width must be refused before
+Keras starts allocating.
 """
 
 import math
 
 from nlu_tf.errors import InputError, quote
 from nlu_tf.models.activations import ACTIVATION_NAMES
-
-# Hugging Face config.json key -> our constructor argument.
-HF_CONFIG_KEYS = {
-    "vocab_size": "vocab_size",
-    "hidden_size": "hidden_size",
-    "num_hidden_layers": "num_layers",
-    "num_attention_heads": "num_heads",
-    "intermediate_size": "intermediate_size",
-    "max_position_embeddings": "max_position_embeddings",
-    "type_vocab_size": "type_vocab_size",
-    "hidden_dropout_prob": "hidden_dropout",
-    "attention_probs_dropout_prob": "attention_dropout",
-    "layer_norm_eps": "layer_norm_eps",
-    "hidden_act": "activation",
-    "embedding_size": "embedding_size",
-}
-# A factorised token embedding (`embedding_size` below `hidden_size`): the (vocab,
-# embedding_size) table is projected to the model width by this (hidden, embedding_size)
-# matrix. BertModel has no such weight; ALBERT calls it embedding_hidden_mapping_in.
-PROJECTION_KEY = "embeddings.word_embeddings_projection.weight"
-# A shared token table (`embedding_rows` below `vocab_size`): the row each vocabulary id
-# reads. nlu_tf model directories only; a Hugging Face export writes the table expanded.
-ROW_MAP_KEY = "embeddings.word_embeddings_row_map"
-HF_NAMES = {ours: theirs for theirs, ours in HF_CONFIG_KEYS.items()}
 
 # `BertEncoder`'s constructor defaults (tests/test_encoder_config.py keeps them in step).
 DEFAULTS = {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "intermediate_size": 3072,
@@ -101,14 +78,6 @@ def check_encoder_config(config, source, names=None):
     return full
 
 
-def check_layer_count(config, held, source, names=None, exact=False):
-    """Raises unless `config` asks for 1..`held` layers (exactly `held` with `exact`)."""
-    wanted = config["num_layers"]
-    if wanted > held or (exact and wanted != held):
-        name = (names or {}).get("num_layers", "num_layers")
-        raise InputError(source, f"{name} is {wanted} but the weights hold {held} layer(s)")
-
-
 def check_vocab_size(vocab_len, config, vocab_path, config_name):
     """Raises unless `vocab.txt` has exactly `vocab_size` tokens (ids would shift or overflow)."""
     if vocab_len != config["vocab_size"]:
@@ -125,31 +94,3 @@ def check_max_seq_len(max_seq_len, config, source):
     if max_seq_len > config["max_position_embeddings"]:
         raise InputError(source, f"max_seq_len {max_seq_len} is longer than the model's "
                                  f"max_position_embeddings ({config['max_position_embeddings']})")
-
-
-def encoder_shapes(config):
-    """Canonical key (PyTorch `BertModel` naming, no `bert.`) -> shape, (out, in) for dense weights."""
-    h, i = config["hidden_size"], config["intermediate_size"]
-    e = config.get("embedding_size") or h
-    rows = config.get("embedding_rows") or config["vocab_size"]
-    shapes = {
-        "embeddings.word_embeddings.weight": (rows, e),
-        "embeddings.position_embeddings.weight": (config["max_position_embeddings"], h),
-        "embeddings.token_type_embeddings.weight": (config["type_vocab_size"], h),
-        "embeddings.LayerNorm.weight": (h,), "embeddings.LayerNorm.bias": (h,),
-        "pooler.dense.weight": (h, h), "pooler.dense.bias": (h,),
-    }
-    if config.get("embedding_size"):
-        shapes[PROJECTION_KEY] = (h, e)
-    if config.get("embedding_rows"):
-        shapes[ROW_MAP_KEY] = (config["vocab_size"],)
-    for n in range(config["num_layers"]):
-        p = f"encoder.layer.{n}."
-        for name in ("attention.self.query", "attention.self.key", "attention.self.value",
-                     "attention.output.dense"):
-            shapes[p + name + ".weight"], shapes[p + name + ".bias"] = (h, h), (h,)
-        shapes[p + "intermediate.dense.weight"], shapes[p + "intermediate.dense.bias"] = (i, h), (i,)
-        shapes[p + "output.dense.weight"], shapes[p + "output.dense.bias"] = (h, i), (h,)
-        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
-            shapes[p + name + ".weight"], shapes[p + name + ".bias"] = (h,), (h,)
-    return shapes

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nlu_tf.models.checkpoint import encoder_key_table
+from nlu_tf.model_io.hf_encoder import encoder_key_table
 
 INITIALIZER_RANGE = 0.02
 

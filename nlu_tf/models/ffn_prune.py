@@ -37,7 +37,7 @@ def narrow_feed_forward(bundle, width):
         ValueError: `width` is not an integer in 1..intermediate_size - 1.
     """
     from nlu_tf.models.joint_model import rebuilt_model
-    from nlu_tf.models.model_dir import ModelBundle
+    from nlu_tf.model_io.model_dir import ModelBundle
 
     old = bundle.model
     full = old.encoder.intermediate_size

@@ -1,9 +1,8 @@
-"""BERT's masked-LM head (`cls.predictions.*`), loaded from `checkpoint.mlm_head_state`."""
+"""BERT's masked-LM head; `nlu_tf.model_io.hf_encoder.load_mlm_head` loads a checkpoint's into it."""
 
 import keras
 from keras import ops
 
-from nlu_tf.errors import InputError
 from nlu_tf.models.activations import get_activation
 
 @keras.saving.register_keras_serializable(package="nlu_tf")
@@ -21,7 +20,7 @@ class MaskedLMHead(keras.layers.Layer):
 
     Example:
     >>> head = MaskedLMHead(30522, 768)
-    >>> head.load(mlm_head_state(state), state["embeddings.word_embeddings.weight"], path)
+    >>> load_mlm_head(head, mlm_head_state(state), embeddings, path)   # model_io.hf_encoder
     >>> logits = head(encoder_output[:, position])   # (B, vocab_size)
     """
 
@@ -50,34 +49,6 @@ class MaskedLMHead(keras.layers.Layer):
     def call(self, hidden):
         hidden = self.transform_norm(self._activation(self.transform_dense(hidden)))
         return ops.matmul(hidden, ops.transpose(self.decoder)) + self.output_bias
-
-    def load(self, head, word_embeddings, source):
-        """Assigns head tensors from `mlm_head_state` (PyTorch layouts), with shape checks.
-
-        Args:
-            head: the dict returned by `mlm_head_state`.
-            word_embeddings: (vocab_size, hidden) array, the decoder when none is stored.
-            source: the weight file, named in errors.
-        """
-        if not self.built:
-            self.build()
-        table = {"transform.dense.weight": (self.transform_dense.kernel, True),
-                 "transform.dense.bias": (self.transform_dense.bias, False),
-                 "transform.LayerNorm.weight": (self.transform_norm.gamma, False),
-                 "transform.LayerNorm.bias": (self.transform_norm.beta, False),
-                 "decoder.weight": (self.decoder, False),
-                 "bias": (self.output_bias, False)}
-        values = {**{"decoder.weight": word_embeddings}, **head}
-        missing = sorted(key for key in table if key not in values)
-        if missing:
-            raise InputError(source, f"incomplete masked-LM head: missing cls.predictions."
-                                     f"{', cls.predictions.'.join(missing)}")
-        for key, (variable, transpose) in table.items():
-            value = values[key].T if transpose else values[key]
-            if tuple(value.shape) != tuple(variable.shape):
-                raise InputError(source, f"cls.predictions.{key}: shape {tuple(values[key].shape)} "
-                                         f"does not fit the config (expected {tuple(variable.shape)})")
-            variable.assign(value.astype("float32"))
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,

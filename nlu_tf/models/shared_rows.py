@@ -14,7 +14,6 @@ BERT's 30,522) and one int16 in a `.tflite` while the table has at most 32,768 r
 import numpy as np
 
 from nlu_tf.data.tokenizer import CONTINUATION
-from nlu_tf.errors import InputError
 
 # Rows of cosine similarities computed at a time: bounds the memory to this many times
 # the kept rows (2,048 x 9,477 float32 = 78 MB).
@@ -56,23 +55,3 @@ def nearest_kept_rows(table, vocab, kept):
             chunk = dropped[start:start + CHUNK]
             rows[chunk] = candidates[np.argmax(unit[chunk] @ vectors.T, axis=1)]
     return rows.astype(np.int32)
-
-
-def full_token_table(encoder):
-    """The (vocab_size, width) token rows of a `BertEncoder`, a shared table expanded."""
-    table = encoder.token_embedding.embeddings.numpy()
-    if encoder.token_row_map is not None:
-        table = table[encoder.token_row_map.numpy()]
-    return table
-
-
-def check_row_map(encoder, source):
-    """Raises `InputError` naming `source` unless every entry of a shared table's row map
-    names one of its rows (a hostile weights file could point outside the table)."""
-    if encoder.token_row_map is None:
-        return
-    rows = encoder.token_row_map.numpy()
-    bad = np.flatnonzero((rows < 0) | (rows >= encoder.embedding_rows))
-    if bad.size:
-        raise InputError(source, f"token_row_map entry {int(bad[0])} is {int(rows[bad[0]])}, "
-                                 f"outside the table's {encoder.embedding_rows} rows")

@@ -2,7 +2,7 @@
 
 from nlu_tf.errors import InputError
 from nlu_tf.models.joint_model import JointNLUModel
-from nlu_tf.models.model_dir import ModelBundle, from_pretrained
+from nlu_tf.model_io.model_dir import ModelBundle, from_pretrained
 
 
 def uniform_layer_map(num_student, num_teacher):

@@ -280,8 +280,9 @@ def trim_bundle(bundle, kept, trim_positions=True, share_rows=False):
     copied unchanged.
     """
     from nlu_tf.models.joint_model import rebuilt_model
-    from nlu_tf.models.model_dir import ModelBundle
-    from nlu_tf.models.shared_rows import full_token_table, nearest_kept_rows
+    from nlu_tf.model_io.model_dir import ModelBundle
+    from nlu_tf.models.bert_encoder import full_token_table
+    from nlu_tf.models.shared_rows import nearest_kept_rows
 
     old = bundle.model
     rows = [bundle.tokenizer.token_to_id(token) for token in kept]

@@ -12,6 +12,7 @@ import shutil
 import time
 
 from nlu_tf.benchmark.machine import describe_machine, machine_info
+from nlu_tf.checkpoints.hf_names import config_from_hf
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
 from nlu_tf.pipeline import report as reports
@@ -236,13 +237,11 @@ def _check_finetuned(path):
 def _teacher_layers(recipe, teacher_model):
     """The layer count of the teacher stage 2.1 cuts its student from, read from config.json
     (the fine-tuned teacher's, else the checkpoint stage 2.0 fine-tunes); None if unknown."""
-    from nlu_tf.models.bert_encoder import BertEncoder
-
     if recipe["teacher"]["finetuned"]:
         config = read_json(os.path.join(teacher_dir(recipe), "config.json"))
         return ((config.get("model") or {}).get("encoder_config") or {}).get("num_layers")
     if os.path.isdir(teacher_model):
-        return BertEncoder.config_from_hf(teacher_model).get("num_layers")
+        return config_from_hf(teacher_model).get("num_layers")
     return None
 
 
@@ -250,11 +249,9 @@ def check_student(recipe, teacher_model):
     """Refuses, before anything is written or trained, a student that stage 2.1 would refuse
     after the teacher's training: a missing TinyBERT checkpoint, or more layers than the
     teacher has."""
-    from nlu_tf.models.bert_encoder import BertEncoder
-
     student = recipe["student"]
     if student["tinybert"]:
-        BertEncoder.config_from_hf(student["tinybert"])
+        config_from_hf(student["tinybert"])
         return
     layers = _teacher_layers(recipe, teacher_model)
     wanted = student["num_layers"]

@@ -16,7 +16,7 @@ import shutil
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
 from nlu_tf.export.metadata import read_model_info
-from nlu_tf.models.model_files import check_model_dir
+from nlu_tf.model_io.model_files import check_model_dir
 from nlu_tf.training.settings import comparable_settings
 
 TRAINING_STAGES = ("teacher", "extra_teachers", "student_2.1", "student_2.2")

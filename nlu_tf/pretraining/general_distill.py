@@ -16,16 +16,16 @@ import time
 
 import keras
 
+from nlu_tf.checkpoints.hf_reader import WEIGHT_FILES
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.errors import InputError, quote
 from nlu_tf.io_utils import work_dir, write_json
+from nlu_tf.model_io.hf_encoder import load_hf_encoder, read_hf_config, save_hf_encoder
+from nlu_tf.model_io.model_files import is_model_dir
 from nlu_tf.models.bert_encoder import BertEncoder
-from nlu_tf.models.checkpoint import WEIGHT_FILES, read_hf_config
 from nlu_tf.models.encoder_config import check_vocab_size
 from nlu_tf.models.encoder_init import init_bert_weights
-from nlu_tf.models.hf_writer import save_hf_encoder
-from nlu_tf.models.model_files import is_model_dir
 from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
 from nlu_tf.pretraining.record_check import check_epoch_records
@@ -109,7 +109,7 @@ def load_teacher(path, dtype="float32"):
     if is_model_dir(path):
         raise InputError(path, "an nlu_tf fine-tuned model directory: general distillation "
                                "learns from a pre-trained BERT (Hugging Face layout)")
-    return BertEncoder.from_pretrained(path, dtype), WordPieceTokenizer.from_model_dir(path)
+    return load_hf_encoder(path, dtype), WordPieceTokenizer.from_model_dir(path)
 
 
 def load_student(path, tokenizer, seed, dtype="float32"):
@@ -124,7 +124,7 @@ def load_student(path, tokenizer, seed, dtype="float32"):
     check_vocab_size(tokenizer.vocab_size, config, config_path,
                      "the teacher's vocab.txt")
     if any(os.path.isfile(os.path.join(path, name)) for name in WEIGHT_FILES):
-        return BertEncoder.from_pretrained(path, dtype), False
+        return load_hf_encoder(path, dtype), False
     student = BertEncoder(**config, dtype=dtype)
     student.build()
     init_bert_weights(student, seed)

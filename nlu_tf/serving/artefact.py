@@ -14,7 +14,7 @@ import h5py
 
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import LABEL_FILES, MODEL_INFO, export_kind, read_model_info
-from nlu_tf.models.model_files import WEIGHTS, check_model_dir
+from nlu_tf.model_io.model_files import WEIGHTS, check_model_dir
 
 KERAS = "keras"
 SUPPORT_FILES = frozenset(("vocab.txt", MODEL_INFO) + LABEL_FILES)
@@ -137,7 +137,7 @@ class Artefact:
 
             logits_fn, info = open_tflite(self.path, num_threads=num_threads or 1)
         else:
-            from nlu_tf.models.model_dir import load_model_dir
+            from nlu_tf.model_io.model_dir import load_model_dir
             from nlu_tf.predictor import keras_predictor
 
             return keras_predictor(load_model_dir(self.path),

@@ -19,7 +19,7 @@ from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
 from nlu_tf.output_dirs import check_output_dir
-from nlu_tf.models import model_dir as model_dirs
+from nlu_tf.model_io import model_dir as model_dirs
 from nlu_tf.models.student import cut_from_teacher, from_tinybert
 from nlu_tf.predictor import evaluate_examples, keras_predictor
 from nlu_tf.progress import fit_verbosity

@@ -9,18 +9,18 @@ import dataclasses
 import os
 import shutil
 
+from nlu_tf.checkpoints.hf_names import HF_NAMES
+from nlu_tf.checkpoints.hf_reader import find_weight_file, read_encoder_state
 from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, read_json_object, write_json
-from nlu_tf.models.checkpoint import (assign_state, find_weight_file, read_encoder_state,
-                                      read_hf_config)
-from nlu_tf.models.encoder_config import HF_NAMES, check_max_seq_len, check_vocab_size
+from nlu_tf.model_io.hf_encoder import assign_state, read_hf_config
+from nlu_tf.model_io.model_dir_checks import (check_head_sizes, check_model_config, check_row_map,
+                                              check_weights_file)
+from nlu_tf.model_io.model_files import FORMAT, WEIGHTS, check_model_dir, is_model_dir
+from nlu_tf.models.encoder_config import check_max_seq_len, check_vocab_size
 from nlu_tf.models.joint_model import JointNLUModel
-from nlu_tf.models.model_dir_checks import check_head_sizes, check_model_config, check_weights_file
-from nlu_tf.models.model_files import (FORMAT, WEIGHTS, check_model_dir,
-                                       is_model_dir)
-from nlu_tf.models.shared_rows import check_row_map
 
 @dataclasses.dataclass
 class ModelBundle:

@@ -1,11 +1,12 @@
-"""Hugging Face BERT checkpoint import: safetensors, tf_model.h5 and pytorch_model.bin.
+"""Hugging Face BERT checkpoints read into numpy: safetensors, tf_model.h5 and pytorch_model.bin.
 
 Every format is first read into one canonical form, the PyTorch `BertModel` state dict
-without the `bert.` prefix and with PyTorch layouts (a Dense weight is (out, in)). An
-explicit key table then maps each canonical key onto a variable of `BertEncoder`, with a
-shape check. Extra keys (pre-training heads, TinyBERT's `fit_denses`) are reported and
-skipped by the encoder import; missing encoder keys are an error that lists them. The
-masked-LM head, which data augmentation uses, is picked out by `mlm_head_state`.
+without the `bert.` prefix and with PyTorch layouts (a Dense weight is (out, in)).
+`read_encoder_state` returns exactly the encoder keys a config implies (`encoder_shapes`),
+each shape checked; extra keys (pre-training heads, TinyBERT's `fit_denses`) are reported
+and skipped; missing encoder keys are an error that lists them. The masked-LM head, which
+data augmentation uses, is picked out by `mlm_head_state`. Putting the arrays into a Keras
+model is `nlu_tf.model_io.hf_encoder`'s work: nothing here imports Keras.
 
 The config is checked, and the stored shapes against it, before any model is built or
 any tensor is read, so a hostile directory costs no more memory than its files' sizes.
@@ -18,14 +19,13 @@ import re
 
 import numpy as np
 
+from nlu_tf.checkpoints.hf_names import encoder_shapes
 from nlu_tf.errors import InputError, quote
-from nlu_tf.models.encoder_config import (HF_NAMES, PROJECTION_KEY, check_encoder_config,
-                                          check_layer_count, encoder_shapes)
 
 logger = logging.getLogger(__name__)
 
 WEIGHT_FILES = ("model.safetensors", "tf_model.h5", "pytorch_model.bin")
-_IGNORED = ("embeddings.position_ids",)
+IGNORED_KEYS = ("embeddings.position_ids",)
 _MLM_HEAD_KEY = re.compile(r"(?:^|\.)predictions\.(.+)$")
 
 
@@ -52,13 +52,13 @@ def _safetensors_index(path):
 
 
 def _h5_index(path):
-    from nlu_tf.models.h5_files import read_h5, scan_h5
+    from nlu_tf.checkpoints.h5_files import read_h5, scan_h5
 
     return scan_h5(path), lambda names: read_h5(path, names)
 
 
 def _torch_bin_index(path):
-    from nlu_tf.models.torch_pickle import load_torch_state_dict
+    from nlu_tf.checkpoints.torch_pickle import load_torch_state_dict
 
     tensors = load_torch_state_dict(path)  # bounded by the file's size, see torch_pickle
     return ({name: tuple(array.shape) for name, array in tensors.items()},
@@ -170,6 +170,14 @@ def layers_held(keys):
     return count
 
 
+def check_layer_count(config, held, source, names=None, exact=False):
+    """Raises unless `config` asks for 1..`held` layers (exactly `held` with `exact`)."""
+    wanted = config["num_layers"]
+    if wanted > held or (exact and wanted != held):
+        name = (names or {}).get("num_layers", "num_layers")
+        raise InputError(source, f"{name} is {wanted} but the weights hold {held} layer(s)")
+
+
 def _shape_error(source, key, shape, expected):
     return InputError(source, f"{key}: shape {tuple(shape)} does not fit the config "
                               f"(expected {tuple(expected)})")
@@ -203,7 +211,7 @@ def read_encoder_state(path, config, config_source=None, names=None):
     for key, shape in expected.items():
         if math.prod(shapes[stored[key]]) != math.prod(shape):
             raise _shape_error(path, key, shapes[stored[key]], shape)
-    extra = sorted(key for key in stored if key not in expected and key not in _IGNORED)
+    extra = sorted(key for key in stored if key not in expected and key not in IGNORED_KEYS)
     if extra:
         heads = sorted({quote(key.split(".")[0], 30)[1:-1] for key in extra})
         logger.info("%s: skipped %d weights outside the encoder (%s)", path, len(extra),
@@ -213,72 +221,6 @@ def read_encoder_state(path, config, config_source=None, names=None):
         if tuple(state[key].shape) != shape:
             raise _shape_error(path, key, state[key].shape, shape)
     return state
-
-
-def read_hf_config(model_dir, **overrides):
-    """Reads and checks a Hugging Face `config.json` (with `overrides`) as `BertEncoder` args.
-
-    Returns:
-        (arguments with defaults filled in, the config.json path).
-    """
-    from nlu_tf.models.bert_encoder import BertEncoder
-
-    path = os.path.join(model_dir, "config.json") if os.path.isdir(model_dir) else model_dir
-    config = {**BertEncoder.config_from_hf(path), **overrides}
-    return check_encoder_config(config, path, HF_NAMES), path
-
-
-def encoder_key_table(encoder):
-    """Returns {canonical key: (variable, transpose)} for every variable of a `BertEncoder`."""
-    table = {
-        "embeddings.word_embeddings.weight": (encoder.token_embedding.embeddings, False),
-        "embeddings.position_embeddings.weight": (encoder.position_embedding.embeddings, False),
-        "embeddings.token_type_embeddings.weight": (encoder.segment_embedding.embeddings, False),
-        "embeddings.LayerNorm.weight": (encoder.embeddings_layer_norm.gamma, False),
-        "embeddings.LayerNorm.bias": (encoder.embeddings_layer_norm.beta, False),
-        "pooler.dense.weight": (encoder.pooler_dense.kernel, True),
-        "pooler.dense.bias": (encoder.pooler_dense.bias, False),
-    }
-    if encoder.token_projection is not None:
-        table[PROJECTION_KEY] = (encoder.token_projection.kernel, True)
-    for i, layer in enumerate(encoder.transformer_layers):
-        prefix = f"encoder.layer.{i}."
-        denses = {"attention.self.query": layer.query, "attention.self.key": layer.key,
-                  "attention.self.value": layer.value,
-                  "attention.output.dense": layer.attention_output,
-                  "intermediate.dense": layer.intermediate, "output.dense": layer.output_dense}
-        for name, dense in denses.items():
-            table[prefix + name + ".weight"] = (dense.kernel, True)
-            table[prefix + name + ".bias"] = (dense.bias, False)
-        for name, norm in (("attention.output.LayerNorm", layer.attention_norm),
-                           ("output.LayerNorm", layer.output_norm)):
-            table[prefix + name + ".weight"] = (norm.gamma, False)
-            table[prefix + name + ".bias"] = (norm.beta, False)
-    return table
-
-
-def assign_state(encoder, state, source):
-    """Assigns a canonical state dict to `encoder`; returns the list of skipped extra keys."""
-    table = encoder_key_table(encoder)
-    missing = sorted(key for key in table if key not in state)
-    if missing:
-        shown = ", ".join(missing[:8]) + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else "")
-        raise InputError(source, f"missing encoder weights: {shown}")
-    for key, (variable, transpose) in table.items():
-        value = state[key].T if transpose else state[key]
-        if tuple(value.shape) != tuple(variable.shape):
-            raise InputError(source, f"{key}: shape {tuple(state[key].shape)} does not fit "
-                                     f"the config (expected {tuple(variable.shape)})")
-        variable.assign(value.astype(np.float32))
-    return sorted(key for key in state if key not in table and key not in _IGNORED)
-
-
-def load_encoder_weights(encoder, model_dir):
-    """Loads the weights of a Hugging Face BERT directory into a built `BertEncoder`."""
-    path = find_weight_file(model_dir)
-    config = {key: value for key, value in encoder.get_config().items()
-              if key not in ("name", "trainable", "dtype")}
-    return assign_state(encoder, read_encoder_state(path, config), path)
 
 
 def mlm_head_state(state):

@@ -1,18 +1,22 @@
 """Checks of an nlu_tf model directory's config, label files and weights file before it is built.
 
-Everything here reads metadata and small text files only: a directory whose label files,
-vocabulary, layer count or sequence limit disagree with its weights is refused with one
-line before Keras allocates the model, so it can never silently relabel predictions.
+Everything but `check_row_map` (run on the loaded model) reads metadata and small text
+files only: a directory whose label files, vocabulary, layer count or sequence limit
+disagree with its weights is refused with one line before Keras allocates the model, so it
+can never silently relabel predictions.
 """
 
 import math
 import os
 import re
 
+import numpy as np
+
+from nlu_tf.checkpoints.h5_files import scan_h5
+from nlu_tf.checkpoints.hf_names import encoder_shapes
+from nlu_tf.checkpoints.hf_reader import check_layer_count
 from nlu_tf.errors import InputError, quote
-from nlu_tf.models.encoder_config import (check_encoder_config, check_layer_count,
-                                          check_max_seq_len, encoder_shapes, is_number)
-from nlu_tf.models.h5_files import scan_h5
+from nlu_tf.models.encoder_config import check_encoder_config, check_max_seq_len, is_number
 
 _ENCODER_NAMES = {key: f"model.encoder_config.{key}" for key in
                   ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size",
@@ -70,3 +74,15 @@ def check_weights_file(weights_path, config_path, model):
     if stored != expected:
         raise InputError(weights_path, f"holds {stored} parameters, but config.json describes "
                                        f"a model of {expected}")
+
+
+def check_row_map(encoder, source):
+    """Raises `InputError` naming `source` unless every entry of a shared table's row map
+    names one of its rows (a hostile weights file could point outside the table)."""
+    if encoder.token_row_map is None:
+        return
+    rows = encoder.token_row_map.numpy()
+    bad = np.flatnonzero((rows < 0) | (rows >= encoder.embedding_rows))
+    if bad.size:
+        raise InputError(source, f"token_row_map entry {int(bad[0])} is {int(rows[bad[0]])}, "
+                                 f"outside the table's {encoder.embedding_rows} rows")

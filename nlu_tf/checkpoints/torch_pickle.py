@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from nlu_tf.errors import InputError, quote
-from nlu_tf.models.pickle_scan import PickleScanError, check_pickle
+from nlu_tf.checkpoints.pickle_scan import PickleScanError, check_pickle
 
 __all__ = ["TorchCheckpointError", "UnsafeCheckpointError", "load_torch_state_dict"]
 

@@ -33,7 +33,7 @@ from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError
 from nlu_tf.run_lock import run_lock
 from nlu_tf.export.trim_vocab import trim_model_dir
-from nlu_tf.models.vocab_trim import FALLBACK_CHARACTERS
+from nlu_tf.surgery.vocab_trim import FALLBACK_CHARACTERS
 
 flags.DEFINE_string("model_dir", "", "The nlu_tf model directory to trim.")
 flags.DEFINE_string("output_dir", "", "Where the trimmed model directory is written.")

@@ -11,7 +11,7 @@ from nlu_tf.data.reader import read_dataset
 from nlu_tf.distill.losses import global_counts
 from nlu_tf.distill.objectives import PredictionObjective, SupervisedObjective
 from nlu_tf.model_io.model_dir import load_model_dir
-from nlu_tf.models.student import cut_from_teacher
+from nlu_tf.surgery.student import cut_from_teacher
 
 
 def _with_train_aug(tiny_data_dir, root, intent_of_copies, tag_of_copies):

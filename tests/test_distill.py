@@ -67,7 +67,7 @@ def test_emd_loss_falls_and_layer_weights_move(tmp_path, settings_factory, tiny_
 def test_emd_layer_weights_round_trip_through_checkpoints(tmp_path, tiny_model_dir):
     from nlu_tf.distill.distiller import Distiller
     from nlu_tf.distill.emd_objective import EmdObjective
-    from nlu_tf.models.student import cut_from_teacher
+    from nlu_tf.surgery.student import cut_from_teacher
 
     def build():
         teacher = load_model_dir(tiny_model_dir)

@@ -12,7 +12,7 @@ from nlu_tf.data.dataset import pad_batch
 from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_split
 from nlu_tf.decoding import keras_logits_fn
-from nlu_tf.models.factorise import factorise_embedding, factorised_tables
+from nlu_tf.surgery.factorise import factorise_embedding, factorised_tables
 from nlu_tf.model_io.model_dir import load_model_dir, save_model_dir
 
 RANK = 8

@@ -20,7 +20,7 @@ from nlu_tf.distill.losses import IGNORE
 from nlu_tf.errors import InputError
 from nlu_tf.model_io.hf_encoder import load_hf_encoder
 from nlu_tf.model_io.model_dir import from_pretrained
-from nlu_tf.models.student import from_tinybert
+from nlu_tf.surgery.student import from_tinybert
 from tests.tiny import REPO, SNIPS
 
 PREGENERATE = os.path.join(REPO, "tools", "pregenerate_training_data.py")

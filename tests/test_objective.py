@@ -13,7 +13,7 @@ from nlu_tf.distill.objective import Objective, ObjectiveOutput
 from nlu_tf.distill.objectives import IntermediateObjective
 from nlu_tf.errors import InputError
 from nlu_tf.model_io.model_dir import load_model_dir
-from nlu_tf.models.student import cut_from_teacher
+from nlu_tf.surgery.student import cut_from_teacher
 from nlu_tf.training.objective_callbacks import EmdWeightLogger
 from nlu_tf.pretraining.settings import GeneralDistillSettings
 from nlu_tf.training.objective_factory import make_mapping_objective, make_objective

@@ -141,7 +141,7 @@ def test_a_killed_writers_temporary_folder_is_removed_by_the_next_run(tmp_path):
 def test_a_huge_student_layer_count_is_refused_before_building(tiny_bert_dir, tiny_data_dir):
     from nlu_tf.data.reader import LabelMaps
     from nlu_tf.model_io.model_dir import from_pretrained
-    from nlu_tf.models.student import cut_from_teacher
+    from nlu_tf.surgery.student import cut_from_teacher
 
     teacher = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), 32)
     for count in (10 ** 8, 3, 0):  # 10 ** 8 built first would exhaust the memory

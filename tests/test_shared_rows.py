@@ -15,7 +15,7 @@ from nlu_tf.decoding import keras_logits_fn
 from nlu_tf.errors import InputError
 from nlu_tf.export.trim_vocab import trim_model_dir
 from nlu_tf.model_io.model_dir import load_model_dir
-from nlu_tf.models.shared_rows import nearest_kept_rows
+from nlu_tf.surgery.shared_rows import nearest_kept_rows
 
 MAX_SEQ_LEN = 32
 

@@ -18,7 +18,7 @@ from nlu_tf.distill.teacher_cache import MANIFEST
 from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.io_utils import work_dir
 from nlu_tf.model_io.model_dir import load_model_dir
-from nlu_tf.models.student import cut_from_teacher
+from nlu_tf.surgery.student import cut_from_teacher
 from nlu_tf.training.objective_factory import make_objective
 from nlu_tf.training.settings import DistillSettings
 from nlu_tf.training.stage import TEACHER_CACHE_DIR, run_stage

@@ -20,7 +20,7 @@ from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.objectives import SupervisedObjective
 from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.decoding import keras_logits_fn
-from nlu_tf.models.student import cut_from_teacher
+from nlu_tf.surgery.student import cut_from_teacher
 from nlu_tf.training.objective_factory import make_mapping_objective
 from nlu_tf.training.optimizer import with_loss_scale
 from nlu_tf.training.settings import DistillSettings

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from nlu_tf.errors import InputError, quote
 from nlu_tf.checkpoints.pickle_scan import PickleScanError, check_pickle
+from nlu_tf.errors import InputError, quote
 
 __all__ = ["TorchCheckpointError", "UnsafeCheckpointError", "load_torch_state_dict"]
 

@@ -6,7 +6,7 @@ import tensorflow as tf
 from nlu_tf.distill import losses
 from nlu_tf.distill.objective import Objective, ObjectiveOutput
 from nlu_tf.distill.teacher_outputs import TeacherOutputs
-from nlu_tf.models.student import uniform_layer_map
+from nlu_tf.surgery.student import uniform_layer_map
 
 
 class SupervisedObjective(Objective):

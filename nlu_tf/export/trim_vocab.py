@@ -24,7 +24,7 @@ against the original one (`tokenization_report`): new `[UNK]`s and the longer se
 A model with trimmed positions cannot be trained further with a longer `max_seq_len`
 (`nlu_tf.model_io.model_dir.load_any` refuses it with one line).
 
-The choice of tokens and `trim_bundle` live in `nlu_tf.models.vocab_trim`.
+The choice of tokens and `trim_bundle` live in `nlu_tf.surgery.vocab_trim`.
 """
 
 import logging
@@ -37,7 +37,7 @@ from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, read_json_object, write_json
 from nlu_tf.model_io.model_files import check_model_dir
 from nlu_tf.output_dirs import check_output_dir
-from nlu_tf.models.vocab_trim import (CLEAR_CACHE_EVERY, FALLBACK_CHARACTERS, corpus_lines,
+from nlu_tf.surgery.vocab_trim import (CLEAR_CACHE_EVERY, FALLBACK_CHARACTERS, corpus_lines,
                                       plan_trim, trim_bundle)
 
 logger = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ _ACTIVATIONS = {
 def get_activation(name):
     """Returns the activation function for a Hugging Face `hidden_act` name."""
     if name not in _ACTIVATIONS:
-        raise ValueError(f"unsupported hidden_act {name!r} (supported: {', '.join(_ACTIVATIONS)})")
+        raise ValueError(f"unsupported activation {name!r} (supported: {', '.join(_ACTIVATIONS)})")
     return _ACTIVATIONS[name]
 
 ACTIVATION_NAMES = tuple(_ACTIVATIONS)

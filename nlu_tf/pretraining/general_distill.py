@@ -25,7 +25,7 @@ from nlu_tf.model_io.hf_encoder import load_hf_encoder, read_hf_config, save_hf_
 from nlu_tf.model_io.model_files import is_model_dir
 from nlu_tf.models.bert_encoder import BertEncoder
 from nlu_tf.models.encoder_config import check_vocab_size
-from nlu_tf.models.encoder_init import init_bert_weights
+from nlu_tf.surgery.encoder_init import init_bert_weights
 from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.pretraining.pregenerate import metrics_path
 from nlu_tf.pretraining.record_check import check_epoch_records

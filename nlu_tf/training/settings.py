@@ -99,7 +99,7 @@ class RunSettings:
     teacher_cache_max_gb: float = 20.0  # a larger cache is not written (the teacher runs)
     # Stage 2.1's new student keeps only the pieces its training data uses (at least
     # trim_min_count times) and the fallbacks of `trim_fallback_characters` (all or latin),
-    # so it learns with the vocabulary it ships with (nlu_tf.models.vocab_trim).
+    # so it learns with the vocabulary it ships with (nlu_tf.surgery.vocab_trim).
     trim_vocab: bool = False
     trim_min_count: int = 1
     trim_fallback_characters: str = "all"
@@ -109,13 +109,13 @@ class RunSettings:
     trim_corpus: tuple = ()
     trim_vocab_size: int = 0
     # With trim_vocab: the student keeps the teacher's whole vocabulary, and each dropped
-    # piece reads its nearest kept piece's row (nlu_tf.models.shared_rows).
+    # piece reads its nearest kept piece's row (nlu_tf.surgery.shared_rows).
     trim_share_rows: bool = False
     # Stage 2.1's new student has a factorised token embedding of this width (0: the
-    # teacher's full-width table; nlu_tf.models.factorise), for a smaller on-device model.
+    # teacher's full-width table; nlu_tf.surgery.factorise), for a smaller on-device model.
     embedding_size: int = 0
     # Stage 2.1's new student keeps this many feed-forward neurons a layer, those that
-    # carry the most weight (0: all; nlu_tf.models.ffn_prune): more layers at one latency.
+    # carry the most weight (0: all; nlu_tf.surgery.ffn_prune): more layers at one latency.
     intermediate_size: int = 0
     # 4: quantization-aware training for the int4 TFLite mode: the student's dense layers
     # and token rows are read rounded to 4 bits in the forward pass (nlu_tf.models.

@@ -20,7 +20,7 @@ from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
 from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.model_io import model_dir as model_dirs
-from nlu_tf.models.student import cut_from_teacher, from_tinybert
+from nlu_tf.surgery.student import cut_from_teacher, from_tinybert
 from nlu_tf.predictor import evaluate_examples, keras_predictor
 from nlu_tf.progress import fit_verbosity
 from nlu_tf.training.evaluator import DevEvaluator
@@ -108,7 +108,7 @@ def quantization_aware(bundle, bits):
 
 def _narrowed(student, width):
     """`student` keeping `width` feed-forward neurons a layer (`RunSettings.intermediate_size`)."""
-    from nlu_tf.models.ffn_prune import narrow_feed_forward
+    from nlu_tf.surgery.ffn_prune import narrow_feed_forward
 
     encoder = student.model.encoder
     return _reshaped(narrow_feed_forward, student, width, "--intermediate_size",
@@ -118,7 +118,7 @@ def _narrowed(student, width):
 
 def _factorised(student, rank):
     """`student` with its token embedding factorised at `rank` (`RunSettings.embedding_size`)."""
-    from nlu_tf.models.factorise import factorise_embedding
+    from nlu_tf.surgery.factorise import factorise_embedding
 
     encoder = student.model.encoder
     rows, width = encoder.token_embedding.embeddings.shape[0], encoder.hidden_size
@@ -142,7 +142,7 @@ def _reshaped(transform, student, size, flag, what):
 def _trimmed(student, settings, train_examples):
     """`student` keeping only the pieces of the examples it trains on and of
     `trim_corpus` (`RunSettings.trim_vocab`)."""
-    from nlu_tf.models.vocab_trim import count_pieces, plan_with_corpora, trim_bundle
+    from nlu_tf.surgery.vocab_trim import count_pieces, plan_with_corpora, trim_bundle
 
     counts = collections.Counter()
     read = count_pieces(student.tokenizer, (example.words for example in train_examples),

@@ -31,8 +31,8 @@ def factorise_embedding(bundle, rank):
     Raises:
         ValueError: the embedding is factorised already, or `rank` is not in 1..hidden-1.
     """
-    from nlu_tf.models.joint_model import rebuilt_model
     from nlu_tf.model_io.model_dir import ModelBundle
+    from nlu_tf.models.joint_model import rebuilt_model
 
     old = bundle.model
     hidden = old.encoder.hidden_size

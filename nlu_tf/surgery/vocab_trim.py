@@ -279,10 +279,10 @@ def trim_bundle(bundle, kept, trim_positions=True, share_rows=False):
     tokens), and the config's `max_position_embeddings` follows. Every other weight is
     copied unchanged.
     """
-    from nlu_tf.models.joint_model import rebuilt_model
     from nlu_tf.model_io.model_dir import ModelBundle
     from nlu_tf.models.bert_encoder import full_token_table
-    from nlu_tf.models.shared_rows import nearest_kept_rows
+    from nlu_tf.models.joint_model import rebuilt_model
+    from nlu_tf.surgery.shared_rows import nearest_kept_rows
 
     old = bundle.model
     rows = [bundle.tokenizer.token_to_id(token) for token in kept]

@@ -1,8 +1,8 @@
 """Students: cut from the teacher (offline default) or a general TinyBERT checkpoint."""
 
 from nlu_tf.errors import InputError
-from nlu_tf.models.joint_model import JointNLUModel
 from nlu_tf.model_io.model_dir import ModelBundle, from_pretrained
+from nlu_tf.models.joint_model import JointNLUModel
 
 
 def uniform_layer_map(num_student, num_teacher):

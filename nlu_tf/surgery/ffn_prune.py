@@ -36,8 +36,8 @@ def narrow_feed_forward(bundle, width):
     Raises:
         ValueError: `width` is not an integer in 1..intermediate_size - 1.
     """
-    from nlu_tf.models.joint_model import rebuilt_model
     from nlu_tf.model_io.model_dir import ModelBundle
+    from nlu_tf.models.joint_model import rebuilt_model
 
     old = bundle.model
     full = old.encoder.intermediate_size

@@ -10,7 +10,7 @@ Keeps the special tokens, every single character and its ## form (no word gains 
 --fallback_characters latin keeps only Latin-script ones and those the data uses)
 and the pieces of the training data (named by the model's settings.json, or --data_dir and
 --task) and of every --corpus file (one sentence a line). The output is an ordinary model
-directory, plus trim_vocab.json (see nlu_tf/export/trim_vocab.py). The position
+directory, plus trim_vocab.json (see nlu_tf/export/trim_model_dir.py). The position
 embedding keeps only the model's max_seq_len rows (--notrim_positions: all of them); such
 a model cannot be trained further with a longer --max_seq_len. Each --report_corpus
 (one sentence a line, not used for the choice) is tokenized with the original and the
@@ -32,7 +32,7 @@ from nlu_cli import app as cli
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError
 from nlu_tf.run_lock import run_lock
-from nlu_tf.export.trim_vocab import trim_model_dir
+from nlu_tf.export.trim_model_dir import trim_model_dir
 from nlu_tf.surgery.vocab_trim import FALLBACK_CHARACTERS
 
 flags.DEFINE_string("model_dir", "", "The nlu_tf model directory to trim.")

@@ -84,7 +84,7 @@ def test_trims_and_converts_with_builtin_ops(low_rank, tiny_data_dir, tmp_path):
     from nlu_tf.export.convert import convert_model_dir, tflite_folder
     from nlu_tf.export.metadata import read_model_info
     from nlu_tf.export.tflite_ops import inspect_ops
-    from nlu_tf.export.trim_vocab import trim_model_dir
+    from nlu_tf.export.trim_model_dir import trim_model_dir
     from nlu_tf.serving.artefact import load_predictor
     from nlu_tf.serving.evaluation import evaluate_split
 

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.emd_objective import EmdObjective
-from nlu_tf.distill.objective import Objective, ObjectiveOutput
+from nlu_tf.distill.objective_base import Objective, ObjectiveOutput
 from nlu_tf.distill.objectives import IntermediateObjective
 from nlu_tf.errors import InputError
 from nlu_tf.model_io.model_dir import load_model_dir

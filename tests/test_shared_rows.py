@@ -13,7 +13,7 @@ from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_split
 from nlu_tf.decoding import keras_logits_fn
 from nlu_tf.errors import InputError
-from nlu_tf.export.trim_vocab import trim_model_dir
+from nlu_tf.export.trim_model_dir import trim_model_dir
 from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.surgery.shared_rows import nearest_kept_rows
 

@@ -17,7 +17,7 @@ import pytest
 from nlu_tf.data.reader import SPLITS, read_split
 from nlu_tf.data.tokenizer import UNK, WordPieceTokenizer, id_map
 from nlu_tf.errors import InputError
-from nlu_tf.export.trim_vocab import TRIM_FILE, tokenization_report, trim_model_dir
+from nlu_tf.export.trim_model_dir import TRIM_FILE, tokenization_report, trim_model_dir
 from nlu_tf.surgery.vocab_trim import count_pieces, fallback_gaps, select_tokens
 from tests.tiny import REPO, TINY_CONFIG, random_bert_state
 

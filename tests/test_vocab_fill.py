@@ -9,7 +9,7 @@ import pytest
 from nlu_tf.data.reader import read_split
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
-from nlu_tf.export.trim_vocab import TRIM_FILE, trim_model_dir
+from nlu_tf.export.trim_model_dir import TRIM_FILE, trim_model_dir
 from nlu_tf.io_utils import read_json_object
 from nlu_tf.surgery.vocab_trim import (count_corpora, count_pieces, fill_vocabulary, plan_trim,
                                       select_tokens)

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from nlu_tf.data.dataset import TEACHER_KEY
 from nlu_tf.distill.losses import global_counts, sum_over_replicas
-from nlu_tf.distill.objective import Objective
+from nlu_tf.distill.objective_base import Objective
 from nlu_tf.distill.teacher_outputs import restore
 
 

@@ -6,7 +6,7 @@ import tensorflow as tf
 from nlu_tf.choices import EmdWeightUpdate, names
 from nlu_tf.distill import losses
 from nlu_tf.distill.emd import emd_cost_matrix, update_layer_weights
-from nlu_tf.distill.objective import Objective, ObjectiveOutput
+from nlu_tf.distill.objective_base import Objective, ObjectiveOutput
 from nlu_tf.distill.objectives import WidthProjection
 from nlu_tf.distill.teacher_outputs import TeacherOutputs
 from nlu_tf.distill.transport import solve_transport

@@ -1,10 +1,10 @@
-"""What stages 2.0, 2.1 and 2.2 minimise (see `objective.Objective` for the protocol)."""
+"""What stages 2.0, 2.1 and 2.2 minimise (see `objective_base.Objective` for the protocol)."""
 
 import keras
 import tensorflow as tf
 
 from nlu_tf.distill import losses
-from nlu_tf.distill.objective import Objective, ObjectiveOutput
+from nlu_tf.distill.objective_base import Objective, ObjectiveOutput
 from nlu_tf.distill.teacher_outputs import TeacherOutputs
 from nlu_tf.surgery.student import uniform_layer_map
 

@@ -96,7 +96,7 @@ def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, dtype="float3
 def check_positions(bundle, max_seq_len, path):
     """Raises unless the model at `path` has position embeddings for `max_seq_len` tokens.
 
-    A trimmed model directory (`nlu_tf.export.trim_vocab`) keeps only its own `max_seq_len`
+    A trimmed model directory (`nlu_tf.export.trim_model_dir`) keeps only its own `max_seq_len`
     positions: a longer sequence would index past the table (an error on CPU, zeros on a
     GPU, clamped rows under XLA), so it is refused here with one line.
     """

@@ -114,7 +114,7 @@ def _augment(recipe, expected, path, log):
 def _export(recipe, expected, path):
     from nlu_tf.data.reader import resolve_data_dir
     from nlu_tf.export.convert import convert_model_dir
-    from nlu_tf.export.trim_vocab import trim_model_dir
+    from nlu_tf.export.trim_model_dir import trim_model_dir
 
     settings = expected["export"]
     data = recipe["data"]

@@ -8,5 +8,5 @@
     encoder_init.py BERT's initialisation of an encoder of a new shape
 
 The cuts take a `ModelBundle` (`nlu_tf.model_io`) and return a new one, built of
-`nlu_tf.models`' layers; `nlu_tf.export.trim_vocab` writes a trimmed model directory.
+`nlu_tf.models`' layers; `nlu_tf.export.trim_model_dir` writes a trimmed model directory.
 """

@@ -1,5 +1,5 @@
 """Vocabulary trimming of a model bundle: which WordPiece tokens to keep, and the bundle
-with only those embedding rows (see `nlu_tf.export.trim_vocab` for the model-directory
+with only those embedding rows (see `nlu_tf.export.trim_model_dir` for the model-directory
 command and its reports).
 
 Kept are the special tokens, the single-character fallbacks (every one, or with

@@ -3,7 +3,7 @@
 import dataclasses
 
 from nlu_tf.distill.emd_objective import EmdObjective
-from nlu_tf.distill.objective import Objective
+from nlu_tf.distill.objective_base import Objective
 from nlu_tf.distill.objectives import (IntermediateObjective, PredictionObjective,
                                        SupervisedObjective)
 from nlu_tf.errors import InputError

@@ -9,7 +9,7 @@ import pytest
 from nlu_tf.errors import InputError
 from nlu_tf.model_io.hf_encoder import load_hf_encoder
 from tests import checkpoint_writers as writers
-from tests.tiny import TINY_CONFIG, random_bert_state
+from tests.tiny import TINY_CONFIG, random_bert_state, random_mlm_head_state
 from tests.torch_bin_writer import write_malicious_bin
 
 CONFIG = {**TINY_CONFIG, "vocab_size": 120}
@@ -77,6 +77,34 @@ def test_shape_mismatch_names_the_key(tmp_path):
                            random_bert_state({**CONFIG, "intermediate_size": 48}, seed=7))
     with pytest.raises(InputError, match=r"intermediate.dense.weight: shape \(48, 32\)"):
         load_hf_encoder(directory)
+
+
+def test_reading_and_assigning_give_the_same_one_line_errors(tmp_path):
+    """One builder per error kind: the file check and the Keras assignment say the same."""
+    from nlu_tf.checkpoints.hf_reader import canonical_state, mlm_head_state
+    from nlu_tf.model_io.hf_encoder import assign_state, load_mlm_head
+    from nlu_tf.models.mlm_head import MaskedLMHead
+
+    encoder = load_hf_encoder(_model_dir(tmp_path, "m", writers.write_safetensors))
+    state = canonical_state(random_bert_state(CONFIG, seed=7))
+    missing = {key: value for key, value in state.items()
+               if key not in ("encoder.layer.1.output.dense.weight", "pooler.dense.bias")}
+    with pytest.raises(InputError) as read:
+        load_hf_encoder(_model_dir(tmp_path, "missing", writers.write_safetensors, missing))
+    with pytest.raises(InputError) as assigned:
+        assign_state(encoder, missing, read.value.path)
+    assert str(assigned.value) == str(read.value)
+    narrow = canonical_state(random_bert_state({**CONFIG, "intermediate_size": 48}, seed=7))
+    with pytest.raises(InputError, match=r"encoder.layer.0.intermediate.dense.weight: shape "
+                                         r"\(48, 32\) does not fit the config "
+                                         r"\(expected \(32, 64\)\)"):
+        assign_state(encoder, narrow, "weights")
+    head = {**mlm_head_state(random_mlm_head_state(CONFIG)),
+            "transform.dense.weight": np.zeros((3, 3), np.float32)}
+    with pytest.raises(InputError, match=r"cls.predictions.transform.dense.weight: shape "
+                                         r"\(3, 3\) does not fit the config"):
+        load_mlm_head(MaskedLMHead(CONFIG["vocab_size"], CONFIG["hidden_size"]), head,
+                      state["embeddings.word_embeddings.weight"], "weights")
 
 
 def test_malicious_pickle_is_refused_and_never_executed(tmp_path):

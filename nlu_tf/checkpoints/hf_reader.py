@@ -178,9 +178,17 @@ def check_layer_count(config, held, source, names=None, exact=False):
         raise InputError(source, f"{name} is {wanted} but the weights hold {held} layer(s)")
 
 
-def _shape_error(source, key, shape, expected):
+def shape_error(source, key, shape, expected):
+    """The error of a stored tensor `key` whose `shape` is not the `expected` one."""
     return InputError(source, f"{key}: shape {tuple(shape)} does not fit the config "
                               f"(expected {tuple(expected)})")
+
+
+def missing_weights_error(source, missing):
+    """The error of encoder weights that `source` lacks: the first 8 keys, then a count."""
+    missing = sorted(missing)
+    more = f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""
+    return InputError(source, f"missing encoder weights: {', '.join(missing[:8])}{more}")
 
 
 def read_encoder_state(path, config, config_source=None, names=None):
@@ -204,13 +212,12 @@ def read_encoder_state(path, config, config_source=None, names=None):
         stored.setdefault(canonical_key(name), name)
     check_layer_count(config, layers_held(stored), config_source or path, names)
     expected = encoder_shapes(config)
-    missing = sorted(key for key in expected if key not in stored)
+    missing = [key for key in expected if key not in stored]
     if missing:
-        more = f" (+{len(missing) - 8} more)" if len(missing) > 8 else ""
-        raise InputError(path, f"missing encoder weights: {', '.join(missing[:8])}{more}")
+        raise missing_weights_error(path, missing)
     for key, shape in expected.items():
         if math.prod(shapes[stored[key]]) != math.prod(shape):
-            raise _shape_error(path, key, shapes[stored[key]], shape)
+            raise shape_error(path, key, shapes[stored[key]], shape)
     extra = sorted(key for key in stored if key not in expected and key not in IGNORED_KEYS)
     if extra:
         heads = sorted({quote(key.split(".")[0], 30)[1:-1] for key in extra})
@@ -219,7 +226,7 @@ def read_encoder_state(path, config, config_source=None, names=None):
     state = canonical_state(read([stored[key] for key in expected]))
     for key, shape in expected.items():
         if tuple(state[key].shape) != shape:
-            raise _shape_error(path, key, state[key].shape, shape)
+            raise shape_error(path, key, state[key].shape, shape)
     return state
 
 

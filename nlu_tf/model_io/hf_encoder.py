@@ -11,7 +11,8 @@ import os
 import numpy as np
 
 from nlu_tf.checkpoints.hf_names import HF_NAMES, PROJECTION_KEY, config_from_hf
-from nlu_tf.checkpoints.hf_reader import IGNORED_KEYS, find_weight_file, read_encoder_state
+from nlu_tf.checkpoints.hf_reader import (IGNORED_KEYS, find_weight_file, missing_weights_error,
+                                          read_encoder_state, shape_error)
 from nlu_tf.checkpoints.hf_writer import write_hf_dir
 from nlu_tf.errors import InputError
 from nlu_tf.models.bert_encoder import BertEncoder, full_token_table
@@ -82,15 +83,13 @@ def encoder_key_table(encoder):
 def assign_state(encoder, state, source):
     """Assigns a canonical state dict to `encoder`; returns the list of skipped extra keys."""
     table = encoder_key_table(encoder)
-    missing = sorted(key for key in table if key not in state)
+    missing = [key for key in table if key not in state]
     if missing:
-        shown = ", ".join(missing[:8]) + (f" (+{len(missing) - 8} more)" if len(missing) > 8 else "")
-        raise InputError(source, f"missing encoder weights: {shown}")
+        raise missing_weights_error(source, missing)
     for key, (variable, transpose) in table.items():
         value = state[key].T if transpose else state[key]
         if tuple(value.shape) != tuple(variable.shape):
-            raise InputError(source, f"{key}: shape {tuple(state[key].shape)} does not fit "
-                                     f"the config (expected {tuple(variable.shape)})")
+            raise shape_error(source, key, state[key].shape, variable.shape)
         variable.assign(value.astype(np.float32))
     return sorted(key for key in state if key not in table and key not in IGNORED_KEYS)
 
@@ -129,8 +128,8 @@ def load_mlm_head(layer, head, word_embeddings, source):
     for key, (variable, transpose) in table.items():
         value = values[key].T if transpose else values[key]
         if tuple(value.shape) != tuple(variable.shape):
-            raise InputError(source, f"cls.predictions.{key}: shape {tuple(values[key].shape)} "
-                                     f"does not fit the config (expected {tuple(variable.shape)})")
+            raise shape_error(source, f"cls.predictions.{key}", values[key].shape,
+                              variable.shape)
         variable.assign(value.astype("float32"))
 
 

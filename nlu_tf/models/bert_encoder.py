@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from nlu_tf.models.dropout import Dropout
 from nlu_tf.models.fake_quant import dense_class, fake_quant_rows, int4_block
 from nlu_tf.models.int4_table import Int4RowTable
 from nlu_tf.models.transformer_layer import TransformerLayer, batch_and_length
@@ -100,7 +101,7 @@ class BertEncoder(keras.Model):
                                                         name="segment_embedding", **policy)
         self.embeddings_layer_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_eps, name="embeddings_layer_norm", **policy)
-        self.embeddings_dropout = keras.layers.Dropout(hidden_dropout, **policy)
+        self.embeddings_dropout = Dropout(hidden_dropout, **policy)
         self.transformer_layers = [
             TransformerLayer(hidden_size, num_heads, intermediate_size, hidden_dropout,
                              attention_dropout, layer_norm_eps, activation, weight_bits,

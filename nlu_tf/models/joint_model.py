@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from nlu_tf.models.bert_encoder import BertEncoder
+from nlu_tf.models.dropout import Dropout
 from nlu_tf.models.fake_quant import dense_class
 from nlu_tf.models.transformer_layer import batch_and_length
 
@@ -37,7 +38,7 @@ class JointNLUModel(keras.Model):
         self.head_dropout = head_dropout
         policy = {"dtype": self.dtype_policy}
         self.encoder = BertEncoder(**self.encoder_config, name="encoder", **policy)
-        self.dropout = keras.layers.Dropout(head_dropout, **policy)
+        self.dropout = Dropout(head_dropout, **policy)
         # 4-bit weights trained for (`weight_bits`) reach the heads too.
         dense = dense_class(self.encoder.weight_bits, self.encoder.weight_block)
         self.intent_head = dense(num_intents, name="intent_head", **policy)

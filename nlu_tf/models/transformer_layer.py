@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from nlu_tf.models.activations import get_activation
+from nlu_tf.models.dropout import Dropout
 from nlu_tf.models.fake_quant import BLOCK, dense_class
 
 MASK_PENALTY = -10000.0
@@ -72,8 +73,8 @@ class TransformerLayer(keras.layers.Layer):
         self.output_dense = dense(hidden_size, name="output", **policy)
         self.output_norm = keras.layers.LayerNormalization(epsilon=layer_norm_eps,
                                                            name="output_norm", **policy)
-        self.dropout = keras.layers.Dropout(hidden_dropout, **policy)
-        self.attention_probs_dropout = keras.layers.Dropout(attention_dropout, **policy)
+        self.dropout = Dropout(hidden_dropout, **policy)
+        self.attention_probs_dropout = Dropout(attention_dropout, **policy)
         self._activation = get_activation(activation)
 
     def build(self, input_shape):

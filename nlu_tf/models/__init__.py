@@ -7,6 +7,7 @@ intent + slot model, the masked-LM head, and 4-bit weights.
     mlm_head.py           `MaskedLMHead`, what data augmentation samples words from
     encoder_config.py     an encoder config checked before anything is built
     activations.py        the feed-forward activations
+    dropout.py            dropout whose mask is cheap under XLA
     fake_quant.py         quantization-aware training for 4-bit weights
     int4_table.py         a token table stored as 4-bit integers
 

@@ -1,0 +1,2 @@
+"""Datasets in the seq.in / seq.out / label layout: reading and checking them, WordPiece
+tokenization, and padded batches of features."""

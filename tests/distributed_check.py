@@ -28,7 +28,7 @@ from nlu_tf.distill.objectives import SupervisedObjective  # noqa: E402
 from nlu_tf.model_io.model_dir import load_model_dir  # noqa: E402
 from nlu_tf.training.stage import run_stage  # noqa: E402
 from nlu_tf.training.settings import (DataSettings, DistillSettings,  # noqa: E402
-                                      OptimizerSettings, RunSettings)
+                                      OptimizerSettings, RunSettings, StudentSettings)
 from tests.tiny import write_tiny_bert, write_tiny_dataset  # noqa: E402
 
 
@@ -66,9 +66,9 @@ def main(out):
         runs[("2.0", strategy)] = run_stage(settings(out, "2.0", bert, strategy),
                                             strategy=strategies[strategy])
     teacher = os.path.join(out, "2.0_default")
-    emd = DistillSettings(layer_mapping="emd", student_num_layers=1)
+    emd = dict(distill=DistillSettings(layer_mapping="emd"), student=StudentSettings(num_layers=1))
     for strategy in ("default", "mirrored"):
-        runs[("2.1", strategy)] = run_stage(settings(out, "2.1", teacher, strategy, distill=emd),
+        runs[("2.1", strategy)] = run_stage(settings(out, "2.1", teacher, strategy, **emd),
                                             strategy=strategies[strategy])
     for stage in ("2.0", "2.1"):
         one, one_weights = fixed_batch_loss(os.path.join(out, f"{stage}_default"), data_dir)

@@ -8,7 +8,7 @@ import pytest
 
 from nlu_tf.model_io.model_dir import WEIGHTS, load_model_dir
 from nlu_tf.training.stage import run_stage
-from nlu_tf.training.settings import DistillSettings
+from nlu_tf.training.settings import DistillSettings, StudentSettings
 from tests.tiny import write_tiny_bert
 
 
@@ -50,9 +50,10 @@ def test_stage_2_1_with_projection_then_2_2(tmp_path, settings_factory, tiny_mod
 
 
 def test_emd_loss_falls_and_layer_weights_move(tmp_path, settings_factory, tiny_model_dir):
-    distill = DistillSettings(layer_mapping="emd", student_num_layers=1, T_emd=0.5)
+    distill = DistillSettings(layer_mapping="emd", T_emd=0.5)
     settings = settings_factory(str(tmp_path / "emd"), tiny_model_dir, stage="2.1",
-                                distill=distill, num_train_epochs=3)
+                                distill=distill, student=StudentSettings(num_layers=1),
+                                num_train_epochs=3)
     metrics = run_stage(settings)
     assert metrics["loss_history"][-1] < metrics["loss_history"][0]
     weights = metrics["emd_layer_weights"]

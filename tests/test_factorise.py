@@ -124,13 +124,13 @@ def test_trims_and_converts_with_builtin_ops(low_rank, tiny_data_dir, tmp_path):
 
 def test_stage_2_1_factorises_its_new_student(tiny_model_dir, settings_factory, tmp_path):
     from nlu_tf.errors import InputError
-    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.settings import StudentSettings, TrimSettings
     from nlu_tf.training.stage import run_stage
 
     first = str(tmp_path / "student_2.1")
     run_stage(settings_factory(first, tiny_model_dir, stage="2.1", num_train_epochs=1,
-                               trim_vocab=True, embedding_size=RANK,
-                               distill=DistillSettings(student_num_layers=1)))
+                               trim=TrimSettings(enabled=True),
+                               student=StudentSettings(num_layers=1, embedding_size=RANK)))
     student = load_model_dir(first)
     assert student.model.encoder.embedding_size == RANK
     assert student.model.encoder.num_layers == 1
@@ -142,25 +142,25 @@ def test_stage_2_1_factorises_its_new_student(tiny_model_dir, settings_factory, 
     assert 0 <= metrics["dev"]["slot_f1"] <= 1
     with pytest.raises(ValueError, match="embedding_size factorises the new student"):
         settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
-                         embedding_size=RANK)
+                         student=StudentSettings(embedding_size=RANK))
     with pytest.raises(InputError, match=r"^--embedding_size: embedding_size must be"):
         run_stage(settings_factory(str(tmp_path / "wide"), tiny_model_dir, stage="2.1",
-                                   num_train_epochs=1, embedding_size=32,
-                                   distill=DistillSettings(student_num_layers=1)))
+                                   num_train_epochs=1,
+                                   student=StudentSettings(num_layers=1, embedding_size=32)))
     assert not (tmp_path / "wide").exists()
 
 
 def test_interrupted_stage_2_1_resumes_its_factorised_student(tiny_model_dir, settings_factory,
                                                               tmp_path):
-    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.settings import StudentSettings, TrimSettings
     from nlu_tf.training.stage import run_stage
     from tests.interrupt import Interrupt, kill_at_step
 
     def settings(name):
         return settings_factory(str(tmp_path / name), tiny_model_dir, stage="2.1",
                                 num_train_epochs=2, checkpoint_every=3, head_dropout=0.0,
-                                trim_vocab=True, embedding_size=RANK,
-                                distill=DistillSettings(student_num_layers=1))
+                                trim=TrimSettings(enabled=True),
+                                student=StudentSettings(num_layers=1, embedding_size=RANK))
 
     reference = run_stage(settings("reference"))
     interrupted = settings("resumed")

@@ -8,7 +8,7 @@ import tensorflow as tf
 from nlu_tf.export.tflite import convert_model
 from nlu_tf.models.fake_quant import LEVELS, fake_quant_kernel, fake_quant_rows
 from nlu_tf.models.joint_model import JointNLUModel, rebuilt_model
-from nlu_tf.training.settings import RunSettings
+from nlu_tf.training.settings import RunSettings, StudentSettings
 
 CONFIG = dict(vocab_size=90, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=96,
               max_position_embeddings=16)
@@ -110,10 +110,11 @@ def test_an_aware_model_converts_to_the_int4_grid_it_trained_on(intermediate_siz
 
 def test_weight_bits_is_checked():
     with pytest.raises(ValueError, match="weight_bits must be 0"):
-        RunSettings(stage="2.2", weight_bits=8)
+        RunSettings(stage="2.2", student=StudentSettings(weight_bits=8))
     with pytest.raises(ValueError, match="not the teacher"):
-        RunSettings(stage="2.0", weight_bits=4)
-    assert RunSettings(stage="2.1", weight_bits=4).weight_bits == 4
+        RunSettings(stage="2.0", student=StudentSettings(weight_bits=4))
+    four = StudentSettings(weight_bits=4)
+    assert RunSettings(stage="2.1", student=four).student.weight_bits == 4
 
 
 def test_a_model_config_with_other_bits_is_refused():

@@ -94,14 +94,15 @@ def test_widths_out_of_range_are_refused(export_model_dir):
 
 def test_stage_2_1_narrows_its_new_student(tiny_model_dir, settings_factory, tmp_path):
     from nlu_tf.errors import InputError
-    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.settings import StudentSettings, TrimSettings
     from nlu_tf.training.stage import run_stage
 
     teacher = load_model_dir(tiny_model_dir).model.encoder
     first = str(tmp_path / "student_2.1")
     run_stage(settings_factory(first, tiny_model_dir, stage="2.1", num_train_epochs=1,
-                               intermediate_size=8, trim_vocab=True, trim_share_rows=True,
-                               embedding_size=8, distill=DistillSettings(student_num_layers=1)))
+                               trim=TrimSettings(enabled=True, share_rows=True),
+                               student=StudentSettings(num_layers=1, intermediate_size=8,
+                                                       embedding_size=8)))
     student = load_model_dir(first).model.encoder
     assert (student.intermediate_size, student.num_layers) == (8, 1)
     # Narrowed, then trimmed with shared rows and factorised: all three hold.
@@ -114,9 +115,10 @@ def test_stage_2_1_narrows_its_new_student(tiny_model_dir, settings_factory, tmp
     assert 0 <= metrics["dev"]["slot_f1"] <= 1
     with pytest.raises(ValueError, match="intermediate_size narrows the new student"):
         settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
-                         intermediate_size=8)
+                         student=StudentSettings(intermediate_size=8))
     with pytest.raises(InputError, match=r"^--intermediate_size: intermediate_size must be"):
         run_stage(settings_factory(str(tmp_path / "wide"), tiny_model_dir, stage="2.1",
-                                   num_train_epochs=1, intermediate_size=10_000,
-                                   distill=DistillSettings(student_num_layers=1)))
+                                   num_train_epochs=1,
+                                   student=StudentSettings(num_layers=1,
+                                                           intermediate_size=10_000)))
     assert not (tmp_path / "wide").exists()

@@ -114,8 +114,8 @@ def test_a_stage_eval_step_overrides_the_training_one_and_bad_values_are_refused
 
 def test_stage_2_2_trains_for_4_bit_weights_on_request():
     settings = stage_settings(load_recipe(TINY, ["stage_2_2.weight_bits=4"]), "bert")
-    assert [settings[name].weight_bits for name in ("teacher", "student_2.1", "student_2.2")] \
-        == [0, 0, 4]
+    assert [settings[name].student.weight_bits
+            for name in ("teacher", "student_2.1", "student_2.2")] == [0, 0, 4]
     with pytest.raises(InputError, match="student_2.2: weight_bits must be 0"):
         stage_settings(load_recipe(TINY, ["stage_2_2.weight_bits=3"]), "bert")
 

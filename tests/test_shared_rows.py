@@ -196,13 +196,13 @@ def test_embedding_rows_must_fit_the_vocabulary():
 
 def test_stage_2_1_shares_rows_and_the_teacher_reads_the_same_ids(tiny_model_dir,
                                                                   settings_factory, tmp_path):
-    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.settings import StudentSettings, TrimSettings
     from nlu_tf.training.stage import run_stage
 
     first = str(tmp_path / "student_2.1")
     run_stage(settings_factory(first, tiny_model_dir, stage="2.1", num_train_epochs=1,
-                               trim_vocab=True, trim_share_rows=True, embedding_size=8,
-                               distill=DistillSettings(student_num_layers=1)))
+                               trim=TrimSettings(enabled=True, share_rows=True),
+                               student=StudentSettings(num_layers=1, embedding_size=8)))
     student, teacher = load_model_dir(first), load_model_dir(tiny_model_dir)
     encoder = student.model.encoder
     assert student.tokenizer.vocab == teacher.tokenizer.vocab
@@ -213,8 +213,9 @@ def test_stage_2_1_shares_rows_and_the_teacher_reads_the_same_ids(tiny_model_dir
                                num_train_epochs=1))
     again = load_model_dir(second).model.encoder
     np.testing.assert_array_equal(again.token_row_map.numpy(), encoder.token_row_map.numpy())
-    with pytest.raises(ValueError, match="trim_share_rows go with trim_vocab"):
-        settings_factory(second, tiny_model_dir, stage="2.1", trim_share_rows=True)
+    with pytest.raises(ValueError, match="trim_share_rows goes with trim_vocab"):
+        settings_factory(second, tiny_model_dir, stage="2.1",
+                         trim=TrimSettings(share_rows=True))
 
 
 def test_the_log_line_counts_rows_not_tokens_when_rows_are_shared(export_model_dir,

@@ -20,7 +20,7 @@ from nlu_tf.io_utils import work_dir
 from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.surgery.student import cut_from_teacher
 from nlu_tf.training.objective_factory import make_objective
-from nlu_tf.training.settings import DistillSettings
+from nlu_tf.training.settings import DistillSettings, StudentSettings
 from nlu_tf.training.stage import TEACHER_CACHE_DIR, run_stage
 
 
@@ -68,13 +68,14 @@ def _student_weights(path):
 
 
 STAGES = {
-    "2.1_uniform": (dict(stage="2.1", distill=DistillSettings(student_num_layers=1)),
+    "2.1_uniform": (dict(stage="2.1", student=StudentSettings(num_layers=1)),
                     ["attention_scores_1", "hidden_states_0", "hidden_states_2"]),
-    "2.1_emd": (dict(stage="2.1", distill=DistillSettings(layer_mapping="emd",
-                                                          student_num_layers=1, one_step=True)),
+    "2.1_emd": (dict(stage="2.1", distill=DistillSettings(layer_mapping="emd", one_step=True),
+                     student=StudentSettings(num_layers=1)),
                 ["attention_scores_0", "attention_scores_1", "hidden_states_0",
                  "hidden_states_1", "hidden_states_2", "intent_logits", "slot_logits"]),
-    "2.2": (dict(stage="2.2", distill=DistillSettings(student_num_layers=1, alpha=0.3)),
+    "2.2": (dict(stage="2.2", distill=DistillSettings(alpha=0.3),
+                 student=StudentSettings(num_layers=1)),
             ["intent_logits", "slot_logits"]),
 }
 
@@ -114,7 +115,7 @@ def test_stage_of_one_epoch_runs_the_teacher_instead_of_filling(
     fills = _count_fills(monkeypatch)
     watch = _Watch(str(tmp_path / "one"), phase)
     settings = settings_factory(str(tmp_path / "one"), tiny_model_dir, stage="2.1",
-                                distill=DistillSettings(student_num_layers=1),
+                                student=StudentSettings(num_layers=1),
                                 num_train_epochs=1, teacher_cache=True)
     before = calls["fit"]
     run_stage(settings, callbacks=[watch])
@@ -145,7 +146,7 @@ def test_killed_run_reuses_its_complete_cache(
                 raise _Interrupt()
 
     settings = settings_factory(str(tmp_path / "run"), tiny_model_dir, stage="2.1",
-                                distill=DistillSettings(student_num_layers=1),
+                                student=StudentSettings(num_layers=1),
                                 num_train_epochs=2, checkpoint_every=2)
     cache_dir = os.path.join(work_dir(settings.output_dir), TEACHER_CACHE_DIR)
     with pytest.raises(_Interrupt):
@@ -165,7 +166,7 @@ def tiny_distiller(tiny_model_dir, tiny_data_dir, settings_factory, tmp_path):
     teacher = load_model_dir(tiny_model_dir)
     student = cut_from_teacher(teacher, 1)
     settings = settings_factory(str(tmp_path / "out"), tiny_model_dir, stage="2.1",
-                                distill=DistillSettings(student_num_layers=1))
+                                student=StudentSettings(num_layers=1))
     objective = make_objective(settings, student, teacher).objective
     distiller = Distiller(student.model, objective, teacher.model)
     _, splits = read_dataset(tiny_data_dir)

@@ -16,7 +16,7 @@ from nlu_tf.distill.teacher_cache_fill import _teacher_digest
 from nlu_tf.errors import InputError
 from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.distill.teacher_ensemble import TeacherEnsemble, check_members
-from nlu_tf.training.settings import DistillSettings, RunSettings, comparable_settings
+from nlu_tf.training.settings import RunSettings, StudentSettings, comparable_settings
 from nlu_tf.training.stage import _models, run_stage
 
 
@@ -66,7 +66,7 @@ def test_the_ensemble_averages_the_logits_and_keeps_the_first_teachers_layers(
 def test_a_stage_reads_the_ensemble_and_cuts_the_student_from_the_first_teacher(
         tmp_path, settings_factory, tiny_model_dir, second_teacher):
     settings = settings_factory(str(tmp_path / "s"), tiny_model_dir, stage="2.2",
-                                distill=DistillSettings(student_num_layers=1),
+                                student=StudentSettings(num_layers=1),
                                 extra_teachers=(second_teacher,))
     labels, splits = read_dataset(settings.data.data_dir)
     student, teacher = _models(settings, labels, splits["train"])
@@ -86,7 +86,7 @@ def test_stage_2_2_learns_from_the_mean_of_the_teachers(
     def trained(name, extra):
         settings = settings_factory(str(tmp_path / name), tiny_model_dir, stage="2.2",
                                     num_train_epochs=1, head_dropout=0.0,
-                                    distill=DistillSettings(student_num_layers=1),
+                                    student=StudentSettings(num_layers=1),
                                     extra_teachers=extra)
         run_stage(settings)
         return [w.numpy() for w in load_model_dir(settings.output_dir).model.weights]

@@ -97,13 +97,15 @@ def test_out_of_range_settings_are_refused(settings_factory, field, value, messa
 
     from nlu_tf.training.settings import DataSettings, OptimizerSettings
 
-    overrides = {field: value}
-    if field == "learning_rate":
-        overrides = {"optimizer": OptimizerSettings(learning_rate=value)}
-    elif field in ("eval_batch_size", "max_train_examples"):
-        overrides = {"data": dataclasses.replace(DataSettings(), **{field: value})}
+    def overrides():  # each settings dataclass checks its own fields when made
+        if field == "learning_rate":
+            return {"optimizer": OptimizerSettings(learning_rate=value)}
+        if field in ("eval_batch_size", "max_train_examples"):
+            return {"data": dataclasses.replace(DataSettings(), **{field: value})}
+        return {field: value}
+
     with pytest.raises(ValueError) as error:
-        settings_factory("out", "bert", **overrides)
+        settings_factory("out", "bert", **overrides())
     assert str(error.value) == message
 
 

@@ -181,7 +181,7 @@ def test_trimmed_student_trains_against_the_untrimmed_teacher(tiny_model_dir, ti
 
 def test_stage_2_1_trims_its_new_student_and_stage_2_2_keeps_the_vocabulary(
         tiny_model_dir, tiny_data_dir, settings_factory, tmp_path):
-    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.settings import StudentSettings, TrimSettings
     from nlu_tf.training.stage import run_stage
 
     counts = collections.Counter()
@@ -191,9 +191,9 @@ def test_stage_2_1_trims_its_new_student_and_stage_2_2_keeps_the_vocabulary(
     assert len(expected) < teacher.vocab_size
     first = str(tmp_path / "student_2.1")
     run_stage(settings_factory(first, tiny_model_dir, stage="2.1", num_train_epochs=1,
-                               trim_vocab=True, trim_min_count=2,
-                               trim_fallback_characters="latin",
-                               distill=DistillSettings(student_num_layers=1)))
+                               trim=TrimSettings(enabled=True, min_count=2,
+                                                 fallback_characters="latin"),
+                               student=StudentSettings(num_layers=1)))
     assert _read_vocab(first) == expected
     second = str(tmp_path / "student_2.2")
     metrics = run_stage(settings_factory(second, tiny_model_dir, stage="2.2",
@@ -202,7 +202,7 @@ def test_stage_2_1_trims_its_new_student_and_stage_2_2_keeps_the_vocabulary(
     assert 0 <= metrics["dev"]["sentence_acc"] <= 1
     with pytest.raises(ValueError, match="trim_vocab"):
         settings_factory(second, tiny_model_dir, stage="2.2", student_model=first,
-                         trim_vocab=True)
+                         trim=TrimSettings(enabled=True))
 
 
 def _padded_batch(tokenizer, texts, width):
@@ -424,7 +424,7 @@ def test_pipeline_export_trims_the_student(export_model_dir, tiny_model_dir, tin
     assert _read_vocab(os.path.join(path3, "student", "tflite_dynamic")) == \
         _read_vocab(tiny_model_dir)
     assert shared.embedding_rows == len(trimmed) < shared.vocab_size
-    with pytest.raises(InputError, match="export.trim_share_rows goes with export.trim_vocab"):
+    with pytest.raises(InputError, match="export: trim_share_rows goes with trim_vocab"):
         load_recipe(os.path.join(REPO, "configs", "tiny.yaml"), ["export.trim_share_rows=true"])
 
 

@@ -90,7 +90,7 @@ def test_command_fills_to_the_size_and_refuses_what_cannot_be(export_model_dir, 
 
 def test_stage_2_1_fills_its_trimmed_student_from_the_corpus(tiny_model_dir, tiny_data_dir,
                                                             settings_factory, tmp_path):
-    from nlu_tf.training.settings import DistillSettings
+    from nlu_tf.training.settings import StudentSettings, TrimSettings
     from nlu_tf.training.stage import run_stage
 
     corpus = _vocab_corpus(tmp_path / "corpus.txt", tiny_model_dir)
@@ -102,23 +102,23 @@ def test_stage_2_1_fills_its_trimmed_student_from_the_corpus(tiny_model_dir, tin
     expected = fill_vocabulary(teacher.vocab, base, fill, len(base) + 3)
     assert len(expected) == len(base) + 3
 
-    def settings(name, **changes):
-        values = {"stage": "2.1", "num_train_epochs": 1, "trim_vocab": True,
-                  "trim_fallback_characters": "latin",
-                  "distill": DistillSettings(student_num_layers=1), **changes}
-        return settings_factory(str(tmp_path / name), tiny_model_dir, **values)
+    def settings(name, **trim):
+        trim = TrimSettings(**{"enabled": True, "fallback_characters": "latin", **trim})
+        return settings_factory(str(tmp_path / name), tiny_model_dir, stage="2.1",
+                                num_train_epochs=1, trim=trim,
+                                student=StudentSettings(num_layers=1))
 
-    first = settings("filled", trim_corpus=(corpus,), trim_vocab_size=len(expected))
+    first = settings("filled", corpus=(corpus,), vocab_size=len(expected))
     run_stage(first)
     assert _read_vocab(first.output_dir) == expected
     with pytest.raises(InputError, match=r"^--trim_vocab_size: vocab_size 5 is below"):
-        run_stage(settings("small", trim_corpus=(corpus,), trim_vocab_size=5))
+        run_stage(settings("small", corpus=(corpus,), vocab_size=5))
     with pytest.raises(InputError, match="corpus file not found"):
-        run_stage(settings("missing", trim_corpus=(str(tmp_path / "nope.txt"),)))
-    for changes, problem in [({"trim_vocab_size": 40}, "fills the vocabulary from trim_corpus"),
-                             ({"trim_vocab": False, "trim_corpus": (corpus,)},
-                              "go with trim_vocab"),
-                             ({"trim_corpus": [corpus]}, "tuple of file paths")]:
+        run_stage(settings("missing", corpus=(str(tmp_path / "nope.txt"),)))
+    for changes, problem in [({"vocab_size": 40}, "fills the vocabulary from trim_corpus"),
+                             ({"enabled": False, "corpus": (corpus,)},
+                              "trim_corpus goes with trim_vocab"),
+                             ({"corpus": [corpus]}, "tuple of file paths")]:
         with pytest.raises(ValueError, match=problem):
             settings("bad", **changes)
     assert not any((tmp_path / name).exists() for name in ("small", "missing", "bad"))
@@ -127,16 +127,18 @@ def test_stage_2_1_fills_its_trimmed_student_from_the_corpus(tiny_model_dir, tin
 def test_settings_of_runs_before_the_fill_still_compare_equal(tmp_path):
     import json
 
-    from nlu_tf.training.settings import RunSettings, comparable_settings
+    from nlu_tf.training.settings import RunSettings, TrimSettings, comparable_settings
 
     now = RunSettings(output_dir=str(tmp_path / "out")).to_dict()
-    old = {k: v for k, v in now.items() if k not in ("trim_corpus", "trim_vocab_size")}
+    old = {**now, "trim": {k: v for k, v in now["trim"].items()
+                           if k not in ("corpus", "vocab_size")}}
     assert comparable_settings(old) == comparable_settings(now)
-    filled = RunSettings(stage="2.1", output_dir=str(tmp_path / "out"), trim_vocab=True,
-                         trim_corpus=("a.txt",), trim_vocab_size=100).to_dict()
+    filled = RunSettings(stage="2.1", output_dir=str(tmp_path / "out"),
+                         trim=TrimSettings(enabled=True, corpus=("a.txt",),
+                                           vocab_size=100)).to_dict()
     # Written as JSON (the tuple becomes a list) and read back: the same settings.
     assert comparable_settings(json.loads(json.dumps(filled))) == comparable_settings(filled)
-    assert comparable_settings({**filled, "trim_corpus": ["b.txt"]}) \
+    assert comparable_settings({**filled, "trim": {**filled["trim"], "corpus": ["b.txt"]}}) \
         != comparable_settings(filled)
 
 
@@ -147,7 +149,7 @@ def test_recipe_keys_reach_stage_2_1():
     recipe = load_recipe(tiny, ["student.trim_vocab=true", "student.trim_corpus=[a.txt,b.txt]",
                                 "student.trim_vocab_size=900"])
     first = stage_settings(recipe, "bert")["student_2.1"]
-    assert (first.trim_corpus, first.trim_vocab_size) == (("a.txt", "b.txt"), 900)
+    assert (first.trim.corpus, first.trim.vocab_size) == (("a.txt", "b.txt"), 900)
     with pytest.raises(InputError, match="student_2.1: trim_vocab_size fills"):
         stage_settings(load_recipe(tiny, ["student.trim_vocab=true",
                                           "student.trim_vocab_size=900"]), "bert")
@@ -180,11 +182,11 @@ def test_export_stage_fills_the_trimmed_student_from_its_corpus(export_model_dir
     assert _read_vocab(os.path.join(path, "student", "tflite_dynamic")) == \
         _read_vocab(export_model_dir)
     for overrides, problem in [
-            ([f"export.trim_corpus=[{corpus}]"], "export.trim_corpus goes with export.trim_vocab"),
-            (["export.trim_vocab_size=50"], "export.trim_vocab_size goes with"),
+            ([f"export.trim_corpus=[{corpus}]"], "export: trim_corpus goes with trim_vocab"),
+            (["export.trim_vocab_size=50"], "export: trim_vocab_size goes with"),
             (["export.trim_vocab=true", "export.trim_vocab_size=50"],
-             "export.trim_vocab_size fills the vocabulary from export.trim_corpus"),
+             "export: trim_vocab_size fills the vocabulary from trim_corpus"),
             (["export.trim_vocab=true", "export.trim_min_count=0"],
-             "export.trim_min_count must be >= 1")]:
+             "export: trim_min_count must be >= 1")]:
         with pytest.raises(InputError, match=problem):
             load_recipe(tiny, overrides)

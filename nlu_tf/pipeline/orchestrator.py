@@ -16,8 +16,8 @@ from nlu_tf.checkpoints.hf_names import config_from_hf
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
 from nlu_tf.pipeline import report as reports
-from nlu_tf.pipeline.recipe import (augmented_data_dir, augments, settings_dicts,
-                                    stage_settings, teacher_dir)
+from nlu_tf.pipeline.recipe import (augmented_data_dir, augments, export_trim,
+                                    settings_dicts, stage_settings, teacher_dir)
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
                                     check_trained_model, export_paths, read_json,
                                     remove_stage, stage_dir)
@@ -118,18 +118,17 @@ def _export(recipe, expected, path):
 
     settings = expected["export"]
     data = recipe["data"]
+    trim = export_trim(recipe)
     with atomic_dir(path, "pipeline_stage") as tmp:
         for role, model_dir in settings["models"].items():
-            if role == "student" and recipe["export"]["trim_vocab"]:
+            if role == "student" and trim.enabled:
                 # The student's exports are made from its trimmed copy, kept beside them.
                 trimmed = os.path.join(tmp, "student_trimmed")
                 trim_model_dir(model_dir, trimmed, [(resolve_data_dir(
                     data["data_dir"], data["task"]), data["train_split"])],
-                    min_count=recipe["export"]["trim_min_count"],
-                    fallback_characters=recipe["export"]["trim_fallback_characters"],
-                    share_rows=recipe["export"]["trim_share_rows"],
-                    corpora=tuple(recipe["export"]["trim_corpus"]),
-                    vocab_size=recipe["export"]["trim_vocab_size"])
+                    min_count=trim.min_count, fallback_characters=trim.fallback_characters,
+                    share_rows=trim.share_rows, corpora=trim.corpus,
+                    vocab_size=trim.vocab_size)
                 model_dir = trimmed
             convert_model_dir(model_dir, os.path.join(tmp, role),
                               recipe["export"]["quantizations"], recipe["data"]["data_dir"],

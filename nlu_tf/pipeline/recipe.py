@@ -10,31 +10,24 @@ import copy
 import dataclasses
 import os
 
-from nlu_tf.choices import EmdWeightUpdate, FallbackCharacters, names
 from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.errors import InputError, quote
 from nlu_tf.export.metadata import QUANTIZATIONS
 from nlu_tf.pipeline.safe_yaml import parse_value, read_yaml_file
-from nlu_tf.precision import PRECISIONS, check_jit_compile
-from nlu_tf.training.settings import (LAYER_MAPPINGS, RECIPE_BUDGETS, DataSettings,
-                                      DistillSettings, OptimizerSettings, RunSettings)
+from nlu_tf.precision import check_jit_compile
+from nlu_tf.training.setting_fields import defaults, fields_from, key_of, own_fields
+from nlu_tf.training.settings import (RECIPE_BUDGETS, DataSettings, DistillSettings,
+                                      OptimizerSettings, RunSettings, StudentSettings,
+                                      TrimSettings)
 
-_DATA, _OPT, _DISTILL, _RUN = DataSettings(), OptimizerSettings(), DistillSettings(), RunSettings()
-
-
-def _fields(settings, names, renamed=()):
-    """{key: default} of some fields of a settings dataclass; `renamed` maps a recipe key
-    to the field it stands for."""
-    values = {name: getattr(settings, name) for name in names}
-    values.update({key: getattr(settings, field) for key, field in renamed})
-    return values
+_TRIM = tuple(own_fields(TrimSettings))
 
 
 def _budget(stage):
     # `eval_step` null: the stage evaluates dev as often as `training.eval_step` says.
     budget = {**dataclasses.asdict(RECIPE_BUDGETS[stage]), "eval_step": None,
-              "ema_momentum": _OPT.ema_momentum}
+              **defaults(_fields(stage))}
     if stage != "teacher":
         # With augment.copies > 0: whether this stage learns from the augmented set.
         budget["aug_train"] = True
@@ -48,50 +41,60 @@ def _stage_eval_step(value):
     raise ValueError(f"expected null or an integer >= 0, got {quote(value)}")
 
 
-# The defaults of every key a recipe may set: run settings and stage budgets come from
-# nlu_tf.training.settings; only the pipeline's own keys (paths, export, benchmark) are
-# set here.
+# Which settings each recipe section sets: (dataclass, field names); a setting's recipe
+# key, default and choices are its field's (nlu_tf.training.settings). A stage's own
+# `epochs` and `learning_rate` defaults are its `RECIPE_BUDGETS`.
+SETTINGS = {
+    "data": ((DataSettings, ("data_dir", "task", "max_seq_len", "train_batch_size",
+                             "eval_batch_size", "max_train_examples", "train_split")),),
+    "training": ((RunSettings, ("mixed_precision", "jit_compile", "checkpoint_every",
+                                "tensorboard", "eval_step", "slot_loss_coef", "verbose",
+                                "teacher_cache", "teacher_cache_max_gb", "head_dropout")),
+                 (OptimizerSettings, ("warmup_proportion", "weight_decay", "clip_norm"))),
+    "teacher": ((OptimizerSettings, ("ema_momentum",)),),
+    "student": ((RunSettings, ("tinybert",)), (TrimSettings, _TRIM),
+                (StudentSettings, ("num_layers", "intermediate_size", "embedding_size")),
+                (DistillSettings, ("layer_mapping",))),
+    "stage_2_1": ((OptimizerSettings, ("ema_momentum",)),
+                  (DistillSettings, ("T_emd", "emd_weight_update", "emd_weight_floor",
+                                     "separate"))),
+    "stage_2_2": ((OptimizerSettings, ("ema_momentum",)),
+                  (DistillSettings, ("temperature", "alpha")),
+                  (StudentSettings, ("weight_bits",))),
+    "export": ((TrimSettings, _TRIM),),
+}
+
+
+def _fields(name):
+    """The fields of the settings that recipe section `name` sets."""
+    return [own_fields(cls)[field] for cls, names in SETTINGS[name] for field in names]
+
+
+# The defaults of every key a recipe may set: run settings from their dataclasses
+# (`SETTINGS`), stage budgets from nlu_tf.training.settings; only the pipeline's own keys
+# (paths, augmentation, export, benchmark) are set here.
 DEFAULTS = {
     "output_dir": "outputs/pipeline",
-    "seed": _RUN.seed,
-    "data": _fields(_DATA, ("data_dir", "task", "max_seq_len", "train_batch_size",
-                            "eval_batch_size", "max_train_examples", "train_split")),
-    "training": {**_fields(_RUN, ("mixed_precision", "jit_compile", "checkpoint_every",
-                                  "tensorboard",
-                                  "eval_step", "slot_loss_coef", "verbose", "teacher_cache",
-                                  "teacher_cache_max_gb"),
-                           renamed=(("dropout", "head_dropout"),)),
-                 **_fields(_OPT, ("warmup_proportion", "weight_decay", "clip_norm"))},
+    "seed": RunSettings.seed,
+    "data": defaults(_fields("data")),
+    "training": defaults(_fields("training")),
     "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
                 "probability": AugmentSettings.probability, "source": ""},
     # ensemble N > 1: N - 1 more teachers fine-tuned at seeds seed + 1 ... (the
     # extra_teachers stage); stage 2.2 learns from the mean of the N teachers' logits.
     "teacher": {"model": "", "finetuned": "", "ensemble": 1, **_budget("teacher")},
-    "student": {"tinybert": "", "trim_vocab": False, "trim_min_count": 1,
-                "trim_fallback_characters": "all", "trim_corpus": [], "trim_vocab_size": 0,
-                "trim_share_rows": False,
-                "embedding_size": 0, "intermediate_size": 0,
-                **_fields(_DISTILL, ("layer_mapping",),
-                          renamed=(("num_layers", "student_num_layers"),))},
-    "stage_2_1": {**_budget("stage_2_1"),
-                  **_fields(_DISTILL, ("T_emd", "emd_weight_update", "emd_weight_floor",
-                                       "separate"))},
-    "stage_2_2": {**_budget("stage_2_2"),
-                  **_fields(_DISTILL, ("temperature", "alpha")),
-                  **_fields(_RUN, ("weight_bits",))},
+    "student": defaults(_fields("student")),
+    "stage_2_1": _budget("stage_2_1"),
+    "stage_2_2": _budget("stage_2_2"),
     "export": {"quantizations": ["dynamic"], "representative_size": 300, "saved_model": True,
-               "clu": False,
-               "trim_vocab": False, "trim_min_count": 1, "trim_fallback_characters": "all",
-               "trim_corpus": [], "trim_vocab_size": 0, "trim_share_rows": False},
+               "clu": False, **defaults(_fields("export"))},
     "benchmark": {"split": "test", "queries": 100, "warmup": 10, "threads": 1,
                   "keras_latency": True},
 }
-CHOICES = {"student.layer_mapping": LAYER_MAPPINGS,
-           "stage_2_1.emd_weight_update": names(EmdWeightUpdate),
-           "benchmark.split": ("train", "dev", "test"),
-           "training.mixed_precision": PRECISIONS,
-           "export.trim_fallback_characters": names(FallbackCharacters),
-           "student.trim_fallback_characters": names(FallbackCharacters)}
+# The closed sets a key chooses from: its setting's choices, and the pipeline's own.
+CHOICES = {"benchmark.split": ("train", "dev", "test"),
+           **{f"{name}.{key_of(field)}": field.metadata["choices"]
+              for name in SETTINGS for field in _fields(name) if field.metadata["choices"]}}
 # Keys whose values are not all of their default's type, with their own check.
 CHECKS = {"training.jit_compile": check_jit_compile,
           **{f"{stage}.eval_step": _stage_eval_step
@@ -170,24 +173,17 @@ def _check(recipe, where):
         section, key = dotted.split(".")
         if recipe[section][key] < 1:
             raise InputError(where, f"{dotted} must be positive")
-    _check_export_trim(recipe["export"], where)
+    try:  # the export's trimming is checked as a student's is
+        export_trim(recipe)
+    except ValueError as error:
+        raise InputError(where, f"export: {error}") from None
     if not recipe["output_dir"]:
         raise InputError(where, "output_dir is empty")
 
 
-def _check_export_trim(export, where):
-    """The export stage's trimming keys, or an `InputError` naming `where`."""
-    for key in ("trim_share_rows", "trim_corpus", "trim_vocab_size"):
-        if export[key] and not export["trim_vocab"]:
-            raise InputError(where, f"export.{key} goes with export.trim_vocab: true")
-    if export["trim_min_count"] < 1 or export["trim_vocab_size"] < 0:
-        raise InputError(where, "export.trim_min_count must be >= 1 and "
-                                "export.trim_vocab_size >= 0")
-    if export["trim_vocab_size"] and not export["trim_corpus"]:
-        raise InputError(where, "export.trim_vocab_size fills the vocabulary from "
-                                "export.trim_corpus: give one")
-    if not all(isinstance(path, str) and path for path in export["trim_corpus"]):
-        raise InputError(where, "export.trim_corpus must be a list of file paths")
+def export_trim(recipe):
+    """The `TrimSettings` of the export stage's student (the `export.trim_*` keys)."""
+    return TrimSettings(**fields_from(TrimSettings, recipe["export"]))
 
 
 def parse_override(text):
@@ -271,72 +267,60 @@ def stage_settings(recipe, teacher_model):
     """
     out = recipe["output_dir"]
     t, s = recipe["training"], recipe["student"]
-    data = DataSettings(**recipe["data"])
+    augmented = augmented_data_dir(recipe) if augments(recipe) else None
 
     def eval_step(section):
         return t["eval_step"] if section["eval_step"] is None else section["eval_step"]
 
-    def optimizer(section):
-        return OptimizerSettings(learning_rate=section["learning_rate"],
-                                 warmup_proportion=t["warmup_proportion"],
-                                 weight_decay=t["weight_decay"], clip_norm=t["clip_norm"],
-                                 ema_momentum=section["ema_momentum"])
+    def optimizer(section):  # the stage's learning rate and averaging, the rest training's
+        return OptimizerSettings(**fields_from(OptimizerSettings, {**t, **section}))
 
-    common = dict(seed=recipe["seed"], slot_loss_coef=t["slot_loss_coef"],
-                  head_dropout=t["dropout"], mixed_precision=t["mixed_precision"],
-                  jit_compile=t["jit_compile"],
-                  checkpoint_every=t["checkpoint_every"], tensorboard=t["tensorboard"],
-                  verbose=t["verbose"], teacher_cache=t["teacher_cache"],
-                  teacher_cache_max_gb=t["teacher_cache_max_gb"])
-    # The teacher learns from the gold training set; the students, with augmentation on,
-    # from the augment stage's copy of the dataset (train_aug: originals, then copies).
-    # The augment stage keeps only the first max_train_examples originals.
-    augmented = (dataclasses.replace(data, data_dir=augmented_data_dir(recipe), task="",
-                                     train_split="train_aug", max_train_examples=0)
-                 if augments(recipe) else data)
+    def data(section):
+        # The teacher learns from the gold training set; a student, with augmentation
+        # on and its stage's aug_train, from the augment stage's copy of the dataset
+        # (train_aug: originals, then copies), which keeps only the first
+        # max_train_examples originals.
+        gold = DataSettings(**recipe["data"])
+        if not (augmented and section.get("aug_train")):
+            return gold
+        return dataclasses.replace(gold, data_dir=augmented, task="",
+                                   train_split="train_aug", max_train_examples=0)
+
+    def run(section, **settings):
+        return RunSettings(**{"seed": recipe["seed"], **fields_from(RunSettings, t),
+                              "eval_step": eval_step(section), "optimizer": optimizer(section),
+                              "data": data(section), **settings})
+
+    def teacher_run(output_dir, seed):
+        return run(recipe["teacher"], stage="2.0", output_dir=output_dir,
+                   teacher_model=teacher_model, seed=seed,
+                   num_train_epochs=recipe["teacher"]["epochs"])
+
     teacher = teacher_dir(recipe)
     first, second = recipe["stage_2_1"], recipe["stage_2_2"]
-    data_2_1, data_2_2 = (augmented if section["aug_train"] else data
-                          for section in (first, second))
-    distill_2_1 = DistillSettings(layer_mapping=s["layer_mapping"], T_emd=first["T_emd"],
-                                  emd_weight_update=first["emd_weight_update"],
-                                  emd_weight_floor=first["emd_weight_floor"],
-                                  separate=first["separate"], student_num_layers=s["num_layers"])
-    distill_2_2 = DistillSettings(temperature=second["temperature"], alpha=second["alpha"],
-                                  student_num_layers=s["num_layers"])
     build = {
-        "teacher": lambda: RunSettings(
-            stage="2.0", output_dir=teacher, teacher_model=teacher_model,
-            num_train_epochs=recipe["teacher"]["epochs"], eval_step=eval_step(recipe["teacher"]),
-            optimizer=optimizer(recipe["teacher"]), data=data, **common),
-        "student_2.1": lambda: RunSettings(
-            stage="2.1", output_dir=os.path.join(out, "student_2.1"), teacher_model=teacher,
-            tinybert=s["tinybert"], num_train_epochs=first["epochs"],
-            trim_vocab=s["trim_vocab"], trim_min_count=s["trim_min_count"],
-            trim_fallback_characters=s["trim_fallback_characters"],
-            trim_corpus=tuple(s["trim_corpus"]), trim_vocab_size=s["trim_vocab_size"],
-            trim_share_rows=s["trim_share_rows"],
-            embedding_size=s["embedding_size"], intermediate_size=s["intermediate_size"],
-            eval_step=eval_step(first),
-            optimizer=optimizer(first),
-            distill=distill_2_1, data=data_2_1, **common),
-        "student_2.2": lambda: RunSettings(
-            stage="2.2", output_dir=os.path.join(out, "student_2.2"), teacher_model=teacher,
-            student_model=os.path.join(out, "student_2.1"), num_train_epochs=second["epochs"],
-            eval_step=eval_step(second), optimizer=optimizer(second), distill=distill_2_2,
-            weight_bits=second["weight_bits"],
-            extra_teachers=tuple(extra_teacher_dirs(recipe)), data=data_2_2, **common),
+        "teacher": lambda: teacher_run(teacher, recipe["seed"]),
+        "student_2.1": lambda: run(
+            first, stage="2.1", output_dir=os.path.join(out, "student_2.1"),
+            teacher_model=teacher, tinybert=s["tinybert"], num_train_epochs=first["epochs"],
+            distill=DistillSettings(**fields_from(DistillSettings, {**s, **first})),
+            student=StudentSettings(**fields_from(StudentSettings, s)),
+            trim=TrimSettings(**fields_from(TrimSettings, s))),
+        "student_2.2": lambda: run(
+            second, stage="2.2", output_dir=os.path.join(out, "student_2.2"),
+            teacher_model=teacher, student_model=os.path.join(out, "student_2.1"),
+            num_train_epochs=second["epochs"],
+            distill=DistillSettings(**fields_from(DistillSettings, second)),
+            student=StudentSettings(num_layers=s["num_layers"],
+                                    **fields_from(StudentSettings, second)),
+            extra_teachers=tuple(extra_teacher_dirs(recipe))),
     }
     if recipe["teacher"]["finetuned"]:
         del build["teacher"]
     if recipe["teacher"]["ensemble"] > 1:
         # Each extra teacher is stage 2.0 from the same checkpoint at its own seed.
         build["extra_teachers"] = lambda: tuple(
-            RunSettings(stage="2.0", output_dir=path, teacher_model=teacher_model,
-                        num_train_epochs=recipe["teacher"]["epochs"],
-                        eval_step=eval_step(recipe["teacher"]),
-                        optimizer=optimizer(recipe["teacher"]), data=data,
-                        **{**common, "seed": recipe["seed"] + k})
+            teacher_run(path, recipe["seed"] + k)
             for k, path in enumerate(extra_teacher_dirs(recipe), start=1))
     settings = {}
     for name, make in build.items():

@@ -17,7 +17,9 @@ from nlu_tf.errors import InputError
 from nlu_tf.io_utils import work_dir
 from nlu_tf.export.metadata import read_model_info
 from nlu_tf.model_io.model_files import check_model_dir
-from nlu_tf.training.settings import comparable_settings
+from nlu_tf.pipeline.recipe import DEFAULTS
+from nlu_tf.training.setting_fields import own_fields
+from nlu_tf.training.settings import RunSettings, comparable_settings, same_run
 
 TRAINING_STAGES = ("teacher", "extra_teachers", "student_2.1", "student_2.2")
 # augment follows the teachers, which never read it: redoing it redoes only the students.
@@ -27,6 +29,7 @@ STAGE_FILE = "stage.json"
 RESULTS_FILE = "results.json"
 REPORT_FILES = ("report.md", "report.json")
 ROLES = ("teacher", "student")  # the exported models: stage 2.0's and stage 2.2's outputs
+_RUN_SETTINGS = tuple(own_fields(RunSettings))  # those a non-training stage's settings hold
 
 
 def stage_dir(output_dir, stage):
@@ -34,12 +37,24 @@ def stage_dir(output_dir, stage):
     return os.path.join(output_dir, stage)
 
 
+def _json(value):
+    """`value` after a JSON round trip (tuples become lists), as a stored one reads."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
 def comparable(settings):
-    """Settings as they compare between runs: a JSON round trip, then
-    `comparable_settings` (what never changes results left out, settings added since a
-    stage may have been written reduced to what they mean)."""
-    value = json.loads(json.dumps(settings, sort_keys=True, default=str))
-    return comparable_settings(value) if isinstance(value, dict) else value
+    """A non-training stage's settings as they compare between runs: the recipe sections
+    they hold (`data`, `export` ...) with absent keys at their defaults, and the run
+    settings they hold (`seed`, the evaluation's `jit_compile`) as run settings compare
+    (`comparable_settings`), so a stage written before a key existed matches its default."""
+    value = _json(settings)
+    if not isinstance(value, dict):
+        return value
+    run = {key: value.pop(key) for key in list(value) if key in _RUN_SETTINGS}
+    return {"run_settings": comparable_settings(run),
+            **{key: {**DEFAULTS[key], **item}
+               if isinstance(item, dict) and isinstance(DEFAULTS.get(key), dict) else item
+               for key, item in value.items()}}
 
 
 def read_json(path):
@@ -79,7 +94,10 @@ def check_trained_model(path):
 
 def _check_training(path, expected):
     check_trained_model(path)
-    _check_settings(os.path.join(path, "settings.json"), expected)
+    # Read back as run settings: a run written before a setting existed or moved is the
+    # same run when its values mean the same (`same_run`).
+    if not same_run(read_json(os.path.join(path, "settings.json")), _json(expected)):
+        raise ValueError("settings.json holds other settings (the recipe changed)")
 
 
 def _check_extra_teachers(path, expected):

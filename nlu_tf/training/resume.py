@@ -18,7 +18,7 @@ import numpy as np
 
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, work_dir, write_json
-from nlu_tf.training.settings import comparable_settings
+from nlu_tf.training.settings import same_run
 
 TRAINER_WEIGHTS = "trainer.weights.h5"
 BEST_WEIGHTS = "best_student.npz"
@@ -64,7 +64,7 @@ class TrainingCheckpoint(keras.callbacks.Callback):
             return 0
         with open(state_path, encoding="utf-8") as f:
             state = json.load(f)
-        if comparable_settings(state["settings"]) != comparable_settings(self.settings):
+        if not same_run(state["settings"], self.settings):
             raise InputError(self.folder, "a checkpoint of a run with other settings is here: "
                                           "rerun with the same flags, or start over with --restart")
         trainer.optimizer.build(trainer.train_variables)

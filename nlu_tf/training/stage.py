@@ -58,15 +58,16 @@ def _models(settings, labels, train_examples):
     elif settings.tinybert:
         student = from_tinybert(settings.tinybert, teacher, settings.head_dropout, dtype)
     else:
-        student = cut_from_teacher(teacher, settings.distill.student_num_layers, dtype)
-    if settings.intermediate_size:
-        student = _narrowed(student, settings.intermediate_size)
-    if settings.trim_vocab:
+        student = cut_from_teacher(teacher, settings.student.num_layers, dtype)
+    shape = settings.student
+    if shape.intermediate_size:
+        student = _narrowed(student, shape.intermediate_size)
+    if settings.trim.enabled:
         student = _trimmed(student, settings, train_examples)
-    if settings.embedding_size:
-        student = _factorised(student, settings.embedding_size)
-    if settings.weight_bits:
-        student = quantization_aware(student, settings.weight_bits)
+    if shape.embedding_size:
+        student = _factorised(student, shape.embedding_size)
+    if shape.weight_bits:
+        student = quantization_aware(student, shape.weight_bits)
     if settings.extra_teachers:  # after the student is cut from the first teacher
         teacher = _ensemble(teacher, settings.extra_teachers, dtype, settings.stage)
     return student, teacher
@@ -94,7 +95,7 @@ def _ensemble(teacher, paths, dtype, stage):
 
 def quantization_aware(bundle, bits):
     """`bundle` whose model reads its dense kernels and token rows rounded to `bits` bits in
-    the forward pass (`RunSettings.weight_bits`); the same float weights."""
+    the forward pass (`StudentSettings.weight_bits`); the same float weights."""
     from nlu_tf.models.joint_model import rebuilt_model
 
     model = bundle.model
@@ -107,7 +108,8 @@ def quantization_aware(bundle, bits):
 
 
 def _narrowed(student, width):
-    """`student` keeping `width` feed-forward neurons a layer (`RunSettings.intermediate_size`)."""
+    """`student` keeping `width` feed-forward neurons a layer
+    (`StudentSettings.intermediate_size`)."""
     from nlu_tf.surgery.ffn_prune import narrow_feed_forward
 
     encoder = student.model.encoder
@@ -117,7 +119,8 @@ def _narrowed(student, width):
 
 
 def _factorised(student, rank):
-    """`student` with its token embedding factorised at `rank` (`RunSettings.embedding_size`)."""
+    """`student` with its token embedding factorised at `rank`
+    (`StudentSettings.embedding_size`)."""
     from nlu_tf.surgery.factorise import factorise_embedding
 
     encoder = student.model.encoder
@@ -141,26 +144,26 @@ def _reshaped(transform, student, size, flag, what):
 
 def _trimmed(student, settings, train_examples):
     """`student` keeping only the pieces of the examples it trains on and of
-    `trim_corpus` (`RunSettings.trim_vocab`)."""
+    the trimming's corpora (`RunSettings.trim`)."""
     from nlu_tf.surgery.vocab_trim import count_pieces, plan_with_corpora, trim_bundle
 
     counts = collections.Counter()
     read = count_pieces(student.tokenizer, (example.words for example in train_examples),
                         counts)
     sources = [{"kind": "data", "split": settings.data.train_split, "utterances": read}]
+    trim = settings.trim
     try:
-        kept, summary = plan_with_corpora(student.tokenizer, counts, sources,
-                                          settings.trim_corpus, settings.trim_min_count,
-                                          settings.trim_fallback_characters,
-                                          settings.trim_vocab_size)
+        kept, summary = plan_with_corpora(student.tokenizer, counts, sources, trim.corpus,
+                                          trim.min_count, trim.fallback_characters,
+                                          trim.vocab_size)
     except ValueError as error:
         raise InputError("--trim_vocab_size", str(error)) from None
     corpora = "".join(f" and {source['path']}" for source in sources[1:])
     logger.info("student vocabulary trimmed to its %d training utterances%s: %d -> %d %s "
                 "(%s)", read, corpora, summary["original_vocab_size"], summary["vocab_size"],
-                "rows shared by the whole vocabulary" if settings.trim_share_rows else "tokens",
+                "rows shared by the whole vocabulary" if trim.share_rows else "tokens",
                 summary["kept"])
-    return trim_bundle(student, kept, share_rows=settings.trim_share_rows)
+    return trim_bundle(student, kept, share_rows=trim.share_rows)
 
 
 def _features(bundle, data_dir, split, examples):

@@ -21,7 +21,10 @@ from nlu_tf.training.settings import (RECIPE_BUDGETS, DataSettings, DistillSetti
                                       OptimizerSettings, RunSettings, StudentSettings,
                                       TrimSettings)
 
-_TRIM = tuple(own_fields(TrimSettings))
+
+def _all_but(cls, *names):
+    """The names of the fields of `cls`, but `names`."""
+    return tuple(name for name in own_fields(cls) if name not in names)
 
 
 def _budget(stage):
@@ -52,8 +55,9 @@ SETTINGS = {
                                 "teacher_cache", "teacher_cache_max_gb", "head_dropout")),
                  (OptimizerSettings, ("warmup_proportion", "weight_decay", "clip_norm"))),
     "teacher": ((OptimizerSettings, ("ema_momentum",)),),
-    "student": ((RunSettings, ("tinybert",)), (TrimSettings, _TRIM),
-                (StudentSettings, ("num_layers", "intermediate_size", "embedding_size")),
+    # A new student option is a new field of StudentSettings: a key here, no edit.
+    "student": ((RunSettings, ("tinybert",)), (TrimSettings, _all_but(TrimSettings)),
+                (StudentSettings, _all_but(StudentSettings, "weight_bits")),
                 (DistillSettings, ("layer_mapping",))),
     "stage_2_1": ((OptimizerSettings, ("ema_momentum",)),
                   (DistillSettings, ("T_emd", "emd_weight_update", "emd_weight_floor",
@@ -61,7 +65,7 @@ SETTINGS = {
     "stage_2_2": ((OptimizerSettings, ("ema_momentum",)),
                   (DistillSettings, ("temperature", "alpha")),
                   (StudentSettings, ("weight_bits",))),
-    "export": ((TrimSettings, _TRIM),),
+    "export": ((TrimSettings, _all_but(TrimSettings)),),
 }
 
 

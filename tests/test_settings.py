@@ -155,9 +155,12 @@ def test_a_changed_value_is_another_run(monkeypatch):
                                                 "student_num_layers": 2}}, student)
     changed = {**student, "trim": {**student["trim"], "share_rows": False}}
     assert not same_run(written, changed)
-    # Never compared: the verbosity and the teacher cache; compared as what it means:
+    # Never compared: the verbosity, the teacher cache and the TensorBoard curves (a stage
+    # written before the curves existed is not stale); compared as what it means:
     # jit_compile "auto" is XLA for float32.
     assert same_run({**written, "verbose": 2, "teacher_cache": False}, student)
+    assert same_run({k: v for k, v in written.items() if k != "tensorboard"},
+                    {**student, "tensorboard": False})
     assert same_run({**student, "jit_compile": "auto"}, {**student, "jit_compile": True})
     # A key no setting reads (written by a later version) is another run; invalid
     # settings are no run.

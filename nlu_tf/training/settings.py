@@ -216,10 +216,11 @@ class RunSettings:
     checkpoint_every: int = setting(
         0, "Steps between resumable checkpoints (0: every epoch). A killed run resumes from "
            "the last one when the same command runs again.", check=NON_NEGATIVE)
+    # Never change what a run computes, so runs that differ in them compare equal (a run
+    # written before `tensorboard` existed is the same run with curves off).
     tensorboard: bool = setting(
         True, "Write TensorBoard curves (every loss term, the learning rate, dev metrics) "
-              "into <output_dir>/tensorboard.")
-    # Never change what a run computes, so runs that differ in them compare equal.
+              "into <output_dir>/tensorboard.", compared=False)
     verbose: int = setting(1, "Keras fit verbosity: 0 silent, 1 a progress bar (a line per "
                               "epoch when not on a terminal), 2 a line per epoch.",
                            flag=NO_FLAG, compared=False)

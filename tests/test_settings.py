@@ -119,6 +119,11 @@ def test_recipe_files_cover_the_configs():
 def _fixture_recipe(monkeypatch):
     monkeypatch.chdir(REPO)  # the recipe's data.data_dir is data/ of the repository
     stored = _read(RUN, "pipeline_settings.json")
+    # The augment stage records the default teacher's absolute path, which is where the
+    # installed package lies on the machine that wrote the fixture: read it as this one's.
+    from nlu_tf.defaults import default_teacher_dir
+    assert stored["stages"]["augment"]["source"] == "<the default teacher>"
+    stored["stages"]["augment"]["source"] = default_teacher_dir()
     options = _read(BEFORE, "recipes.json")["configs/tiny.yaml + options"]["overrides"]
     recipe = load_recipe(os.path.join(REPO, stored["config"]), options, output_dir="runs/tiny")
     return stored, recipe

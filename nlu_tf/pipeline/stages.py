@@ -63,12 +63,11 @@ def read_json(path):
         return json.load(f)
 
 
-def _check_settings(path, expected, key=None):
-    stored = read_json(path)
-    if key is not None:
-        stored = stored.get(key)
+def _check_settings(name, stored, expected):
+    """A `ValueError` unless the settings `stored` in the stage's file `name` compare equal
+    to `expected` (`comparable`)."""
     if comparable(stored) != comparable(expected):
-        raise ValueError(f"{os.path.basename(path)} holds other settings (the recipe changed)")
+        raise ValueError(f"{name} holds other settings (the recipe changed)")
 
 
 def export_paths(folder, export):
@@ -107,8 +106,9 @@ def _check_extra_teachers(path, expected):
 
 
 def _check_augment(path, expected):
-    _check_settings(os.path.join(path, STAGE_FILE), expected, "settings")
-    counts = read_json(os.path.join(path, STAGE_FILE))["counts"]
+    stage = read_json(os.path.join(path, STAGE_FILE))
+    _check_settings(STAGE_FILE, stage.get("settings"), expected)
+    counts = stage["counts"]
     folder = os.path.join(path, expected["dataset"], "train_aug")
     for name in ("seq.in", "seq.out", "label"):
         with open(os.path.join(folder, name), encoding="utf-8") as f:
@@ -119,7 +119,8 @@ def _check_augment(path, expected):
 
 
 def _check_export(path, expected):
-    _check_settings(os.path.join(path, STAGE_FILE), expected, "settings")
+    _check_settings(STAGE_FILE, read_json(os.path.join(path, STAGE_FILE)).get("settings"),
+                    expected)
     for (role, kind), folder in export_paths(path, expected["export"]).items():
         if kind == "saved_model":
             if not os.path.isfile(os.path.join(folder, "saved_model.pb")):
@@ -133,16 +134,14 @@ def _check_export(path, expected):
 
 def _check_evaluate(path, expected):
     results = read_json(os.path.join(path, RESULTS_FILE))
-    if comparable(results.get("settings")) != comparable(expected):
-        raise ValueError(f"{RESULTS_FILE} holds other settings (the recipe changed)")
+    _check_settings(RESULTS_FILE, results.get("settings"), expected)
     if not results.get("rows") or len(results["rows"]) != len(expected["artefacts"]):
         raise ValueError(f"{RESULTS_FILE} lacks rows")
 
 
 def _check_report(path, expected):
     report = read_json(os.path.join(path, "report.json"))
-    if comparable(report.get("settings")) != comparable(expected):
-        raise ValueError("report.json holds other settings (the recipe changed)")
+    _check_settings("report.json", report.get("settings"), expected)
     for name in report.get("plots", []):
         if not os.path.isfile(os.path.join(path, name)):
             raise ValueError(f"plot {name} is missing")

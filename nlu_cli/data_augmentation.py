@@ -22,12 +22,11 @@ import time
 from absl import flags
 
 from nlu_cli import app as cli
-from nlu_cli.settings_flags import augment_settings_from_flags
-from nlu_tf.augment.augmenter import AugmentSettings
+from nlu_cli.settings_flags import AUGMENT_FLAGS
 from nlu_tf.data.reader import resolve_data_dir
 from nlu_tf.defaults import default_teacher_dir
 
-_DEFAULTS = AugmentSettings()
+AUGMENT_FLAGS.define()
 flags.DEFINE_string("pretrained_bert_model", "", "Hugging Face BERT directory whose masked-LM "
                     "head (or, without one, input embeddings) proposes replacement words. "
                     "Default: the embedded all-MiniLM-L6-v2 (no MLM head: embeddings).")
@@ -35,18 +34,13 @@ flags.DEFINE_string("data_dir", None, "Dataset root (holds <task_name>/) or a da
 flags.DEFINE_string("task_name", "", "Dataset under --data_dir, e.g. snips or atis.")
 flags.DEFINE_string("output_dir", "", "The split folder to write (default: "
                     "<data_dir>/<task_name>/train_aug), replaced atomically.")
-flags.DEFINE_integer("N", _DEFAULTS.copies, "Augmented copies attempted per utterance.")
-flags.DEFINE_integer("M", _DEFAULTS.candidates, "Replacement candidates per word.")
-flags.DEFINE_float("p", _DEFAULTS.probability, "Probability of replacing each word / slot value.")
-flags.DEFINE_integer("seed", _DEFAULTS.seed, "Random seed: same seed, same output, byte for byte.")
-flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size, "Masked utterances per forward pass.")
 flags.mark_flag_as_required("data_dir")
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv
-    settings = cli.settings(augment_settings_from_flags, FLAGS.flag_values_dict())
+    settings = cli.settings(AUGMENT_FLAGS.settings, FLAGS.flag_values_dict())
     dataset_dir = resolve_data_dir(FLAGS.data_dir, FLAGS.task_name)
     model_dir = FLAGS.pretrained_bert_model or default_teacher_dir()
 

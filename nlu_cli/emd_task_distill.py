@@ -17,36 +17,14 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
-from nlu_cli.settings_flags import define_teacher_cache_flags, emd_settings_from_flags
-from nlu_tf.choices import EmdWeightUpdate, names
+from nlu_cli.settings_flags import EMD_FLAGS, emd_settings_from_flags
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.run_lock import run_lock
-from nlu_tf.training.settings import EMD_ONE_STEP_EPOCHS, RunSettings
 
-_RUN = RunSettings()
-
-flags.DEFINE_string("teacher_model", None, "Fine-tuned teacher (a stage 2.0 output).", required=True)
+EMD_FLAGS.define()
 flags.DEFINE_string("student_model", "", "General TinyBERT checkpoint or nlu_tf model directory.")
-flags.DEFINE_string("data_dir", _RUN.data.data_dir, "Dataset root (holds <task_name>/).")
-flags.DEFINE_string("task_name", _RUN.data.task, "Dataset under --data_dir (any name, e.g. snips or atis).")
-flags.DEFINE_string("output_dir", None, "Where the student is written.", required=True)
-flags.DEFINE_integer("max_seq_length", _RUN.data.max_seq_len, "Longest token sequence.")
-flags.DEFINE_integer("train_batch_size", _RUN.data.train_batch_size, "Training batch size.")
-flags.DEFINE_float("num_train_epochs", EMD_ONE_STEP_EPOCHS, "Training epochs (BERT-EMD's default).")
-flags.DEFINE_float("learning_rate", _RUN.optimizer.learning_rate, "Peak learning rate.")
 flags.DEFINE_bool("aug_train", False, "Train on the augmented set <task>/train_aug.")
 flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility; the checkpoint decides.")
-flags.DEFINE_float("temperature", _RUN.distill.temperature, "Softmax temperature of L_pred.")
-flags.DEFINE_float("alpha", _RUN.distill.alpha, "Weight of the gold-label loss inside L_pred.")
-flags.DEFINE_float("beta", _RUN.distill.beta, "Weight of the intermediate terms.")
-flags.DEFINE_float("theta", _RUN.distill.theta, "Weight of the EMD terms against the embedding term.")
-flags.DEFINE_float("T_emd", _RUN.distill.T_emd, "Temperature of the softmax layer-weight update.")
-flags.DEFINE_enum("emd_weight_update", _RUN.distill.emd_weight_update, list(names(EmdWeightUpdate)), "Layer-weight update rule.")
-flags.DEFINE_float("emd_weight_floor", _RUN.distill.emd_weight_floor, "Share in [0, 1) of the layer weights spread "
-                   "uniformly after each update (0: the published rule).")
-flags.DEFINE_bool("seperate", _RUN.distill.separate, "Keep attention and hidden-state layer weights apart.")
-flags.DEFINE_integer("seed", _RUN.seed, "Random seed.")
-define_teacher_cache_flags()
 FLAGS = flags.FLAGS
 
 

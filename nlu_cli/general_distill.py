@@ -22,53 +22,10 @@ import json
 from absl import flags
 
 from nlu_cli import app as cli
-from nlu_cli.settings_flags import define_precision_flags, general_settings_from_flags
-from nlu_tf.choices import EmdWeightUpdate, names
-from nlu_tf.pretraining.settings import GeneralDistillSettings
+from nlu_cli.settings_flags import GENERAL_FLAGS
 from nlu_tf.run_lock import run_lock
-from nlu_tf.training.settings import LAYER_MAPPINGS, STRATEGIES, OptimizerSettings
 
-d = GeneralDistillSettings()
-o = OptimizerSettings()
-flags.DEFINE_string("pregenerated_data", None, "Output of pregenerate_training_data.py.",
-                    required=True)
-flags.DEFINE_string("teacher_model", None, "Pre-trained BERT directory (Hugging Face layout).",
-                    required=True)
-flags.DEFINE_string("student_model", None, "Directory with the student's config.json (a new "
-                                           "shape) or a whole Hugging Face student.",
-                    required=True)
-flags.DEFINE_string("output_dir", None, "Where the student is written.", required=True)
-flags.DEFINE_integer("num_train_epochs", d.num_train_epochs, "Epochs (epoch e reads "
-                                                             "pregenerated epoch e mod N).")
-flags.DEFINE_integer("train_batch_size", d.train_batch_size, "Global batch size.")
-flags.DEFINE_integer("max_steps", d.max_steps, "Stop after this many steps (0: all the epochs); "
-                                               "the learning-rate schedule spans them.")
-flags.DEFINE_string("held_out_data", None, "A pregenerated epoch of held-out text: the losses "
-                                           "to the teacher on it, before and after training, "
-                                           "go into general_distill.json.")
-flags.DEFINE_float("learning_rate", o.learning_rate, "Peak AdamW learning rate.")
-flags.DEFINE_float("warmup_proportion", o.warmup_proportion, "Share of steps warming up.")
-flags.DEFINE_float("weight_decay", o.weight_decay, "AdamW weight decay.")
-flags.DEFINE_float("max_grad_norm", o.clip_norm, "Gradient clipping by global norm.")
-flags.DEFINE_enum("layer_mapping", d.layer_mapping, list(LAYER_MAPPINGS),
-                  "TinyBERT's uniform g(m)=m*N/M, or BERT-EMD's many-to-many mapping.")
-flags.DEFINE_float("T_emd", d.T_emd, "BERT-EMD: temperature of the softmax weight update.")
-flags.DEFINE_enum("emd_weight_update", d.emd_weight_update, list(names(EmdWeightUpdate)),
-                  "BERT-EMD layer-weight update rule.")
-flags.DEFINE_float("emd_weight_floor", d.emd_weight_floor,
-                   "BERT-EMD: share in [0, 1) of the layer weights spread uniformly after each "
-                   "update (0: the published rule).")
-flags.DEFINE_bool("separate", d.separate, "BERT-EMD: keep attention and hidden-state layer "
-                                          "weights apart.")
-flags.DEFINE_integer("seed", d.seed, "Random seed.")
-flags.DEFINE_enum("distribution_strategy", d.distribution_strategy, list(STRATEGIES),
-                  "tf.distribute strategy; the global batch is split across replicas.")
-define_precision_flags("XLA-compile the train step. Unset: auto, on for float32 and off for "
-                       "mixed_bfloat16 / mixed_float16; --jit_compile / --nojit_compile decide.")
-flags.DEFINE_integer("checkpoint_every", d.checkpoint_every,
-                     "Steps between resumable checkpoints (0: every epoch).")
-flags.DEFINE_bool("tensorboard", d.tensorboard, "Write TensorBoard curves (every loss term, "
-                  "the learning rate) into <output_dir>/tensorboard.")
+GENERAL_FLAGS.define()
 flags.DEFINE_bool("restart", False, "Discard a resumable checkpoint and start over.")
 flags.DEFINE_bool("reduce_memory", False, "Accepted for compatibility (data is streamed).")
 flags.DEFINE_bool("do_lower_case", True, "Accepted for compatibility; the teacher decides.")
@@ -77,7 +34,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    settings = cli.settings(general_settings_from_flags, FLAGS.flag_values_dict())
+    settings = cli.settings(GENERAL_FLAGS.settings, FLAGS.flag_values_dict())
 
     # One run per output directory: a second one would adopt the first's live checkpoint.
     with run_lock(settings.output_dir):

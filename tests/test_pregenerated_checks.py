@@ -21,7 +21,8 @@ LENGTH = 32
 @pytest.fixture(scope="module")
 def data(tmp_path_factory, tiny_bert_dir):
     from nlu_tf.data.tokenizer import WordPieceTokenizer
-    from nlu_tf.pretraining.pregenerate import PregenerateSettings, pregenerate
+    from nlu_tf.pretraining.pregenerate import pregenerate
+    from nlu_tf.pretraining.settings import PregenerateSettings
 
     root = tmp_path_factory.mktemp("pregen")
     corpus = write_corpus(str(root / "corpus.txt"), lines=60)

@@ -15,7 +15,8 @@ from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.pretraining.corpus import load_corpus
 from nlu_tf.pretraining.instances import Vocabulary, document_instances
-from nlu_tf.pretraining.pregenerate import PregenerateSettings, pregenerate
+from nlu_tf.pretraining.pregenerate import pregenerate
+from nlu_tf.pretraining.settings import PregenerateSettings
 from tests.peak_memory import peak_of_call
 from tests.test_general_distill import write_corpus
 from tests.tiny import REPO, SNIPS
@@ -208,7 +209,8 @@ def test_pair_truncation_is_linear_and_unchanged():
 
 
 def _pregen(corpus, tokenizer, output, **overrides):
-    from nlu_tf.pretraining.pregenerate import PregenerateSettings, pregenerate
+    from nlu_tf.pretraining.pregenerate import pregenerate
+    from nlu_tf.pretraining.settings import PregenerateSettings
 
     settings = PregenerateSettings(**{"epochs_to_generate": 2, "max_seq_len": 16,
                                       "shard_size": 50, **overrides})

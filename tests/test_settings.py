@@ -14,11 +14,13 @@ import sys
 import pytest
 from absl import flags
 
-from nlu_cli.settings_flags import (define_precision_flags, define_settings_flags,
-                                    define_teacher_cache_flags, define_train_flags,
-                                    settings_from_flags)
+from nlu_cli.settings_flags import (AUGMENT_FLAGS, GENERAL_FLAGS, PREGENERATE_FLAGS,
+                                    define_precision_flags, define_settings_flags,
+                                    define_train_flags, settings_from_flags)
+from nlu_tf.augment.augmenter import AugmentSettings
 from nlu_tf.errors import InputError
 from nlu_tf.pipeline.recipe import DEFAULTS, load_recipe, settings_dicts, stage_settings
+from nlu_tf.pretraining.settings import GeneralDistillSettings, PregenerateSettings
 from nlu_tf.training.setting_fields import (NO_FLAG, build, compared_values, from_flags,
                                             from_stored, leaves, section, setting)
 from nlu_tf.training.settings import (RunSettings, StudentSettings, TrimSettings,
@@ -46,7 +48,8 @@ def _flags(define):
 @pytest.mark.parametrize("name, define", [
     ("nlu-train", define_train_flags),
     ("precision", lambda values: define_precision_flags(flag_values=values)),
-    ("teacher_cache", define_teacher_cache_flags)])
+    ("teacher_cache", lambda values: define_settings_flags(
+        RunSettings, values, only=("teacher_cache", "teacher_cache_max_gb")))])
 def test_the_derived_flags_are_those_the_hand_written_ones_were(name, define):
     # Every flag name, type, default, help and choice of `nlu-train --helpfull`.
     assert json.loads(json.dumps(_flags(define))) == _read(BEFORE, "flags.json")[name]
@@ -91,6 +94,72 @@ def _defaults():
     define_train_flags(values)
     values(["train.py"])
     return values.flag_values_dict()
+
+
+# The other commands that build settings: a command line of before setting every flag and
+# the settings it built (tests/command_flags.py, run on the code before).
+COMMANDS = _read(BEFORE, "command_settings.json")
+
+
+@pytest.fixture(scope="module")
+def commands():
+    """What each command module defines now, and builds from the command line of before."""
+    lines = {module: case["argv"] for module, case in COMMANDS["command_lines"].items()}
+    result = subprocess.run([sys.executable, "-m", "tests.command_flags"], cwd=REPO,
+                            input=json.dumps(lines), capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def test_the_commands_keep_every_flag_and_command_line(commands):
+    for module, before in _read(BEFORE, "commands.json").items():
+        now = commands[module]["flags"]
+        if module == "nlu_cli.emd_task_distill":
+            # BERT-EMD's flags now print the help of the settings they set: the same
+            # meaning in the words nlu-train prints (e.g. "Peak AdamW learning rate.").
+            before, now = ({name: {**flag, "help": None} for name, flag in described.items()}
+                           for described in (before, now))
+        assert now == before, module
+        assert commands[module]["settings"] == COMMANDS["command_lines"][module]["settings"]
+
+
+@pytest.mark.parametrize("command, unset, no_flag", [
+    # Required, or unset meaning the default (no held-out losses, jit_compile auto).
+    (GENERAL_FLAGS, {"pregenerated_data", "teacher_model", "student_model", "output_dir",
+                     "held_out_data", "jit_compile"},
+     {"shuffle_buffer", "verbose", "optimizer.adam_epsilon", "optimizer.ema_momentum"}),
+    (AUGMENT_FLAGS, set(), set()), (PREGENERATE_FLAGS, set(), set())],
+    ids=["general_distill", "augment", "pregenerate"])
+def test_every_setting_has_one_flag_with_its_default_and_help(command, unset, no_flag):
+    values = flags.FlagValues()
+    command.define(values)
+    settings = {leaf.flag: leaf for leaf in leaves(command.cls)
+                if leaf.flag and leaf.flag not in command.skip}
+    assert {".".join(leaf.path) for leaf in leaves(command.cls)} == {
+        ".".join(leaf.path) for leaf in settings.values()} | no_flag  # one flag each
+    assert set(values) == set(settings)  # and no other
+    for name, leaf in settings.items():
+        default = leaf.field.default
+        assert values[name].default == (None if name in unset else
+                                        list(default) if isinstance(default, tuple) else default)
+        assert values[name].help.endswith(leaf.field.metadata["help"])  # after "<a|b>: "
+    required = {name: f"{name}_value" for name in command.required}
+    values(["prog", *(f"--{name}={value}" for name, value in required.items())])
+    assert command.settings(values.flag_values_dict()) == command.cls(**required)
+
+
+def test_settings_stored_before_read_back_equal():
+    # nlu-general-distill writes its settings into its checkpoint (compared on resuming)
+    # and general_distill.json; the pregenerated epochs hash theirs by field name.
+    stored = COMMANDS["command_lines"]["nlu_cli.general_distill"]["settings"]
+    settings, unread = from_stored(GeneralDistillSettings, stored)
+    assert (json.loads(json.dumps(settings.to_dict())), unread) == (stored, {})
+    assert same_run(stored, settings.to_dict())
+    assert not same_run({**stored, "max_steps": 8}, settings.to_dict())
+    for cls in (GeneralDistillSettings, AugmentSettings, PregenerateSettings):
+        assert json.loads(json.dumps(dataclasses.asdict(cls()))) == \
+            COMMANDS["defaults"][cls.__name__]
 
 
 @pytest.mark.parametrize("case", sorted(_read(BEFORE, "recipes.json")))
@@ -201,6 +270,8 @@ def test_recipe_sections_take_their_defaults_from_the_dataclasses():
     assert DEFAULTS["student"]["num_layers"] == StudentSettings().num_layers
     assert DEFAULTS["training"]["dropout"] == RunSettings().head_dropout
     assert DEFAULTS["stage_2_2"]["weight_bits"] == 0
+    assert (DEFAULTS["augment"]["candidates"], DEFAULTS["augment"]["probability"]) == (
+        AugmentSettings().candidates, AugmentSettings().probability)
 
 
 @pytest.mark.parametrize("override, message", [

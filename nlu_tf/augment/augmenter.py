@@ -7,26 +7,23 @@ import numpy as np
 from nlu_tf.augment.slots import slot_spans, span_tags
 from nlu_tf.augment.vocabulary import match_case
 from nlu_tf.data.reader import Example
+from nlu_tf.training.setting_fields import setting
 
 
 @dataclasses.dataclass(frozen=True)
 class AugmentSettings:
-    """How much to augment; the names of TinyBERT's flags are in brackets.
+    """How much to augment, each setting declared once (`setting_fields`); the flags keep
+    the names of TinyBERT's (N, M, p), the pipeline recipe's `augment` section the fields'."""
 
-    Attributes:
-        copies: augmented copies attempted per utterance (N).
-        candidates: substitution candidates per word (M).
-        probability: chance that a word or a slot value is replaced in a copy (p).
-        seed: seed of the numpy Generator; same seed, same data, same output.
-        batch_size: masked utterances per forward pass of the masked LM.
-    """
+    copies: int = setting(30, "Augmented copies attempted per utterance.", flag="N")
+    candidates: int = setting(15, "Replacement candidates per word.", flag="M")
+    probability: float = setting(0.4, "Probability of replacing each word / slot value.",
+                                 flag="p")
+    seed: int = setting(42, "Random seed: same seed, same output, byte for byte.")
+    batch_size: int = setting(128, "Masked utterances per forward pass.")
 
-    copies: int = 30
-    candidates: int = 15
-    probability: float = 0.4
-    seed: int = 42
-    batch_size: int = 128
-
+    # Checked by hand, not by `check_fields`: the messages name TinyBERT's flags, which a
+    # user of nlu-data-augmentation typed, beside what they mean.
     def __post_init__(self):
         if self.copies < 0:
             raise ValueError(f"N (copies per utterance) must be >= 0, got {self.copies}")

@@ -16,8 +16,8 @@ from nlu_tf.checkpoints.hf_names import config_from_hf
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
 from nlu_tf.pipeline import report as reports
-from nlu_tf.pipeline.recipe import (augmented_data_dir, augments, export_trim,
-                                    settings_dicts, stage_settings, teacher_dir)
+from nlu_tf.pipeline.recipe import (augment_settings, augmented_data_dir, augments,
+                                    export_trim, settings_dicts, stage_settings, teacher_dir)
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
                                     check_trained_model, export_paths, read_json,
                                     remove_stage, stage_dir)
@@ -90,20 +90,15 @@ def _extra_teachers(settings, dataset, log):
 
 
 def _augment(recipe, expected, path, log):
-    from nlu_tf.augment.augmenter import AugmentSettings
     from nlu_tf.augment.run import augment_dataset
     from nlu_tf.data.reader import resolve_data_dir
 
     settings, data = expected["augment"], recipe["data"]
-    augment = recipe["augment"]
     with atomic_dir(path, "pipeline_stage") as tmp:
         dataset = os.path.join(tmp, settings["dataset"])
         _copy_dataset(resolve_data_dir(data["data_dir"], data["task"]), dataset,
                       data["max_train_examples"])
-        _, counts, kind = augment_dataset(
-            dataset, settings["source"],
-            AugmentSettings(copies=augment["copies"], candidates=augment["candidates"],
-                            probability=augment["probability"], seed=recipe["seed"]))
+        _, counts, kind = augment_dataset(dataset, settings["source"], augment_settings(recipe))
         counts = dataclasses.asdict(counts)
         write_json(os.path.join(tmp, STAGE_FILE), {"stage": "augment", "settings": settings,
                                                    "source_kind": kind, "counts": counts})

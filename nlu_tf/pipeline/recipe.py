@@ -66,6 +66,8 @@ SETTINGS = {
                   (DistillSettings, ("temperature", "alpha")),
                   (StudentSettings, ("weight_bits",))),
     "export": ((TrimSettings, _all_but(TrimSettings)),),
+    # The seed is the recipe's; the masked-LM batch stays the command's default.
+    "augment": ((AugmentSettings, ("copies", "candidates", "probability")),),
 }
 
 
@@ -75,15 +77,16 @@ def _fields(name):
 
 
 # The defaults of every key a recipe may set: run settings from their dataclasses
-# (`SETTINGS`), stage budgets from nlu_tf.training.settings; only the pipeline's own keys
-# (paths, augmentation, export, benchmark) are set here.
+# and augmentation settings from their dataclasses (`SETTINGS`), stage budgets from
+# nlu_tf.training.settings; only the pipeline's own keys (paths, the augmentation's source
+# and number of copies, export, benchmark) are set here.
 DEFAULTS = {
     "output_dir": "outputs/pipeline",
     "seed": RunSettings.seed,
     "data": defaults(_fields("data")),
     "training": defaults(_fields("training")),
-    "augment": {"copies": 0, "candidates": AugmentSettings.candidates,
-                "probability": AugmentSettings.probability, "source": ""},
+    # No copies unless the recipe asks (nlu-data-augmentation makes 30 by default).
+    "augment": {**defaults(_fields("augment")), "copies": 0, "source": ""},
     # ensemble N > 1: N - 1 more teachers fine-tuned at seeds seed + 1 ... (the
     # extra_teachers stage); stage 2.2 learns from the mean of the N teachers' logits.
     "teacher": {"model": "", "finetuned": "", "ensemble": 1, **_budget("teacher")},
@@ -188,6 +191,12 @@ def _check(recipe, where):
 def export_trim(recipe):
     """The `TrimSettings` of the export stage's student (the `export.trim_*` keys)."""
     return TrimSettings(**fields_from(TrimSettings, recipe["export"]))
+
+
+def augment_settings(recipe):
+    """The `AugmentSettings` of the augment stage: the `augment` keys, the recipe's seed."""
+    return AugmentSettings(**fields_from(AugmentSettings, recipe["augment"]),
+                           seed=recipe["seed"])
 
 
 def parse_override(text):

@@ -23,32 +23,6 @@ from nlu_tf.pretraining.instances import Vocabulary, document_instances
 from nlu_tf.pretraining.records import ShardWriter, to_example
 
 
-@dataclasses.dataclass(frozen=True)
-class PregenerateSettings:
-    """Options of `pregenerate` (BERT-EMD's flag names)."""
-
-    epochs_to_generate: int = 3
-    max_seq_len: int = 128
-    short_seq_prob: float = 0.1
-    masked_lm_prob: float = 0.15
-    max_predictions_per_seq: int = 20
-    whole_word_mask: bool = False
-    reduce_memory: bool = False
-    shard_size: int = 100_000
-    seed: int = 42
-
-    def __post_init__(self):
-        checks = [(self.epochs_to_generate > 0, "epochs_to_generate must be positive"),
-                  (self.max_seq_len >= 5, "max_seq_len must be at least 5"),
-                  (0.0 <= self.short_seq_prob <= 1.0, "short_seq_prob must be in [0, 1]"),
-                  (0.0 < self.masked_lm_prob < 1.0, "masked_lm_prob must be in (0, 1)"),
-                  (self.max_predictions_per_seq > 0, "max_predictions_per_seq must be positive"),
-                  (self.shard_size > 0, "shard_size must be positive")]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-
-
 def metrics_path(directory, epoch):
     """The metrics file of pregenerated epoch `epoch` in `directory`."""
     return os.path.join(directory, f"epoch_{epoch}_metrics.json")

@@ -55,6 +55,12 @@ def flag_of(field):
     return key_of(field) if flag is None else flag
 
 
+def help_of(cls, name):
+    """The help of setting `name` of the dataclass `cls`: another settings dataclass's
+    setting that means the same takes its words from there."""
+    return own_fields(cls)[name].metadata["help"]
+
+
 @dataclasses.dataclass(frozen=True)
 class Leaf:
     """One setting of a settings tree: the field names that lead to it, and its field."""

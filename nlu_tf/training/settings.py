@@ -32,6 +32,16 @@ RECIPE_BUDGETS = {"teacher": StageBudget(4.0, 2e-4), "stage_2_1": StageBudget(10
 EMD_ONE_STEP_EPOCHS = 10.0  # BERT-EMD's task distillation default
 
 
+def jit_compile_setting(help):
+    """The `jit_compile` setting of a training run (`RunSettings`, `GeneralDistillSettings`):
+    True, False, or "auto" (the default, also when its True / False flag is unset), which
+    compares as what it resolves to, so runs written with true / false still match."""
+    return setting(JIT_AUTO, help, flag_type=bool,
+                   check=(lambda v: isinstance(v, bool) or v == JIT_AUTO,
+                          f"true, false or {JIT_AUTO}"),
+                   compared=lambda settings: settings.resolved_jit_compile)
+
+
 @dataclasses.dataclass(frozen=True)
 class DataSettings:
     """Where the dataset is and how it is cut into batches."""
@@ -203,13 +213,10 @@ class RunSettings:
         "float32", "Keras dtype policy to train in: float32, mixed_bfloat16 (fast on CPUs with "
                    "AVX512-BF16 or AMX) or mixed_float16 (with loss scaling). Variables, "
                    "losses and the saved model stay float32.", choices=PRECISIONS)
-    # "auto" compares as what it resolves to, so runs written with true / false still match.
-    jit_compile: bool | str = setting(
-        JIT_AUTO, "XLA-compile training and evaluation. Unset: auto, on for float32 and off "
-                  "for mixed_bfloat16 / mixed_float16 (TensorFlow's oneDNN kernels use the "
-                  "CPU's bf16 units, XLA's do not); --jit_compile / --nojit_compile decide.",
-        check=(lambda v: isinstance(v, bool) or v == JIT_AUTO, f"true, false or {JIT_AUTO}"),
-        flag_type=bool, compared=lambda settings: settings.resolved_jit_compile)
+    jit_compile: bool | str = jit_compile_setting(
+        "XLA-compile training and evaluation. Unset: auto, on for float32 and off for "
+        "mixed_bfloat16 / mixed_float16 (TensorFlow's oneDNN kernels use the CPU's bf16 units, "
+        "XLA's do not); --jit_compile / --nojit_compile decide.")
     distribution_strategy: str = setting(
         "default", "tf.distribute strategy; the global batch is split across replicas.",
         choices=STRATEGIES)

@@ -141,7 +141,7 @@ EMD_FLAGS = CommandFlags(
                        "train_batch_size", "num_train_epochs", "learning_rate", "temperature",
                        "alpha", "beta", "theta", "T_emd", "emd_weight_update",
                        "emd_weight_floor", "separate", "seed", "teacher_cache",
-                       "teacher_cache_max_gb"),
+                       "teacher_cache_max_gb", "mixed_precision", "jit_compile"),
     names={"task": "task_name", "max_seq_len": "max_seq_length", "separate": "seperate"},
     defaults={"num_train_epochs": EMD_ONE_STEP_EPOCHS},
     # The settings' own words speak of stage 2.0 (fine-tuning) and stage 2.2.

@@ -85,3 +85,15 @@ def test_malformed_glue_file_is_one_line_and_exit_2(mrpc, tmp_path, line, proble
     last = result.stderr.strip().splitlines()[-1]
     assert last == f"error: {train}:{problem}"
     assert not (tmp_path / "out").exists()
+
+
+def test_nlu_train_fine_tunes_a_glue_teacher(tmp_path, tiny_bert_dir):
+    root = str(tmp_path / "glue")
+    write_glue_task(root, "sts-b", train=16, dev=8)
+    result = _run("train.py", "--stage", "2.0", "--teacher_model", tiny_bert_dir,
+                  "--data_dir", root, "--task", "STS-B", "--output_dir", str(tmp_path / "t"),
+                  "--max_seq_len", "32", "--num_train_epochs", "1", "--nojit_compile")
+    assert result.returncode == 0, result.stderr[-2000:]
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"dev_pearson", "dev_spearmanr", "dev_corr"} <= set(printed)
+    assert "dev_intent_acc" not in printed

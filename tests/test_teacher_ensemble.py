@@ -18,6 +18,7 @@ from nlu_tf.model_io.model_dir import load_model_dir
 from nlu_tf.distill.teacher_ensemble import TeacherEnsemble, check_members
 from nlu_tf.training.settings import RunSettings, StudentSettings, comparable_settings
 from nlu_tf.training.stage import _models, run_stage
+from nlu_tf.training.task_data import task_data
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +69,12 @@ def test_a_stage_reads_the_ensemble_and_cuts_the_student_from_the_first_teacher(
     settings = settings_factory(str(tmp_path / "s"), tiny_model_dir, stage="2.2",
                                 student=StudentSettings(num_layers=1),
                                 extra_teachers=(second_teacher,))
-    labels, splits = read_dataset(settings.data.data_dir)
-    student, teacher = _models(settings, labels, splits["train"])
+    data = task_data(settings)
+    student, teacher = _models(settings, data)
     assert isinstance(teacher.model, TeacherEnsemble)
     assert len(teacher.model.members) == 2
     assert student.model.encoder.num_layers == 1
-    plain, _ = _models(dataclasses.replace(settings, extra_teachers=()), labels,
-                       splits["train"])
+    plain, _ = _models(dataclasses.replace(settings, extra_teachers=()), data)
     for mine, theirs in zip(student.model.weights, plain.model.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
 

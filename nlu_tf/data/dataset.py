@@ -18,8 +18,6 @@ teacher-output cache): each batch then holds them, padded to its length, under
 import numpy as np
 import tensorflow as tf
 
-from nlu_tf.data.features import IGNORE
-
 CHUNK_BATCHES = 50
 TEACHER_KEY = "teacher"
 
@@ -68,23 +66,27 @@ def train_batch_plan(lengths, batch_size, seed, epoch, shuffle=True, drop_remain
 
 
 def pad_batch(features, indices, bucket_width, cap):
-    """Stacks the examples `indices` into padded numpy arrays: (inputs, targets) or inputs."""
+    """Stacks the examples `indices` into padded numpy arrays: (inputs, targets) or inputs.
+
+    Segment ids come from the features (`token_type_ids`; None: all segment 0), targets
+    from their `batch_targets` (joint: intent and slots; GLUE: one label).
+    """
     rows = [features.input_ids[i] for i in indices]
     length = padded_length(max(len(row) for row in rows), bucket_width, cap)
     input_ids = np.full((len(rows), length), features.pad_id, dtype=np.int32)
     attention_mask = np.zeros((len(rows), length), dtype=np.int32)
-    for r, row in enumerate(rows):
+    token_type_ids = np.zeros_like(input_ids)
+    segments = features.token_type_ids
+    for r, (i, row) in enumerate(zip(indices, rows)):
         input_ids[r, :len(row)] = row
         attention_mask[r, :len(row)] = 1
+        if segments is not None:
+            token_type_ids[r, :len(row)] = segments[i]
     inputs = {"input_ids": input_ids, "attention_mask": attention_mask,
-              "token_type_ids": np.zeros_like(input_ids)}
+              "token_type_ids": token_type_ids}
     if not features.labelled:
         return inputs
-    slots = np.full((len(rows), length), IGNORE, dtype=np.int32)
-    for r, i in enumerate(indices):
-        slots[r, :len(features.slot_labels[i])] = features.slot_labels[i]
-    targets = {"intent": features.intent[indices].astype(np.int32), "slots": slots}
-    return inputs, targets
+    return inputs, features.batch_targets(indices, length)
 
 
 def with_teacher(batch, teacher, indices):
@@ -97,14 +99,15 @@ def with_teacher(batch, teacher, indices):
     return batch
 
 
-def _signature(labelled, teacher=None):
+def _signature(features, teacher=None):
     matrix = tf.TensorSpec((None, None), tf.int32)
     inputs = {"input_ids": matrix, "attention_mask": matrix, "token_type_ids": matrix}
     if teacher is not None:
         inputs[TEACHER_KEY] = teacher.signature()
-    if not labelled:
+    if not features.labelled:
         return inputs
-    return inputs, {"intent": tf.TensorSpec((None,), tf.int32), "slots": matrix}
+    return inputs, {name: tf.TensorSpec((None,) * rank, dtype)
+                    for name, (dtype, rank) in features.target_spec().items()}
 
 
 def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1), teacher=None):
@@ -119,7 +122,7 @@ def _from_plans(features, plan_fn, count, bucket_width, epochs=range(1), teacher
     if not len(features):
         raise ValueError("no examples to batch")
     cap = int(features.lengths.max())
-    signature = _signature(features.labelled, teacher)
+    signature = _signature(features, teacher)
 
     def generate(epoch):
         for indices in plan_fn(int(epoch)):
@@ -160,7 +163,8 @@ def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
         A `tf.data.Dataset` of `(inputs, targets)`: `inputs` holds int32 (B, L)
         `input_ids`, `attention_mask` and `token_type_ids` (and with `teacher`, its
         padded arrays under `TEACHER_KEY`); `targets` holds int32 (B,) `intent` and int32
-        (B, L) `slots`, `IGNORE` on padding. Epoch `k` has the same batches whenever it
+        (B, L) `slots`, `IGNORE` on padding (`Features`), or (B,) `label`, int32 or
+        float32 (`PairFeatures`). Epoch `k` has the same batches whenever it
         is produced.
     """
     if not features.labelled:

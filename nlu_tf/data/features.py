@@ -30,6 +30,8 @@ class Features:
             `IGNORE` elsewhere; None for unlabelled text.
         intent: int32 array of intent ids; None for unlabelled text.
         truncated: bool array, True where words were dropped to fit `max_seq_len`.
+        token_type_ids: always None: an utterance is one segment (padded batches give it
+            segment 0; `PairFeatures` carries its own).
     """
 
     input_ids: list
@@ -39,6 +41,7 @@ class Features:
     slot_labels: list = None
     intent: np.ndarray = None
     truncated: np.ndarray = None
+    token_type_ids: list = None
 
     def __len__(self):
         return len(self.input_ids)
@@ -52,6 +55,19 @@ class Features:
     def lengths(self):
         """int32 array of the token length of every utterance."""
         return np.array([len(ids) for ids in self.input_ids], dtype=np.int32)
+
+    @staticmethod
+    def target_spec():
+        """{target name: (dtype, rank)} of `batch_targets`."""
+        return {"intent": ("int32", 1), "slots": ("int32", 2)}
+
+    def batch_targets(self, indices, length):
+        """The targets of the examples `indices`, padded to `length` tokens: int32 (B,)
+        `intent` and int32 (B, L) `slots`, `IGNORE` beyond each utterance."""
+        slots = np.full((len(indices), length), IGNORE, dtype=np.int32)
+        for r, i in enumerate(indices):
+            slots[r, :len(self.slot_labels[i])] = self.slot_labels[i]
+        return {"intent": self.intent[indices].astype(np.int32), "slots": slots}
 
 
 def features_from_encodings(encodings, pad_id=0):

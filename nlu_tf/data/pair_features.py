@@ -44,6 +44,21 @@ class PairFeatures:
         """int32 array of the token length of every example."""
         return np.array([len(ids) for ids in self.input_ids], dtype=np.int32)
 
+    @property
+    def labelled(self):
+        """True if the examples have gold labels."""
+        return self.labels is not None
+
+    def target_spec(self):
+        """{target name: (dtype, rank)} of `batch_targets`."""
+        return {"label": (str(self.labels.dtype), 1)}
+
+    def batch_targets(self, indices, length):
+        """The targets of the examples `indices`: (B,) `label`, int32 class ids or float32
+        scores (`length` unused: one label an example)."""
+        del length
+        return {"label": self.labels[np.asarray(indices)]}
+
     def padded(self, indices=None, length=None):
         """The model inputs of `indices` (all by default), padded to `length` (default: their
         longest): int32 (N, L) `input_ids`, `attention_mask` and `token_type_ids`."""

@@ -110,6 +110,8 @@ def read_split(data_dir, split):
 class LabelMaps:
     """Intent and slot vocabularies of a dataset or a model; index 0..n-1 in file order."""
 
+    head = "joint"  # the head kind these labels are for (`nlu_tf.model_io.heads`)
+
     intents: tuple
     slots: tuple
 

@@ -17,10 +17,15 @@ def local_counts(inputs, targets):
     """Counts of this replica's batch, float32, in `COUNT_NAMES` order."""
     mask = tf.cast(inputs["attention_mask"], tf.float32)
     tokens = tf.reduce_sum(mask, axis=1)
-    values = [tf.cast(tf.shape(mask)[0], tf.float32),
-              tf.reduce_sum(tf.cast(targets["intent"] != IGNORE, tf.float32)),
-              tf.reduce_sum(tf.cast(targets["slots"] != IGNORE, tf.float32)),
-              tf.reduce_sum(tokens), tf.reduce_sum(tokens * tokens)]
+    examples = tf.cast(tf.shape(mask)[0], tf.float32)
+    if "label" in targets:
+        # A GLUE batch (one label an example, no token labels): its labels count as the
+        # intents do, so every objective reads the same counts.
+        labelled, slots = examples, tf.constant(0.0)
+    else:
+        labelled = tf.reduce_sum(tf.cast(targets["intent"] != IGNORE, tf.float32))
+        slots = tf.reduce_sum(tf.cast(targets["slots"] != IGNORE, tf.float32))
+    values = [examples, labelled, slots, tf.reduce_sum(tokens), tf.reduce_sum(tokens * tokens)]
     return dict(zip(COUNT_NAMES, values))
 
 
@@ -77,6 +82,11 @@ def soft_cross_entropy(student_logits, teacher_logits, temperature, mask=None):
     if mask is not None:
         losses *= tf.cast(mask, losses.dtype)
     return tf.reduce_sum(losses)
+
+
+def squared_error(predictions, targets):
+    """Sum of squared differences of a regression head's (B, 1) outputs and (B,) targets."""
+    return tf.reduce_sum(tf.square(tf.reshape(predictions, [-1]) - tf.reshape(targets, [-1])))
 
 
 def hidden_mse(student, teacher, attention_mask):

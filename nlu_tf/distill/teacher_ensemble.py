@@ -44,10 +44,14 @@ class TeacherEnsemble(keras.Model):
     def num_slots(self):
         return self.members[0].num_slots
 
+    @property
+    def output_sizes(self):
+        return self.members[0].output_sizes
+
     def call(self, inputs, training=False):
         outputs = [member(inputs, training=training) for member in self.members]
         averaged = {name: ops.mean(ops.stack([out[name] for out in outputs]), axis=0)
-                    for name in LOGITS}
+                    for name in LOGITS if name in outputs[0]}
         return {**outputs[0], **averaged}
 
     def get_config(self):

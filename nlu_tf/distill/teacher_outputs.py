@@ -9,7 +9,7 @@ they index a live teacher's outputs.
 import dataclasses
 
 HIDDEN, ATTENTION = "hidden_states", "attention_scores"
-LOGITS = ("intent_logits", "slot_logits")
+LOGITS = ("intent_logits", "slot_logits", "logits")  # joint heads; a GLUE model's head
 LENGTH = -1  # the place of the sequence length in a per-example shape
 
 
@@ -26,6 +26,7 @@ class TeacherOutputs:
         attention_scores: indices into its `attention_scores` (0: the first block).
         intent_logits: whether it reads `intent_logits`.
         slot_logits: whether it reads `slot_logits`.
+        logits: whether it reads `logits` (a GLUE `SequenceModel`'s head).
 
     Example:
     >>> needs = TeacherOutputs(hidden_states=(0, 3, 6), attention_scores=(2, 5))
@@ -37,18 +38,21 @@ class TeacherOutputs:
     attention_scores: tuple = ()
     intent_logits: bool = False
     slot_logits: bool = False
+    logits: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "hidden_states", _indices(self.hidden_states))
         object.__setattr__(self, "attention_scores", _indices(self.attention_scores))
         object.__setattr__(self, "intent_logits", bool(self.intent_logits))
         object.__setattr__(self, "slot_logits", bool(self.slot_logits))
+        object.__setattr__(self, "logits", bool(self.logits))
 
     def __or__(self, other):
         return TeacherOutputs(self.hidden_states + other.hidden_states,
                               self.attention_scores + other.attention_scores,
                               self.intent_logits or other.intent_logits,
-                              self.slot_logits or other.slot_logits)
+                              self.slot_logits or other.slot_logits,
+                              self.logits or other.logits)
 
     @property
     def keys(self):
@@ -56,7 +60,8 @@ class TeacherOutputs:
         return (tuple(f"{HIDDEN}_{i}" for i in self.hidden_states)
                 + tuple(f"{ATTENTION}_{i}" for i in self.attention_scores)
                 + tuple(name for name, used in zip(LOGITS, (self.intent_logits,
-                                                            self.slot_logits)) if used))
+                                                            self.slot_logits, self.logits))
+                        if used))
 
     def select(self, teacher_out):
         """The needed outputs of a teacher output dict, as {flat name: tensor}."""
@@ -67,22 +72,22 @@ class TeacherOutputs:
         return flat
 
     def shapes(self, teacher):
-        """{flat name: per-example shape} for a `JointNLUModel` teacher, `LENGTH` standing
-        for the example's token count."""
+        """{flat name: per-example shape} for a teacher model (its `output_sizes` give the
+        logits'), `LENGTH` standing for the example's token count."""
         encoder = teacher.encoder
         shapes = {f"{HIDDEN}_{i}": (LENGTH, encoder.hidden_size) for i in self.hidden_states}
         shapes.update({f"{ATTENTION}_{i}": (encoder.num_heads, LENGTH, LENGTH)
                        for i in self.attention_scores})
-        if self.intent_logits:
-            shapes["intent_logits"] = (teacher.num_intents,)
-        if self.slot_logits:
-            shapes["slot_logits"] = (LENGTH, teacher.num_slots)
+        sizes = teacher.output_sizes
+        shapes.update({name: tuple(sizes[name]) for name in self.keys if name in LOGITS})
         return shapes
 
     def to_dict(self):
+        # `logits` only when read, so the fingerprints of joint-model caches stay as they were.
         return {"hidden_states": list(self.hidden_states),
                 "attention_scores": list(self.attention_scores),
-                "intent_logits": self.intent_logits, "slot_logits": self.slot_logits}
+                "intent_logits": self.intent_logits, "slot_logits": self.slot_logits,
+                **({"logits": True} if self.logits else {})}
 
 
 def restore(flat):

@@ -1,8 +1,10 @@
 """A model directory: everything needed to run a joint model, and nothing that depends on code state.
 
-Layout: `config.json` (model constructor arguments, max_seq_len, lower-casing), `vocab.txt`,
-`intent_label.txt`, `slot_label.txt`, `model.weights.h5`, and optionally `settings.json`
-(the resolved run settings) and `metrics.json` (dev / test metrics).
+Layout: `config.json` (model constructor arguments, max_seq_len, lower-casing, and `head`
+for a model other than the joint one), `vocab.txt`, the head's label files
+(`intent_label.txt` and `slot_label.txt`; a GLUE model's `label.txt`), `model.weights.h5`,
+and optionally `settings.json` (the resolved run settings) and `metrics.json` (dev / test
+metrics). What differs by head type is in `nlu_tf.model_io.heads`.
 """
 
 import dataclasses
@@ -11,24 +13,25 @@ import shutil
 
 from nlu_tf.checkpoints.hf_names import HF_NAMES
 from nlu_tf.checkpoints.hf_reader import find_weight_file, read_encoder_state
-from nlu_tf.data.reader import LabelMaps
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, read_json_object, write_json
+from nlu_tf.model_io.heads import DEFAULT, head_of, head_of_config
 from nlu_tf.model_io.hf_encoder import assign_state, read_hf_config
-from nlu_tf.model_io.model_dir_checks import (check_head_sizes, check_model_config, check_row_map,
-                                              check_weights_file)
+from nlu_tf.model_io.model_dir_checks import check_model_config, check_row_map, check_weights_file
 from nlu_tf.model_io.model_files import FORMAT, WEIGHTS, check_model_dir, is_model_dir
 from nlu_tf.models.encoder_config import check_max_seq_len, check_vocab_size
-from nlu_tf.models.joint_model import JointNLUModel
 
 @dataclasses.dataclass
 class ModelBundle:
-    """A joint model with its tokenizer, labels and sequence limit."""
+    """A model with its tokenizer, labels and sequence limit.
 
-    model: JointNLUModel
+    `model` is a `JointNLUModel` with `LabelMaps`, or a `SequenceModel` with `TaskLabels`.
+    """
+
+    model: object
     tokenizer: WordPieceTokenizer
-    labels: LabelMaps
+    labels: object
     max_seq_len: int
 
 
@@ -53,15 +56,17 @@ def load_model_dir(path, dtype="float32"):
     """
     check_model_dir(path)
     config, config_path = _read_config(path)
-    model_config, max_seq_len = check_model_config(config_path, config)
-    labels = LabelMaps.from_dir(path)
-    check_head_sizes(path, model_config, labels)
+    head = head_of_config(config, config_path)
+    model_config, max_seq_len = check_model_config(config_path, config, head.sizes,
+                                                   head.other_keys)
+    head.check(model_config, config_path)
+    labels = head.read_labels(path, model_config)
     tokenizer = WordPieceTokenizer.from_model_dir(path)
     check_vocab_size(tokenizer.vocab_size, model_config["encoder_config"],
                      os.path.join(path, "vocab.txt"), "config.json")
     weights = os.path.join(path, WEIGHTS)
-    check_weights_file(weights, config_path, model_config)
-    model = JointNLUModel(**model_config, dtype=dtype)
+    check_weights_file(weights, config_path, model_config, head.sizes)
+    model = head.model_class(**model_config, dtype=dtype)
     model.build()
     try:
         model.load_weights(weights)
@@ -74,7 +79,8 @@ def load_model_dir(path, dtype="float32"):
 
 def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, dtype="float32",
                     **encoder_overrides):
-    """A fresh joint model on a Hugging Face BERT checkpoint (heads randomly initialised).
+    """A fresh model on a Hugging Face BERT checkpoint (heads randomly initialised): a joint
+    model for `LabelMaps`, a GLUE `SequenceModel` for `TaskLabels`.
 
     The config, `vocab.txt`, `max_seq_len` and the stored weight shapes are checked before
     the model is built. `dtype` is the Keras dtype policy the model computes in.
@@ -86,8 +92,7 @@ def from_pretrained(hf_dir, labels, max_seq_len, head_dropout=0.1, dtype="float3
     check_max_seq_len(max_seq_len, config, config_path)
     weights = find_weight_file(hf_dir)
     state = read_encoder_state(weights, config, config_path, HF_NAMES)
-    model = JointNLUModel(config, len(labels.intents), len(labels.slots), head_dropout,
-                          dtype=dtype)
+    model = head_of(labels).new_model(config, labels, head_dropout, dtype)
     model.build()
     assign_state(model.encoder, state, weights)
     return ModelBundle(model, tokenizer, labels, max_seq_len)
@@ -109,7 +114,7 @@ def check_positions(bundle, max_seq_len, path):
 
 
 def load_any(path, labels=None, max_seq_len=None, head_dropout=0.1, dtype="float32"):
-    """Loads an nlu_tf model directory, or starts a joint model from a Hugging Face
+    """Loads an nlu_tf model directory, or starts a model for `labels` from a Hugging Face
     checkpoint; `dtype` is the Keras dtype policy it computes in.
 
     A model directory keeps its own `max_seq_len`; `max_seq_len` (the sequences the caller
@@ -131,17 +136,17 @@ def write_model_files(bundle, directory):
     chooses the policy (`load_model_dir`), so a model trained in mixed precision exports
     as float32.
     """
+    head = head_of(bundle.model)
     config = {"format": FORMAT, "version": 1, "model": bundle.model.get_config(),
               "max_seq_len": bundle.max_seq_len, "lower_case": bundle.tokenizer.lower_case}
+    if head.name != DEFAULT:  # joint-model directories stay as they were before
+        config["head"] = head.name
     for key in ("trainable", "dtype"):
         config["model"].pop(key, None)
     write_json(os.path.join(directory, "config.json"), config)
     with open(os.path.join(directory, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(bundle.tokenizer.vocab) + "\n")
-    for name, labels in (("intent_label.txt", bundle.labels.intents),
-                         ("slot_label.txt", bundle.labels.slots)):
-        with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
-            f.write("\n".join(labels) + "\n")
+    head.write_labels(bundle.labels, directory)
     bundle.model.save_weights(os.path.join(directory, WEIGHTS))
 
 

@@ -24,19 +24,27 @@ _ENCODER_NAMES = {key: f"model.encoder_config.{key}" for key in
                    "attention_dropout", "layer_norm_eps", "activation", "embedding_size",
                    "embedding_rows")}
 _TRANSFORMER_GROUP = re.compile(r"encoder/layers/(transformer_layer(?:_\d+)?)/")
-_MODEL_KEYS = {"encoder_config", "num_intents", "num_slots", "head_dropout", "name", "trainable"}
+_MODEL_KEYS = {"encoder_config", "head_dropout", "name", "trainable"}
+JOINT_SIZES = ("num_intents", "num_slots")
 
 
-def check_model_config(config_path, config):
-    """Returns (`JointNLUModel` arguments, max_seq_len) from a parsed model `config.json`."""
+def check_model_config(config_path, config, sizes=JOINT_SIZES, other_keys=()):
+    """Returns (model arguments, max_seq_len) from a parsed model `config.json`.
+
+    Args:
+        config_path: the file, for errors.
+        config: its parsed content.
+        sizes: the model's head-size arguments (each a positive integer).
+        other_keys: the model's other head arguments, checked by its head kind.
+    """
     model = config.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("encoder_config"), dict):
         raise InputError(config_path, "model.encoder_config is missing or not an object")
-    unknown = sorted(set(model) - _MODEL_KEYS)
+    unknown = sorted(set(model) - _MODEL_KEYS - set(sizes) - set(other_keys))
     if unknown:
         raise InputError(config_path, f"unknown model setting {quote(unknown[0])}")
     encoder = check_encoder_config(model["encoder_config"], config_path, _ENCODER_NAMES)
-    for key in ("num_intents", "num_slots"):
+    for key in sizes:
         if type(model.get(key)) is not int or model[key] < 1:
             raise InputError(config_path, f"model.{key} must be a positive integer, "
                                           f"got {quote(model.get(key))}")
@@ -61,15 +69,17 @@ def check_head_sizes(model_dir, model, labels):
                              f"(config.json model.{key})")
 
 
-def check_weights_file(weights_path, config_path, model):
-    """Scans `model.weights.h5` (storage, layer count, parameter count) before Keras reads it."""
+def check_weights_file(weights_path, config_path, model, sizes=JOINT_SIZES):
+    """Scans `model.weights.h5` (storage, layer count, parameter count) before Keras reads it;
+    `sizes` names the model's head-size arguments (each head a dense layer on the hidden
+    size)."""
     shapes = scan_h5(weights_path)
     layers = {match.group(1) for name in shapes if (match := _TRANSFORMER_GROUP.match(name))}
     encoder = model["encoder_config"]
     check_layer_count(encoder, len(layers), config_path, _ENCODER_NAMES, exact=True)
     hidden = encoder["hidden_size"]
     expected = sum(math.prod(shape) for shape in encoder_shapes(encoder).values())
-    expected += (hidden + 1) * (model["num_intents"] + model["num_slots"])
+    expected += (hidden + 1) * sum(model[key] for key in sizes)
     stored = sum(math.prod(shape) for shape in shapes.values())
     if stored != expected:
         raise InputError(weights_path, f"holds {stored} parameters, but config.json describes "

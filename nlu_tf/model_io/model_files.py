@@ -8,6 +8,9 @@ from nlu_tf.errors import InputError
 FORMAT = "nlu_tf.joint_model"
 WEIGHTS = "model.weights.h5"
 REQUIRED_FILES = ("config.json", "vocab.txt", "intent_label.txt", "slot_label.txt", WEIGHTS)
+# A GLUE model (`"head": "sequence"` in config.json) has its own label file, checked when
+# its labels are read: the joint label files are required of joint models only.
+JOINT_LABEL_FILES = ("intent_label.txt", "slot_label.txt")
 
 
 def is_model_dir(path):
@@ -27,8 +30,21 @@ def check_model_dir(path):
     if not os.path.isdir(path):
         raise InputError(path, "model directory not found")
     for name in REQUIRED_FILES:
+        if name in JOINT_LABEL_FILES and _head(path) != "joint":
+            continue
         if not os.path.isfile(os.path.join(path, name)):
             raise InputError(os.path.join(path, name),
                              "missing (not a complete nlu_tf model directory)")
     if not is_model_dir(path):
         raise InputError(os.path.join(path, "config.json"), "not an nlu_tf model config")
+
+
+def _head(path):
+    """The head kind `path`'s config.json declares ("joint" when it says none or cannot be
+    read: its own check reports that)."""
+    try:
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+        return config.get("head", "joint") if isinstance(config, dict) else "joint"
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+        return "joint"

@@ -30,6 +30,9 @@ class JointNLUModel(keras.Model):
     >>> logits = model(inputs)["intent_logits"]
     """
 
+    # The head-type protocol shared with `SequenceModel` (see `head_arguments`).
+    head = "joint"
+
     def __init__(self, encoder_config, num_intents, num_slots, head_dropout=0.1, **kwargs):
         super().__init__(**kwargs)
         self.encoder_config = dict(encoder_config)
@@ -69,19 +72,35 @@ class JointNLUModel(keras.Model):
             "attention_scores": encoded["attention_scores"],
         }
 
+    def head_arguments(self):
+        """The constructor arguments besides `encoder_config`: the same heads on another
+        encoder are `type(model)(config, **model.head_arguments())`."""
+        return {"num_intents": self.num_intents, "num_slots": self.num_slots,
+                "head_dropout": self.head_dropout}
+
+    @property
+    def head_layers(self):
+        """The layers outside the encoder, copied as they are onto a cut student."""
+        return [self.intent_head, self.slot_head]
+
+    @property
+    def output_sizes(self):
+        """{logit output: width of one example's logits, -1 standing for its length}."""
+        return {"intent_logits": (self.num_intents,), "slot_logits": (-1, self.num_slots)}
+
     def get_config(self):
-        return {**super().get_config(),
-                "encoder_config": self.encoder_config, "num_intents": self.num_intents,
-                "num_slots": self.num_slots, "head_dropout": self.head_dropout}
+        return {**super().get_config(), "encoder_config": self.encoder_config,
+                **self.head_arguments()}
 
 
 def rebuilt_model(old, encoder_config, values=None):
-    """A new built `JointNLUModel` like `old` (heads, dropout, dtype policy) on
+    """A new built model of `old`'s class (heads, dropout, dtype policy) on
     `encoder_config`, each weight copied from `old`'s weight of the same path unless
     `values` gives it.
 
     Args:
-        old: a built `JointNLUModel`.
+        old: a built `JointNLUModel` or `SequenceModel` (any model with the head protocol:
+            `head_arguments()`).
         encoder_config: the new model's `BertEncoder` arguments.
         values: {weight path below the model's own name, e.g.
             "encoder/token_embedding/embeddings": array}.
@@ -91,8 +110,7 @@ def rebuilt_model(old, encoder_config, values=None):
             `old` at the same path).
     """
     values = values or {}
-    model = JointNLUModel(encoder_config, old.num_intents, old.num_slots, old.head_dropout,
-                          dtype=old.dtype_policy)
+    model = type(old)(encoder_config, **old.head_arguments(), dtype=old.dtype_policy)
     model.build()
     # Paths below the model's own (auto-numbered) name.
     sources = {weight.path.split("/", 1)[-1]: weight for weight in old.weights}

@@ -2,7 +2,6 @@
 
 from nlu_tf.errors import InputError
 from nlu_tf.model_io.model_dir import ModelBundle, from_pretrained
-from nlu_tf.models.joint_model import JointNLUModel
 
 
 def uniform_layer_map(num_student, num_teacher):
@@ -24,8 +23,8 @@ def cut_from_teacher(teacher, num_layers, dtype=None):
                                          f"{model.encoder.num_layers}-layer teacher has 1.."
                                          f"{model.encoder.num_layers} layers, got {num_layers}")
     config = {**model.encoder_config, "num_layers": num_layers}
-    student = JointNLUModel(config, model.num_intents, model.num_slots, model.head_dropout,
-                            dtype=dtype or model.dtype_policy)
+    # The teacher's class and heads (`head_arguments`): a joint or a sequence model.
+    student = type(model)(config, **model.head_arguments(), dtype=dtype or model.dtype_policy)
     student.build()
     kept = [block - 1 for block in uniform_layer_map(num_layers, model.encoder.num_layers)]
     pairs = [(student.encoder.token_embedding, model.encoder.token_embedding),
@@ -33,7 +32,7 @@ def cut_from_teacher(teacher, num_layers, dtype=None):
              (student.encoder.segment_embedding, model.encoder.segment_embedding),
              (student.encoder.embeddings_layer_norm, model.encoder.embeddings_layer_norm),
              (student.encoder.pooler_dense, model.encoder.pooler_dense),
-             (student.intent_head, model.intent_head), (student.slot_head, model.slot_head)]
+             *zip(student.head_layers, model.head_layers)]
     pairs += [(student.encoder.transformer_layers[m], model.encoder.transformer_layers[t])
               for m, t in enumerate(kept)]
     for target, source in pairs:

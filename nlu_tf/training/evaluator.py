@@ -34,6 +34,9 @@ class DevEvaluator(keras.callbacks.Callback):
             the trained weights.
     """
 
+    # The metrics logged per evaluation (TensorBoard); a GLUE task's are its own.
+    metric_keys = ("intent_acc", "slot_f1", "sentence_acc")
+
     def __init__(self, student, examples, features, labels, eval_step=0, batch_size=64,
                  jit_compile=True, steps_per_epoch=0, total_steps=0, scored_weights=None):
         super().__init__()
@@ -56,17 +59,31 @@ class DevEvaluator(keras.callbacks.Callback):
     def evaluate(self):
         """Scores the current weights on dev and records them if they are the best so far."""
         with self.scored_weights():
-            metrics = score(self.examples, predict(self.logits_fn, self.features, self.labels,
-                                                   self.batch_size))
-            improved = is_better(metrics, self.best)
+            metrics = self.score()
+            improved = self.better(metrics)
             if improved:
                 self.best, self.best_step = metrics, self.step
                 self.best_weights = [w.numpy() for w in self.student.weights]
         self.history.append((self.step, metrics))
-        print(f"\ndev @ step {self.step}: intent_acc {metrics['intent_acc']:.4f}  "
-              f"slot_f1 {metrics['slot_f1']:.4f}  sentence_acc {metrics['sentence_acc']:.4f}"
+        print(f"\ndev @ step {self.step}: {self.describe(metrics)}"
               + ("  (best)" if improved else ""), flush=True)
         return metrics
+
+    # The three task-specific hooks (a GLUE task overrides them: `GlueDevEvaluator`).
+    def score(self):
+        """The dev metrics of the student's current weights."""
+        return score(self.examples, predict(self.logits_fn, self.features, self.labels,
+                                            self.batch_size))
+
+    def better(self, metrics):
+        """Whether `metrics` beat the best so far (`self.best`, None at first)."""
+        return is_better(metrics, self.best)
+
+    @staticmethod
+    def describe(metrics):
+        """The metrics as the progress line shows them."""
+        return (f"intent_acc {metrics['intent_acc']:.4f}  slot_f1 {metrics['slot_f1']:.4f}  "
+                f"sentence_acc {metrics['sentence_acc']:.4f}")
 
     def on_train_batch_end(self, batch, logs=None):
         self.step = int(self.model.optimizer.iterations.numpy())

@@ -2,7 +2,9 @@
 
 import dataclasses
 
+from nlu_tf.data.glue.tasks import glue_task
 from nlu_tf.distill.emd_objective import EmdObjective
+from nlu_tf.distill.label_objectives import LabelObjective, LabelPredictionObjective
 from nlu_tf.distill.objective_base import Objective
 from nlu_tf.distill.objectives import (IntermediateObjective, PredictionObjective,
                                        SupervisedObjective)
@@ -38,16 +40,33 @@ class StageObjective:
 
 def make_objective(settings, student, teacher):
     """The `StageObjective` of `settings.stage` for a student / teacher pair of `ModelBundle`s."""
+    supervised, predicted = _HEAD_OBJECTIVES[student.model.head]
     if settings.stage == "2.0":
-        return StageObjective(SupervisedObjective(settings.slot_loss_coef, name="objective"))
+        return StageObjective(supervised(settings, student.model))
     d = settings.distill
-    prediction = PredictionObjective(d.temperature, d.alpha, settings.slot_loss_coef,
-                                     name="prediction")
+    prediction = predicted(settings, student.model)
     if settings.stage == "2.2":
         return StageObjective(prediction)
     return make_mapping_objective(d, student.model.encoder, teacher.model.encoder,
                                   settings.tinybert or settings.student_model or "student",
                                   prediction if d.one_step else None, d.beta, d.theta)
+
+
+def _regression(model):
+    return glue_task(model.task).is_regression
+
+
+# The gold-label (2.0) and prediction (2.2, BERT-EMD's L_pred) objectives of each head
+# kind (`model.head`); the layer objectives read hidden states and attention only.
+_HEAD_OBJECTIVES = {
+    "joint": (lambda s, model: SupervisedObjective(s.slot_loss_coef, name="objective"),
+              lambda s, model: PredictionObjective(s.distill.temperature, s.distill.alpha,
+                                                   s.slot_loss_coef, name="prediction")),
+    "sequence": (lambda s, model: LabelObjective(_regression(model), name="objective"),
+                 lambda s, model: LabelPredictionObjective(
+                     s.distill.temperature, s.distill.alpha, _regression(model),
+                     name="prediction")),
+}
 
 
 def make_mapping_objective(mapping, student, teacher, source, prediction=None, beta=1.0,

@@ -47,7 +47,8 @@ class DataSettings:
     """Where the dataset is and how it is cut into batches."""
 
     data_dir: str = setting("data", "Dataset root (holds <task>/) or a dataset folder.")
-    task: str = setting("snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
+    task: str = setting("snips", "Dataset under --data_dir (any name, e.g. snips or atis), "
+                                 "or a GLUE task (e.g. MRPC).")
     max_seq_len: int = setting(50, "Longest token sequence, specials included.",
                                check=at_least(3, "at least 3"))
     train_batch_size: int = setting(32, "Global training batch size.", check=POSITIVE)

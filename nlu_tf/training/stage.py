@@ -10,9 +10,6 @@ import time
 import keras
 
 from nlu_tf.data.dataset import train_dataset
-from nlu_tf.data.features import encode_examples
-from nlu_tf.data.label_check import check_train_labels
-from nlu_tf.data.reader import read_dataset, resolve_data_dir, split_name
 from nlu_tf.data.tokenizer import id_map
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.teacher_cache_fill import cached_teacher
@@ -21,14 +18,13 @@ from nlu_tf.io_utils import work_dir
 from nlu_tf.output_dirs import check_output_dir
 from nlu_tf.model_io import model_dir as model_dirs
 from nlu_tf.surgery.student import cut_from_teacher, from_tinybert
-from nlu_tf.predictor import evaluate_examples, keras_predictor
 from nlu_tf.progress import fit_verbosity
-from nlu_tf.training.evaluator import DevEvaluator
 from nlu_tf.training.finite_loss import StopOnNonFiniteLoss
 from nlu_tf.training.objective_factory import StageObjective, make_objective
 from nlu_tf.training.optimizer import averaged_weights, make_optimizer
 from nlu_tf.training.resume import TrainingCheckpoint
 from nlu_tf.training.stop_at_step import StopAtStep
+from nlu_tf.training.task_data import task_data
 from nlu_tf.training.tensorboard import LOG_FOLDER, TensorBoardLog
 from nlu_tf.training.strategy import make_strategy
 
@@ -37,19 +33,22 @@ logger = logging.getLogger(__name__)
 TEACHER_CACHE_DIR = "teacher_cache"  # in the work folder, beside the checkpoint
 
 
-def _models(settings, labels, train_examples):
+def _models(settings, data):
     """Returns (student bundle, teacher bundle or None) for the stage, both computing in
-    the run's dtype policy; a `trim_vocab` student keeps the pieces of `train_examples`,
+    the run's dtype policy, checked against `data` (a `task_data` object: its labels, its
+    training words); a `trim_vocab` student keeps the pieces of the training examples,
     an `embedding_size` one has its token embedding factorised, an `intermediate_size`
     one keeps that many feed-forward neurons a layer."""
     dtype = settings.mixed_precision
     if settings.stage == "2.0":
         if not settings.teacher_model:
             raise InputError("--teacher_model", "stage 2.0 needs a BERT checkpoint to fine-tune")
-        student = model_dirs.load_any(settings.teacher_model, labels, settings.data.max_seq_len,
-                                      settings.head_dropout, dtype)
+        student = model_dirs.load_any(settings.teacher_model, data.labels,
+                                      settings.data.max_seq_len, settings.head_dropout, dtype)
+        data.check(student)
         return student, None
     teacher = _fine_tuned(settings.teacher_model, dtype, settings.stage)
+    data.check(teacher)
     if settings.student_model:
         student = model_dirs.load_any(settings.student_model, teacher.labels, teacher.max_seq_len,
                                       settings.head_dropout, dtype)
@@ -63,7 +62,7 @@ def _models(settings, labels, train_examples):
     if shape.intermediate_size:
         student = _narrowed(student, shape.intermediate_size)
     if settings.trim.enabled:
-        student = _trimmed(student, settings, train_examples)
+        student = _trimmed(student, settings, data.word_lists())
     if shape.embedding_size:
         student = _factorised(student, shape.embedding_size)
     if shape.weight_bits:
@@ -142,14 +141,13 @@ def _reshaped(transform, student, size, flag, what):
     return reshaped
 
 
-def _trimmed(student, settings, train_examples):
-    """`student` keeping only the pieces of the examples it trains on and of
-    the trimming's corpora (`RunSettings.trim`)."""
+def _trimmed(student, settings, word_lists):
+    """`student` keeping only the pieces of the examples it trains on (`word_lists`, one
+    list of words an example) and of the trimming's corpora (`RunSettings.trim`)."""
     from nlu_tf.surgery.vocab_trim import count_pieces, plan_with_corpora, trim_bundle
 
     counts = collections.Counter()
-    read = count_pieces(student.tokenizer, (example.words for example in train_examples),
-                        counts)
+    read = count_pieces(student.tokenizer, word_lists, counts)
     sources = [{"kind": "data", "split": settings.data.train_split, "utterances": read}]
     trim = settings.trim
     try:
@@ -166,25 +164,19 @@ def _trimmed(student, settings, train_examples):
     return trim_bundle(student, kept, share_rows=trim.share_rows)
 
 
-def _features(bundle, data_dir, split, examples):
-    features = encode_examples(examples, bundle.tokenizer, bundle.labels, bundle.max_seq_len,
-                               split_name(data_dir, split))
-    return examples, features
-
-
 @dataclasses.dataclass
 class _Stage:
     """Everything `_setup` builds for one stage."""
 
     settings: object
-    data_dir: str
-    splits: dict
+    data: object
     student: object
     stage_objective: StageObjective
     distiller: Distiller
     evaluator: object
     checkpoint: TrainingCheckpoint
     train_features: object
+    dev_features: object
     steps_per_epoch: int
     total_steps: int
     teacher_cache: object = None
@@ -193,21 +185,17 @@ class _Stage:
 def _setup(settings, dataset, strategy, restart):
     """Reads the data, builds the models, the objective, the trainer, the dev evaluator
     and the checkpoint, and restores the trainer from a checkpoint of the same run."""
-    data_dir = resolve_data_dir(settings.data.data_dir, settings.data.task)
-    labels, splits = dataset or read_dataset(data_dir, settings.data.max_train_examples,
-                                             settings.data.train_split)
+    data = task_data(settings, dataset)
     # Refused before any model is built: training on nothing, or choosing on nothing.
     for split, purpose in (("train", "train on"), ("dev", "score and choose the checkpoint on")):
-        if not splits[split]:
-            name = settings.data.train_split if split == "train" else split
-            raise InputError(os.path.join(data_dir, name), f"no utterances to {purpose}")
+        if not data.splits[split]:
+            raise InputError(data.split_path(split), f"no utterances to {purpose}")
     keras.utils.set_random_seed(settings.seed)
     with strategy.scope():
-        student, teacher = _models(settings, labels, splits["train"])
-    check_train_labels(student.labels, splits["train"],
-                       os.path.join(data_dir, settings.data.train_split))
-    _, train_features = _features(student, data_dir, "train", splits["train"])
-    dev_examples, dev_features = _features(student, data_dir, "dev", splits["dev"])
+        student, teacher = _models(settings, data)
+    data.check(student)
+    train_features = data.features(student, "train")
+    dev_features = data.features(student, "dev")
     steps_per_epoch = math.ceil(len(train_features) / settings.data.train_batch_size)
     total_steps = max(int(steps_per_epoch * settings.num_train_epochs), 1)
     with strategy.scope():
@@ -222,17 +210,15 @@ def _setup(settings, dataset, strategy, restart):
                                                    settings.mixed_precision),
                           jit_compile=(settings.resolved_jit_compile
                                        and strategy.num_replicas_in_sync == 1))
-    evaluator = DevEvaluator(student.model, dev_examples, dev_features, student.labels,
-                             settings.eval_step, settings.data.eval_batch_size,
-                             settings.resolved_jit_compile, steps_per_epoch, total_steps,
-                             scored_weights=lambda: averaged_weights(distiller.optimizer,
-                                                                     distiller.train_variables)) \
+    evaluator = data.evaluator(student, dev_features, settings, steps_per_epoch, total_steps,
+                               lambda: averaged_weights(distiller.optimizer,
+                                                        distiller.train_variables)) \
         if stage_objective.trains_heads else None
     checkpoint = TrainingCheckpoint(settings.output_dir, settings.to_dict(), evaluator)
     if restart:
         checkpoint.clear()
-    stage = _Stage(settings, data_dir, splits, student, stage_objective, distiller, evaluator,
-                   checkpoint, train_features, steps_per_epoch, total_steps)
+    stage = _Stage(settings, data, student, stage_objective, distiller, evaluator,
+                   checkpoint, train_features, dev_features, steps_per_epoch, total_steps)
     if settings.teacher_cache:
         stage.teacher_cache = cached_teacher(
             distiller, train_features, os.path.join(work_dir(settings.output_dir),
@@ -291,17 +277,11 @@ def _finish(stage, start, history, seconds):
                "resumed_from_step": start,
                "loss_history": list(stage.checkpoint.loss_history)
                or [float(v) for v in history.history.get("loss", [])]}
-    predictor = keras_predictor(stage.student, jit_compile=settings.resolved_jit_compile)
-    if evaluator:
-        # The dev evaluator's function runs the same model: its compiled shapes are reused.
-        predictor = dataclasses.replace(predictor, logits_fn=evaluator.logits_fn)
-    metrics["dev"] = evaluate_examples(predictor, stage.splits["dev"],
-                                       settings.data.eval_batch_size,
-                                       split_name(stage.data_dir, "dev"))
+    metrics["dev"] = stage.data.dev_metrics(stage.student, evaluator, stage.dev_features,
+                                            settings)
     if evaluator:
         metrics["best_step"] = evaluator.best_step
-        metrics["dev_history"] = [{"step": s, **{k: m[k] for k in ("intent_acc", "slot_f1",
-                                                                  "sentence_acc")}}
+        metrics["dev_history"] = [{"step": s, **{k: m[k] for k in stage.data.history_keys}}
                                   for s, m in evaluator.history]
     metrics.update(stage.stage_objective.summary())
     model_dirs.save_model_dir(stage.student, settings.output_dir, settings=settings.to_dict(),
@@ -314,7 +294,7 @@ def _finish(stage, start, history, seconds):
 def run_stage(settings, dataset=None, strategy=None, restart=False, callbacks=()):
     """Trains one stage and writes its model directory atomically; returns its metrics dict.
 
-    `dataset` is `read_dataset`'s result when the caller validated the data already.
+    `dataset` is what the caller read and validated already (see `task_data.task_data`).
     `strategy` overrides `settings.distribution_strategy`; a process that runs several
     distributed stages must pass one strategy to all of them (collective keys of two
     strategies in one process collide). A run killed before the end resumes from its last

@@ -59,7 +59,7 @@ class TensorBoardLog(keras.callbacks.Callback):
                 self._train_point(step, logs)
             history = self._evaluator.history if self._evaluator else ()
             for dev_step, metrics in history[self._dev_written:]:
-                for name in ("intent_acc", "slot_f1", "sentence_acc"):
+                for name in self._evaluator.metric_keys:
                     self._scalar(f"dev/{name}", metrics[name], dev_step)
             self._dev_written = len(history)
 

@@ -1,7 +1,9 @@
 """Shared fixtures: a tiny random BERT, a tiny Snips subset, a tiny fine-tuned model directory,
 and a model with random heads exported as SavedModel and TFLite in every quantization."""
 
+import fcntl
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -10,16 +12,37 @@ import pytest  # noqa: E402
 from tests.tiny import write_tiny_bert, write_tiny_dataset  # noqa: E402
 
 
+def built_once(tmp_path_factory, name, build):
+    """The folder `name`, written by `build(folder)` once per test run and shared by every
+    xdist worker (each would otherwise train and convert the same tiny models again: the
+    conversion alone is the slowest fixture). The first worker builds it under a lock, in
+    place (builds record their own paths), and marks it done; the others wait and read it.
+    Every build is seeded, and tests never write into these folders (they copy first).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above the workers' own
+    folder, done = root / f"shared_{name}", root / f"shared_{name}.done"
+    with open(root / f"shared_{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            build(str(folder))
+            done.touch()
+    return str(folder)
+
+
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory):
     """A Hugging Face style BERT directory with random weights (2 layers, width 32)."""
-    return write_tiny_bert(str(tmp_path_factory.mktemp("tiny_bert")))
+    return built_once(tmp_path_factory, "tiny_bert", write_tiny_bert)
 
 
 @pytest.fixture(scope="session")
 def tiny_data_dir(tmp_path_factory):
     """64 / 32 / 32 utterances of Snips in the dataset layout."""
-    return write_tiny_dataset(str(tmp_path_factory.mktemp("tiny_data")))
+    return built_once(tmp_path_factory, "tiny_data", write_tiny_dataset)
 
 
 def tiny_settings(tiny_data_dir, output_dir, teacher_model, **overrides):
@@ -40,9 +63,9 @@ def tiny_model_dir(tmp_path_factory, tiny_bert_dir, tiny_data_dir):
     """A model directory fine-tuned (stage 2.0) for two epochs on the tiny data."""
     from nlu_tf.training.stage import run_stage
 
-    output = str(tmp_path_factory.mktemp("tiny_model") / "teacher")
-    run_stage(tiny_settings(tiny_data_dir, output, tiny_bert_dir))
-    return output
+    folder = built_once(tmp_path_factory, "tiny_model", lambda path: run_stage(
+        tiny_settings(tiny_data_dir, os.path.join(path, "teacher"), tiny_bert_dir)))
+    return os.path.join(folder, "teacher")
 
 
 @pytest.fixture
@@ -68,9 +91,13 @@ def export_model_dir(tiny_bert_dir, tiny_data_dir, tmp_path_factory):
     from nlu_tf.data.reader import LabelMaps
     from nlu_tf.model_io.model_dir import from_pretrained, save_model_dir
 
-    keras.utils.set_random_seed(0)
-    bundle = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir), EXPORT_MAX_SEQ_LEN)
-    return save_model_dir(bundle, str(tmp_path_factory.mktemp("export") / "model"))
+    def build(path):
+        keras.utils.set_random_seed(0)
+        bundle = from_pretrained(tiny_bert_dir, LabelMaps.from_dir(tiny_data_dir),
+                                 EXPORT_MAX_SEQ_LEN)
+        save_model_dir(bundle, os.path.join(path, "model"))
+
+    return os.path.join(built_once(tmp_path_factory, "export_model", build), "model")
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +110,8 @@ def convert_dir(export_model_dir, tiny_data_dir, tmp_path_factory):
     from nlu_tf.export.convert import convert_model_dir
     from nlu_tf.export.metadata import QUANTIZATIONS
 
-    path = str(tmp_path_factory.mktemp("export") / "convert")
-    convert_model_dir(export_model_dir, path, QUANTIZATIONS, tiny_data_dir, "",
-                      representative_size=64, debug_quantization=True)
-    return path
+    def build(path):
+        convert_model_dir(export_model_dir, os.path.join(path, "convert"), QUANTIZATIONS,
+                          tiny_data_dir, "", representative_size=64, debug_quantization=True)
+
+    return os.path.join(built_once(tmp_path_factory, "convert", build), "convert")

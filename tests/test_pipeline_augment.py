@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.tiny import REPO
 
 TOOL = os.path.join(REPO, "tools", "pipeline.py")
@@ -31,10 +33,17 @@ def _read(path):
         return f.read()
 
 
-def test_students_distil_on_the_augmented_set_and_the_teacher_on_gold(tmp_path, tiny_bert_dir,
+@pytest.fixture(scope="module")
+def fresh_run(tmp_path_factory, tiny_bert_dir, tiny_data_dir):
+    """(output folder, log) of a tiny recipe with augmentation run up to stage 2.1: both
+    tests read it, the second as the bytes a killed augment stage must come back to."""
+    output = str(tmp_path_factory.mktemp("fresh") / "run")
+    return output, _run(_command(output, tiny_bert_dir, tiny_data_dir, "--until", "student_2.1"))
+
+
+def test_students_distil_on_the_augmented_set_and_the_teacher_on_gold(fresh_run, tiny_bert_dir,
                                                                     tiny_data_dir):
-    output = str(tmp_path / "run")
-    log = _run(_command(output, tiny_bert_dir, tiny_data_dir, "--until", "student_2.1"))
+    output, log = fresh_run
     assert "augment: 64 originals + " in log
     with open(os.path.join(output, "augment", "stage.json")) as f:
         counts = json.load(f)["counts"]
@@ -57,11 +66,10 @@ def test_students_distil_on_the_augmented_set_and_the_teacher_on_gold(tmp_path, 
     assert "augment: complete, skipped" in again and "student_2.1: complete, skipped" in again
 
 
-def test_killed_augment_stage_is_redone_to_the_same_bytes(tmp_path, tiny_bert_dir,
+def test_killed_augment_stage_is_redone_to_the_same_bytes(fresh_run, tmp_path, tiny_bert_dir,
                                                           tiny_data_dir):
-    fresh = str(tmp_path / "fresh")
+    fresh = fresh_run[0]
     teacher = ["--until", "augment"]
-    _run(_command(fresh, tiny_bert_dir, tiny_data_dir, *teacher))
     killed = str(tmp_path / "killed")
     # Share the fresh run's teacher so that the killed run reaches the augment stage fast.
     os.makedirs(killed)

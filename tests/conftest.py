@@ -22,8 +22,8 @@ def built_once(tmp_path_factory, name, build):
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's folder, above the workers' own
-    folder, done = root / f"shared_{name}", root / f"shared_{name}.done"
-    with open(root / f"shared_{name}.lock", "w") as lock:
+    folder, done = root / f"{name}_shared", root / f"{name}_shared.done"
+    with open(root / f"{name}_shared.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way

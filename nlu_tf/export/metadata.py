@@ -120,7 +120,8 @@ def sequence_info(labels):
         output = {"kind": "classes", "meaning": "argmax of logits is the index of the label "
                                                 "in label.txt; softmax gives probabilities"}
     return {"head": "sequence", "task": task.key, "task_name": task.folder,
-            "is_pair": task.is_pair, "labels": list(labels.labels) if labels.labels is not None else None,
+            "is_pair": task.is_pair,
+            "labels": list(labels.labels) if labels.labels is not None else None,
             "num_labels": labels.num_labels, "segments": segments, "output": output,
             "tokenization": PAIR_TOKENIZATION}
 

@@ -12,6 +12,15 @@ Writes `saved_model/` and `tflite_<mode>/` under --convert_dir (with --clu also
 with --debug_quantization also `quantization_debug/layer_errors.csv` and `.png`: the int8
 error each op adds (tf.lite.experimental.QuantizationDebugger), from which int8_mixed
 picks the ops it keeps in float.
+
+A GLUE model directory (`nlu-train --task MRPC`, ...) exports the same folders: a SavedModel
+with `logits(input_ids, attention_mask, token_type_ids)`, and `.tflite` files whose
+`token_type_ids` input takes the segment ids of a pair; the calibrated modes read the
+task's train.tsv under --data_dir (the GLUE root or the task's folder; --task is the
+model's own). --clu is refused: the Task Library's BertCluAnnotator needs intents and slots.
+
+    nlu-convert --model_dir out/mrpc_student --convert_dir out/mrpc_convert \
+        --quantization all --data_dir glue_data
 """
 
 import json
@@ -36,7 +45,7 @@ flags.DEFINE_integer("representative_size", 300,
                      "int8, int8_mixed, int16x8: calibration inputs drawn from the training "
                      "split.")
 flags.DEFINE_string("data_dir", "data", "Calibration: dataset root (holds <task>/) or a "
-                    "dataset folder.")
+                    "dataset folder; for a GLUE model the GLUE root or the task's folder.")
 flags.DEFINE_string("task", "snips", "Calibration: dataset under --data_dir.")
 flags.DEFINE_bool("debug_quantization", False,
                   "Also write quantization_debug/layer_errors.csv and .png: the int8 error "

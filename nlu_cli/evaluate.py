@@ -20,6 +20,14 @@ intent and every tag right. With --output_file, the same numbers are also writte
 `{"model", "data_dir", "split", "metrics"}` (atomically); without it nothing is written.
 Encoding and decoding are those of training, so evaluating a model directory on its test
 split reproduces the `test` block of its metrics.json (with the same --jit_compile).
+
+A GLUE model (a model directory of `nlu-train --task MRPC`, or its exports) is scored on
+its own task with the task's metrics (mcc, acc, f1, pearson / spearmanr ...): --data_dir is
+the GLUE root or the task's folder, --task is not needed. GLUE's test labels are not
+public, so a GLUE model is evaluated on dev unless --split says train:
+
+    nlu-evaluate --model_dir out/mrpc_student --data_dir glue
+    nlu-evaluate --model_dir out/convert/tflite_int8 --data_dir glue/MRPC
 """
 
 import json
@@ -30,13 +38,18 @@ from absl import flags
 from nlu_cli import app as cli
 from nlu_tf.data.reader import SPLITS, read_split, resolve_data_dir
 from nlu_tf.errors import InputError
+from nlu_tf.serving.artefact import glue_artefact
 from nlu_tf.io_utils import prepare_output_file, write_json
 
 flags.DEFINE_string("model_dir", None, "The artefact to evaluate: a model directory (a "
-                    "tools/train.py output), a SavedModel folder or a TFLite folder.")
-flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task>/) or a dataset folder.")
-flags.DEFINE_string("task", "snips", "Dataset under --data_dir (any name, e.g. snips or atis).")
-flags.DEFINE_enum("split", "test", list(SPLITS), "The split to score.")
+                    "tools/train.py output), a SavedModel folder or a TFLite folder; joint "
+                    "intent + slot or GLUE.")
+flags.DEFINE_string("data_dir", "data", "Dataset root (holds <task>/) or a dataset folder; for "
+                    "a GLUE model the GLUE root or the task's folder.")
+flags.DEFINE_string("task", "snips", "Dataset under --data_dir (any name, e.g. snips or atis); "
+                    "a GLUE model's task is its own.")
+flags.DEFINE_enum("split", "test", list(SPLITS), "The split to score. A GLUE model: dev unless "
+                  "given (GLUE's test labels are not public; test is refused).")
 flags.DEFINE_string("output_file", None,
                     "Also write the metrics as JSON here (default: print only).")
 flags.DEFINE_integer("batch_size", 64, "Utterances per forward pass.")
@@ -62,6 +75,10 @@ def main(argv):
     if FLAGS.num_threads < 1:
         raise InputError("command line",
                          f"--num_threads must be positive, got {FLAGS.num_threads}")
+    glue = glue_artefact(FLAGS.model_dir) if FLAGS.model_dir and not FLAGS.predictions else None
+    if glue is not None:
+        _evaluate_glue(glue)
+        return
     folder = resolve_data_dir(FLAGS.data_dir, FLAGS.task)
     examples = read_split(folder, FLAGS.split)
     if FLAGS.output_file:
@@ -97,6 +114,40 @@ def main(argv):
             for key, value in result["agreement"].items() if key != "reference"))
     if FLAGS.output_file:
         write_json(FLAGS.output_file, result)
+
+
+def _evaluate_glue(artefact):
+    """Scores a GLUE artefact on dev (or --split train) of its own task."""
+    from nlu_tf.data.glue import find_task, read_glue_split, resolve_task_dir
+
+    if FLAGS.reference:
+        raise InputError("--reference", "comparing artefacts is for joint intent + slot "
+                                        "models; evaluate each GLUE artefact on its own")
+    split = FLAGS.split if FLAGS["split"].present else "dev"
+    if split == "test":
+        raise InputError("--split", "GLUE's test labels are not public: evaluate on dev")
+    task_key = artefact.task
+    given = find_task(FLAGS.task) if FLAGS["task"].present else None
+    if given is not None and given.key != task_key:
+        raise InputError("--task", f"the model was made for {task_key.upper()}, not "
+                                   f"{given.key.upper()}")
+    folder = resolve_task_dir(FLAGS.data_dir, task_key)
+    examples = read_glue_split(folder, task_key, split)
+    if FLAGS.output_file:
+        prepare_output_file(FLAGS.output_file)
+    from nlu_tf.serving.evaluation import record_tflite_metrics
+    from nlu_tf.serving.glue import evaluate_glue_split, format_glue_report
+
+    predictor = artefact.predictor(FLAGS.jit_compile, FLAGS.num_threads)
+    metrics = evaluate_glue_split(predictor, folder, split, FLAGS.batch_size, examples)
+    where = f"{os.path.basename(os.path.normpath(folder))}/{split}"
+    print(format_glue_report(metrics, f"{predictor.name} on {where} ({os.path.normpath(folder)})"))
+    keys = [key for key in metrics if key != "examples"]
+    record_tflite_metrics(FLAGS.model_dir, f"{task_key}_{split}", metrics, folder, keys)
+    if FLAGS.output_file:
+        write_json(FLAGS.output_file, {"model": predictor.name, "task": task_key,
+                                       "data_dir": os.path.normpath(folder), "split": split,
+                                       "metrics": metrics})
 
 
 def _score_file(folder, examples):

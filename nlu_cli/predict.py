@@ -18,6 +18,14 @@ and "intent_prob" null and no slots or tags (json). Words beyond the model's max
 are tagged O, with one warning counting the truncated lines. Without --output_file the
 lines go to stdout; the output file is written atomically, only once every line is predicted,
 and must not be the input file. The input is streamed: memory does not grow with its length.
+
+A GLUE model (or its export) predicts its task: one line per example, the sentence (CoLA,
+SST-2) or `text_a<TAB>text_b` (pair tasks), or a `.tsv` file in the task's train / dev
+layout. Output, one line per example: the label (for STS-B the score, four decimals), or
+with --format json {"text_a", "text_b", "label", "prob", "truncated"} (STS-B: "score"):
+
+    nlu-predict --model_dir out/mrpc_student --input_file pairs.txt
+    nlu-predict --model_dir out/convert/tflite_dynamic --input_file glue/MRPC/dev.tsv
 """
 
 import collections
@@ -30,12 +38,15 @@ from absl import flags
 from nlu_cli import app as cli
 from nlu_tf.data.text_lines import iter_lines
 from nlu_tf.errors import InputError
+from nlu_tf.serving.artefact import glue_artefact
 from nlu_tf.io_utils import atomic_file, prepare_output_file
 
 flags.DEFINE_string("model_dir", None, "The artefact: a model directory (a tools/train.py "
-                    "output), a SavedModel folder or a TFLite folder.")
-flags.DEFINE_string("input_file", None, "UTF-8 text file, one query per line.")
-flags.DEFINE_string("input_query", None, "One query (instead of --input_file).")
+                    "output), a SavedModel folder or a TFLite folder; joint or GLUE.")
+flags.DEFINE_string("input_file", None, "UTF-8 text file, one query per line (GLUE: one "
+                    "sentence or text_a<TAB>text_b per line, or a .tsv in the task's layout).")
+flags.DEFINE_string("input_query", None, "One query (instead of --input_file; GLUE pair "
+                    "tasks: text_a<TAB>text_b).")
 flags.DEFINE_string("output_file", None, "Where the output lines are written (default: stdout).")
 flags.DEFINE_enum("format", "text", ["text", "json"],
                   "text: `<intent> -> word [TAG:word] ...`; json: one object per line with "
@@ -57,6 +68,10 @@ def main(argv):
         raise InputError("command line",
                          f"--num_threads must be positive, got {FLAGS.num_threads}")
     path = FLAGS.input_file
+    glue = glue_artefact(FLAGS.model_dir)
+    if glue is not None:
+        _predict_glue(glue, path)
+        return
     if path and (os.path.isfile(path) or not os.path.exists(path)):
         # A first streaming pass reports bad input before TensorFlow takes seconds to load
         # (a pipe is read once: its lines are checked as they stream).
@@ -79,6 +94,28 @@ def main(argv):
             count += 1
     if FLAGS.output_file:
         print(f"{count} prediction(s) written to {FLAGS.output_file}")
+
+
+def _predict_glue(artefact, path):
+    """One label (or score) per example of --input_file / --input_query, for a GLUE model."""
+    from nlu_tf.data.glue import glue_task
+    from nlu_tf.serving.glue import pair_of_line, read_pairs
+
+    task = glue_task(artefact.task)
+    # Read (and checked) before TensorFlow takes seconds to load.
+    pairs = (read_pairs(path, task) if path
+             else [pair_of_line(FLAGS.input_query, task, "--input_query")])
+    if FLAGS.output_file:
+        prepare_output_file(FLAGS.output_file, path)
+    from nlu_tf.serving.glue import format_line, predict_pairs
+
+    predictor = artefact.predictor(FLAGS.jit_compile, FLAGS.num_threads)
+    with (atomic_file(FLAGS.output_file) if FLAGS.output_file
+          else contextlib.nullcontext(sys.stdout)) as out:
+        for result in predict_pairs(predictor, pairs, FLAGS.batch_size):
+            out.write(format_line(result, FLAGS.format) + "\n")
+    if FLAGS.output_file:
+        print(f"{len(pairs)} prediction(s) written to {FLAGS.output_file}")
 
 
 def entry():

@@ -25,9 +25,11 @@ class Predictor:
     Attributes:
         logits_fn: takes a padded numpy batch (`input_ids`, `attention_mask`,
             `token_type_ids`, int32 (B, L)) and returns numpy `(intent_logits (B, I),
-            slot_logits (B, L, S))`; see `nlu_tf.decoding`.
+            slot_logits (B, L, S))`; see `nlu_tf.decoding`. A GLUE model's returns its
+            `logits` (B, C) (one column, the score, for STS-B).
         tokenizer: the `WordPieceTokenizer` the model was trained with.
-        labels: the model's `LabelMaps` (logit index i is label i).
+        labels: the model's `LabelMaps` (logit index i is label i), a GLUE model's
+            `TaskLabels`.
         max_seq_len: the longest token sequence the model takes, specials included.
         name: a short description for reports, e.g. `keras:out/teacher`.
     """
@@ -40,7 +42,7 @@ class Predictor:
 
 
 def keras_predictor(bundle, name="keras", jit_compile=True):
-    """Wraps a loaded `ModelBundle` (Keras joint model) as a `Predictor`.
+    """Wraps a loaded `ModelBundle` (a Keras joint or GLUE model) as a `Predictor`.
 
     Args:
         bundle: a `nlu_tf.model_io.model_dir.ModelBundle`.
@@ -50,10 +52,13 @@ def keras_predictor(bundle, name="keras", jit_compile=True):
     Returns:
         A `Predictor`.
     """
-    from nlu_tf.decoding import keras_logits_fn
+    if bundle.labels.head == "sequence":  # a GLUE model: its numpy `logits` (B, C)
+        from nlu_tf.glue_evaluation import glue_logits_fn as logits_fn
+    else:
+        from nlu_tf.decoding import keras_logits_fn as logits_fn
 
-    return Predictor(keras_logits_fn(bundle.model, jit_compile), bundle.tokenizer, bundle.labels,
-                  bundle.max_seq_len, name)
+    return Predictor(logits_fn(bundle.model, jit_compile), bundle.tokenizer, bundle.labels,
+                     bundle.max_seq_len, name)
 
 
 def evaluate_examples(predictor, examples, batch_size=64, source=""):

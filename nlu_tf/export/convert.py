@@ -22,20 +22,15 @@ from nlu_tf.data.reader import read_split, resolve_data_dir
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import CALIBRATED_QUANTIZATIONS as CALIBRATED
 from nlu_tf.export.metadata import QUANTIZATIONS
+from nlu_tf.export.folders import DEBUG_FOLDER, SAVED_MODEL_FOLDER, tflite_folder  # noqa: F401
 from nlu_tf.export.modes import MODES
-from nlu_tf.model_io.model_files import check_model_dir
+from nlu_tf.export.sequence_convert import CLU_REFUSAL
+from nlu_tf.model_io.model_files import check_model_dir, model_head
 from nlu_tf.output_dirs import check_output_dir, mark
 
 logger = logging.getLogger(__name__)
 
-SAVED_MODEL_FOLDER = "saved_model"
-DEBUG_FOLDER = "quantization_debug"
 QUANTIZATION_CHOICES = QUANTIZATIONS + ("all",)
-
-
-def tflite_folder(quantization):
-    """The folder name of a TFLite export, e.g. `tflite_int8`."""
-    return f"tflite_{quantization}"
 
 
 def resolve_quantizations(value):
@@ -61,6 +56,9 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
                       debug_quantization=False, mixed_threshold=None, clu=False,
                       clu_domain=""):
     """Exports the model directory `model_dir` into `convert_dir`.
+
+    A GLUE model directory is exported by `nlu_tf.export.sequence_convert` (the task's
+    train.tsv under `data_dir` calibrates; `task` is the model's own; `clu` is refused).
 
     Args:
         model_dir: an nlu_tf model directory (`tools/train.py` output).
@@ -98,12 +96,22 @@ def convert_model_dir(model_dir, convert_dir, quantizations=("dynamic",), data_d
     if mixed_threshold is not None and not mixed_threshold > 0:
         raise InputError("command line", f"the int8_mixed threshold must be positive, got "
                                          f"{mixed_threshold}")
+    if clu and os.path.isdir(model_dir) and model_head(model_dir) == "sequence":
+        raise InputError("--clu", CLU_REFUSAL)
     clu_modes = [mode for mode in quantizations if clu and mode in CLU_QUANTIZATIONS]
     if clu and not clu_modes:
         raise InputError("command line", f"the Task Library export needs one of "
                                          f"{', '.join(CLU_QUANTIZATIONS)} among the modes")
     check_model_dir(model_dir)
     check_output_dir(convert_dir, "convert", (model_dir, data_dir))
+    if model_head(model_dir) == "sequence":  # a GLUE model: its own layout and calibration
+        from nlu_tf.export.quant_debug import DEFAULT_THRESHOLD
+        from nlu_tf.export.sequence_convert import convert_sequence_model_dir
+
+        return convert_sequence_model_dir(
+            model_dir, convert_dir, quantizations, data_dir, representative_size, seed,
+            saved_model, debug_quantization,
+            DEFAULT_THRESHOLD if mixed_threshold is None else float(mixed_threshold), clu)
     calibrated = [mode for mode in quantizations if mode in CALIBRATED]
     needs_data = calibrated or debug_quantization
     train_examples, data_folder = None, None

@@ -6,6 +6,9 @@ Signatures:
     logits: `input_ids`, `attention_mask`, `token_type_ids` (int32, (B, L)) ->
         `intent_logits` (float32, (B, I)), `slot_logits` (float32, (B, L, S)).
 
+A GLUE model's SavedModel has `logits` alone (also as `serving_default`): `input_ids`,
+`attention_mask`, `token_type_ids` (the segment ids of a pair) -> `logits` (float32, (B, C)).
+
 Loading it needs TensorFlow and `import tensorflow_text` (which registers the tokenizer ops),
 nothing from nlu_tf. The folder also holds `vocab.txt`, the label files and `model_info.json`.
 """
@@ -18,8 +21,8 @@ import tensorflow_text  # noqa: F401  (registers the TF Text ops the serving gra
 
 from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import (ID_INPUTS, LOGITS_OUTPUTS, MODEL_INFO, base_info,
-                                    load_artefact_info, write_support_files)
-from nlu_tf.export.signatures import ServingModule
+                                    load_artefact_info, logits_outputs, write_support_files)
+from nlu_tf.export.signatures import LogitsModule, ServingModule
 from nlu_tf.io_utils import atomic_dir, write_json
 
 SERVING = "serving_default"
@@ -36,11 +39,22 @@ def _signature_info(function):
                         for name, spec in function.structured_outputs.items()}}
 
 
+def _module(bundle):
+    """The exported module and its signatures: a joint model's raw-text `serving_default`
+    and `logits`; a GLUE model's `logits`, also its `serving_default` (a pair's
+    tokenization stays outside the graph, as it does for the `.tflite`)."""
+    if bundle.labels.head == "sequence":
+        module = LogitsModule(bundle.model)
+        logits = module.logits.get_concrete_function()
+        return module, {SERVING: logits, LOGITS: logits}
+    module = ServingModule(bundle)
+    return module, {SERVING: module.serve.get_concrete_function(),
+                    LOGITS: module.logits.get_concrete_function()}
+
+
 def write_saved_model(bundle, folder, source=""):
     """Saves `bundle` as a SavedModel plus support files into an existing, empty `folder`."""
-    module = ServingModule(bundle)
-    signatures = {SERVING: module.serve.get_concrete_function(),
-                  LOGITS: module.logits.get_concrete_function()}
+    module, signatures = _module(bundle)
     tf.saved_model.save(module, folder, signatures=signatures)
     size = sum(os.path.getsize(os.path.join(root, name))
                for root, _, names in os.walk(folder) for name in names)
@@ -59,8 +73,9 @@ def export_saved_model(bundle, path, source=""):
     return info
 
 
-def savedmodel_logits_fn(path):
-    """A logits function (see `nlu_tf.decoding`) over the `logits` signature at `path`."""
+def savedmodel_logits_fn(path, outputs=LOGITS_OUTPUTS):
+    """A logits function (see `nlu_tf.decoding`) over the `logits` signature at `path`:
+    the tuple of `outputs`, or the one array of a single output (a GLUE model's `logits`)."""
     if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         raise InputError(path, "no saved_model.pb (not a SavedModel folder)")
     loaded = tf.saved_model.load(path)
@@ -69,8 +84,9 @@ def savedmodel_logits_fn(path):
     signature = loaded.signatures[LOGITS]
 
     def run(batch):
-        outputs = signature(**{name: tf.constant(batch[name], tf.int32) for name in ID_INPUTS})
-        return tuple(np.asarray(outputs[name]) for name in LOGITS_OUTPUTS)
+        results = signature(**{name: tf.constant(batch[name], tf.int32) for name in ID_INPUTS})
+        arrays = tuple(np.asarray(results[name]) for name in outputs)
+        return arrays[0] if len(arrays) == 1 else arrays
 
     run.saved_model = loaded  # keeps the loaded object (and its resources) alive
     return run
@@ -79,4 +95,4 @@ def savedmodel_logits_fn(path):
 def open_saved_model(path):
     """Returns `(logits_fn, ArtefactInfo)` for a SavedModel folder written by this module."""
     info = load_artefact_info(path)
-    return savedmodel_logits_fn(path), info
+    return savedmodel_logits_fn(path, logits_outputs(info.info)), info

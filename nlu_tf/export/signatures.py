@@ -11,7 +11,7 @@ import tensorflow as tf
 from nlu_tf.data.reader import PAD, UNK
 from nlu_tf.export.graph_decoding import best_paths
 from nlu_tf.export.graph_tokenizer import GraphTokenizer
-from nlu_tf.export.metadata import ID_INPUTS, LOGITS_OUTPUTS
+from nlu_tf.export.metadata import ID_INPUTS
 from nlu_tf.tag_rules import transition_rules
 
 
@@ -21,21 +21,25 @@ def id_signature(batch_size=None):
 
 
 def _forward_fn(model):
+    # The model's own logit outputs: a joint model's two, a GLUE model's `logits`.
+    names = tuple(model.output_sizes)
+
     def forward(input_ids, attention_mask, token_type_ids):
         outputs = model({"input_ids": input_ids, "attention_mask": attention_mask,
                          "token_type_ids": token_type_ids}, training=False)
-        return {name: outputs[name] for name in LOGITS_OUTPUTS}
+        return {name: outputs[name] for name in names}
 
     return forward
 
 
 class LogitsModule(tf.Module):
-    """Exports `logits(input_ids, attention_mask, token_type_ids)` of a joint model.
+    """Exports `logits(input_ids, attention_mask, token_type_ids)` of a model.
 
-    Returns `intent_logits` (B, num_intents) and `slot_logits` (B, L, num_slots), float32.
+    Returns, float32, a joint model's `intent_logits` (B, num_intents) and `slot_logits`
+    (B, L, num_slots), or a GLUE model's `logits` (B, num_labels).
 
     Args:
-        model: a built `JointNLUModel`.
+        model: a built `JointNLUModel` or `SequenceModel`.
         batch_size: the static batch dimension of the inputs; None for any.
 
     Example:

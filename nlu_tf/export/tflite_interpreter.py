@@ -22,7 +22,7 @@ from nlu_tf.errors import InputError
 from nlu_tf.export.decoding_outputs import DECODING_OUTPUTS, WORD_STARTS
 from nlu_tf.tag_rules import best_tags
 from nlu_tf.export.metadata import (CALIBRATED_QUANTIZATIONS, ID_INPUTS, LOGITS_OUTPUTS,
-                                    load_artefact_info)
+                                    export_head, load_artefact_info)
 
 UNPADDED_QUANTIZATIONS = CALIBRATED_QUANTIZATIONS
 
@@ -143,7 +143,8 @@ class TFLiteLogits:
 
 
 def open_tflite(path, num_threads=1, batched=None):
-    """Returns `(logits_fn, ArtefactInfo)` for a TFLite export folder (or its model.tflite).
+    """Returns `(logits_fn, ArtefactInfo)` for a TFLite export folder (or its model.tflite);
+    a GLUE export's logits function is a `SequenceTFLiteLogits`.
 
     Args:
         path: the export folder, or the `model.tflite` inside it.
@@ -154,7 +155,11 @@ def open_tflite(path, num_threads=1, batched=None):
     """
     folder = (os.path.dirname(path) or ".") if path.endswith(".tflite") else path
     info = load_artefact_info(folder)
+    model_path = os.path.join(folder, info.info.get("model_file", "model.tflite"))
+    if export_head(info.info) == "sequence":
+        from nlu_tf.export.sequence_runner import SequenceTFLiteLogits
+
+        return SequenceTFLiteLogits(model_path, num_threads), info
     if batched is None and info.info.get("quantization") in UNPADDED_QUANTIZATIONS:
         batched = False
-    return TFLiteLogits(os.path.join(folder, info.info.get("model_file", "model.tflite")),
-                        num_threads, batched, info.labels), info
+    return TFLiteLogits(model_path, num_threads, batched, info.labels), info

@@ -30,7 +30,7 @@ def check_model_dir(path):
     if not os.path.isdir(path):
         raise InputError(path, "model directory not found")
     for name in REQUIRED_FILES:
-        if name in JOINT_LABEL_FILES and _head(path) != "joint":
+        if name in JOINT_LABEL_FILES and model_head(path) != "joint":
             continue
         if not os.path.isfile(os.path.join(path, name)):
             raise InputError(os.path.join(path, name),
@@ -39,9 +39,9 @@ def check_model_dir(path):
         raise InputError(os.path.join(path, "config.json"), "not an nlu_tf model config")
 
 
-def _head(path):
-    """The head kind `path`'s config.json declares ("joint" when it says none or cannot be
-    read: its own check reports that)."""
+def model_head(path):
+    """The head kind a model directory's config.json declares ("joint" when it says none or
+    cannot be read: its own check reports that), read without TensorFlow."""
     try:
         with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
             config = json.load(f)

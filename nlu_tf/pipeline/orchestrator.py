@@ -16,6 +16,9 @@ from nlu_tf.checkpoints.hf_names import config_from_hf
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import atomic_dir, write_json, write_text_atomic
 from nlu_tf.pipeline import report as reports
+from nlu_tf.pipeline.glue_pipeline import (check_glue_recipe, evaluate_glue_artefacts,
+                                           glue_columns, glue_notes, glue_task_of,
+                                           read_glue_data)
 from nlu_tf.pipeline.recipe import (augment_settings, augmented_data_dir, augments,
                                     export_trim, settings_dicts, stage_settings, teacher_dir)
 from nlu_tf.pipeline.stages import (RESULTS_FILE, STAGE_FILE, STAGES, check_stage,
@@ -141,6 +144,10 @@ def _evaluate(recipe, expected, path, log):
     data, bench = recipe["data"], recipe["benchmark"]
     # Every artefact is scored in float32, whatever precision the stages trained in.
     jit = jit_compile_for(recipe["training"]["jit_compile"], "float32")
+    if glue_task_of(recipe):
+        rows = evaluate_glue_artefacts(settings["artefacts"], recipe, jit, log)
+        _write_results(path, settings, rows)
+        return
     paths = [artefact[2] for artefact in settings["artefacts"]]
     scored = evaluate_artefacts(paths, data["data_dir"], data["task"], "test",
                                 data["eval_batch_size"], jit, num_threads=1)
@@ -159,6 +166,10 @@ def _evaluate(recipe, expected, path, log):
         log(f"evaluate: {row['model']}: sentence acc {100 * row['sentence_acc']:.2f}"
             + (f", p50 {row['p50_ms']:.2f} ms" if row["p50_ms"] is not None else ""))
         rows.append(row)
+    _write_results(path, settings, rows)
+
+
+def _write_results(path, settings, rows):
     with atomic_dir(path, "pipeline_stage") as tmp:
         write_json(os.path.join(tmp, RESULTS_FILE),
                    {"settings": settings, "rows": rows, "machine": machine_info()})
@@ -177,8 +188,10 @@ def _report(recipe, expected, path):
             histories[stage] = metrics["dev_history"]
         if metrics.get("emd_layer_weights"):
             emd_weights = metrics["emd_layer_weights"]
+    task = glue_task_of(recipe)
+    scores = task.metrics if task else ("intent_acc", "slot_f1", "sentence_acc")
     rows = [{key: row.get(key) for key in
-             ("model", "role", "kind", "path", "intent_acc", "slot_f1", "sentence_acc",
+             ("model", "role", "kind", "path", *scores,
               "num_parameters", "size_mb", "p50_ms", "latency", "examples")}
             for row in results["rows"]]
     bench = recipe["benchmark"]
@@ -192,6 +205,8 @@ def _report(recipe, expected, path):
                 "benchmark.keras_latency is false") + ")",
              f"machine: {describe_machine(results['machine'])}",
              "size MB: the model file(s) only, without vocabulary and labels"]
+    if task:  # dev scores, no latency
+        notes = glue_notes(recipe, rows)
     if augments(recipe):
         counts = read_json(os.path.join(stage_dir(out, "augment"), STAGE_FILE))["counts"]
         notes.append(f"students distilled on {counts['originals']} training utterances and "
@@ -205,12 +220,13 @@ def _report(recipe, expected, path):
                      f"{recipe['seed'] + 1} and up, in extra_teachers/); the teacher rows are "
                      f"the first teacher's")
     with atomic_dir(path, "pipeline_stage") as tmp:
-        plots = reports.write_plots(tmp, histories, emd_weights, rows)
+        plots = reports.write_plots(tmp, histories, emd_weights, rows, scores)
         summary = {"settings": expected["report"], "rows": rows, "stages": stages,
                    "plots": plots, "notes": notes, "machine": results["machine"]}
         write_json(os.path.join(tmp, "report.json"), summary)
     write_json(os.path.join(out, "report.json"), summary)
-    table = reports.markdown_report(f"Pipeline report: {out}", rows, plots, notes)
+    table = reports.markdown_report(f"Pipeline report: {out}", rows, plots, notes,
+                                    glue_columns(task) if task else reports.COLUMNS)
     write_text_atomic(os.path.join(out, "report.md"), table + "\n")
     return summary
 
@@ -335,10 +351,14 @@ def run_pipeline(recipe, restart=False, until="", log=print, config_path=""):
         raise InputError("--until", f"unknown stage {until!r} (one of {', '.join(STAGES)})")
     out = recipe["output_dir"]
     data = recipe["data"]
-    dataset = read_dataset(resolve_data_dir(data["data_dir"], data["task"]),
-                           data["max_train_examples"], data["train_split"])
     teacher_model = recipe["teacher"]["model"] or default_teacher_dir()
     training = stage_settings(recipe, teacher_model)
+    if glue_task_of(recipe):  # the task's TSV files, validated before anything runs
+        check_glue_recipe(recipe)
+        dataset = read_glue_data(training["student_2.1"])
+    else:
+        dataset = read_dataset(resolve_data_dir(data["data_dir"], data["task"]),
+                               data["max_train_examples"], data["train_split"])
     expected = _expected(recipe, training)
     if "teacher" not in training:
         _check_finetuned(teacher_dir(recipe))

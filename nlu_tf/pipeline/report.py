@@ -13,10 +13,16 @@ COLUMNS = (("model", "model"), ("intent_acc", "intent acc"), ("slot_f1", "slot F
            ("size_mb", "size MB"), ("p50_ms", "p50 ms (1 thread)"))
 
 
+# Rates shown in %: the joint model's, and the GLUE metrics (BERT-EMD's keys).
+PERCENT = ("intent_acc", "slot_f1", "sentence_acc", "mcc", "acc", "f1", "acc_and_f1",
+           "pearson", "spearmanr", "corr")
+DEV_METRICS = ("intent_acc", "slot_f1", "sentence_acc")
+
+
 def _cell(key, value):
     if value is None:
         return ""
-    if key in ("intent_acc", "slot_f1", "sentence_acc"):
+    if key in PERCENT:
         return f"{100 * value:.2f}"
     if key == "num_parameters":
         return f"{int(value):,}"
@@ -27,12 +33,12 @@ def _cell(key, value):
     return str(value)
 
 
-def markdown_table(rows):
-    """Markdown table of the report rows (accuracies in %)."""
-    lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |",
-             "|---|" + "---:|" * (len(COLUMNS) - 1)]
+def markdown_table(rows, columns=COLUMNS):
+    """Markdown table of the report rows (accuracies in %); `columns`: (key, title) pairs."""
+    lines = ["| " + " | ".join(title for _, title in columns) + " |",
+             "|---|" + "---:|" * (len(columns) - 1)]
     for row in rows:
-        lines.append("| " + " | ".join(_cell(key, row.get(key)) for key, _ in COLUMNS) + " |")
+        lines.append("| " + " | ".join(_cell(key, row.get(key)) for key, _ in columns) + " |")
     return "\n".join(lines)
 
 
@@ -45,10 +51,10 @@ def _pyplot():
     return plt
 
 
-def plot_dev_metrics(histories, path):
-    """`histories`: {stage: [{"step", "intent_acc", "slot_f1", "sentence_acc"}, ...]}."""
+def plot_dev_metrics(histories, path, metrics=DEV_METRICS):
+    """`histories`: {stage: [{"step", <each of metrics>}, ...]} (a GLUE task's metrics for
+    a GLUE run)."""
     plt = _pyplot()
-    metrics = ("intent_acc", "slot_f1", "sentence_acc")
     fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for stage, history in histories.items():
@@ -101,23 +107,25 @@ def plot_tradeoff(rows, path):
     plt.close(fig)
 
 
-def write_plots(folder, histories, emd_weights, rows):
-    """Writes the plots into `folder`; returns their file names."""
+def write_plots(folder, histories, emd_weights, rows, metrics=DEV_METRICS):
+    """Writes the plots into `folder`; returns their file names. `metrics`: the dev
+    metrics the histories hold."""
     names = []
     if histories:
-        plot_dev_metrics(histories, os.path.join(folder, "dev_metrics.png"))
+        plot_dev_metrics(histories, os.path.join(folder, "dev_metrics.png"), metrics)
         names.append("dev_metrics.png")
     if emd_weights:
         plot_emd_weights(emd_weights, os.path.join(folder, "emd_layer_weights.png"))
         names.append("emd_layer_weights.png")
-    plot_tradeoff(rows, os.path.join(folder, "accuracy_latency_size.png"))
-    names.append("accuracy_latency_size.png")
+    if any(row.get("p50_ms") is not None for row in rows):  # GLUE runs time no artefact
+        plot_tradeoff(rows, os.path.join(folder, "accuracy_latency_size.png"))
+        names.append("accuracy_latency_size.png")
     return names
 
 
-def markdown_report(title, rows, plots, notes):
+def markdown_report(title, rows, plots, notes, columns=COLUMNS):
     """The whole report.md text; plot links are relative to the output directory."""
-    parts = [f"# {title}", "", markdown_table(rows), ""]
+    parts = [f"# {title}", "", markdown_table(rows, columns), ""]
     parts += [f"- {note}" for note in notes]
     parts.append("")
     for name in plots:

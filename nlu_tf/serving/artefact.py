@@ -13,11 +13,13 @@ import os
 import h5py
 
 from nlu_tf.errors import InputError
-from nlu_tf.export.metadata import LABEL_FILES, MODEL_INFO, export_kind, read_model_info
-from nlu_tf.model_io.model_files import WEIGHTS, check_model_dir
+from nlu_tf.io_utils import read_json_object
+from nlu_tf.export.metadata import (LABEL_FILES, MODEL_INFO, SEQUENCE_LABEL_FILES, export_head,
+                                    export_kind, read_model_info)
+from nlu_tf.model_io.model_files import WEIGHTS, check_model_dir, model_head
 
 KERAS = "keras"
-SUPPORT_FILES = frozenset(("vocab.txt", MODEL_INFO) + LABEL_FILES)
+SUPPORT_FILES = frozenset(("vocab.txt", MODEL_INFO) + LABEL_FILES + SEQUENCE_LABEL_FILES)
 
 
 def _kind(path):
@@ -113,6 +115,23 @@ class Artefact:
         """Weights (scalars), or None where the artefact does not say."""
         return _num_parameters(self.path, self.kind)
 
+    @functools.cached_property
+    def head(self):
+        """"joint" or "sequence" (a GLUE model), read without TensorFlow."""
+        if self.kind == KERAS:
+            return model_head(self.path)
+        return export_head(read_model_info(export_folder(self.path)))
+
+    @functools.cached_property
+    def task(self):
+        """The GLUE task key of a GLUE artefact (None for a joint model), read without
+        TensorFlow."""
+        if self.head != "sequence":
+            return None
+        if self.kind == KERAS:
+            return read_json_object(os.path.join(self.path, "config.json"))["model"]["task"]
+        return read_model_info(export_folder(self.path))["task"]
+
     @property
     def size_mb(self):
         return size_mb(self.size_bytes)
@@ -140,6 +159,7 @@ class Artefact:
             from nlu_tf.model_io.model_dir import load_model_dir
             from nlu_tf.predictor import keras_predictor
 
+            # A GLUE model's predictor returns its `logits` (B, C) (`glue_logits_fn`).
             return keras_predictor(load_model_dir(self.path),
                                    f"keras:{os.path.normpath(self.path)}", jit_compile)
         return Predictor(logits_fn, info.tokenizer, info.labels, info.max_seq_len, info.name)
@@ -158,3 +178,13 @@ def open_artefact(path):
 def load_predictor(path, jit_compile=True, num_threads=None):
     """`open_artefact(path).predictor(...)`: the predictor of the artefact at `path`."""
     return open_artefact(path).predictor(jit_compile, num_threads)
+
+
+def glue_artefact(path):
+    """The `Artefact` at `path` if it is a GLUE model (any kind), else None: a joint model,
+    or a path that is no artefact (whose error the caller reports in its own order)."""
+    try:
+        artefact = open_artefact(path)
+        return artefact if artefact.head == "sequence" else None
+    except InputError:
+        return None

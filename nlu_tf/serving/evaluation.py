@@ -70,7 +70,7 @@ def _table(heading, rows):
     return lines
 
 
-def record_tflite_metrics(path, key, metrics, data_folder=""):
+def record_tflite_metrics(path, key, metrics, data_folder="", keys=SUMMARY_KEYS):
     """Writes the summary of `metrics` into the `model_info.json` of a TFLite export.
 
     The Android folder then carries the accuracy measured for it. Other artefacts are
@@ -82,6 +82,7 @@ def record_tflite_metrics(path, key, metrics, data_folder=""):
         key: the entry under `metrics`, e.g. "snips_test".
         metrics: a dict from `evaluate_examples`; the summary keys and `examples` are kept.
         data_folder: the dataset folder, recorded with the numbers.
+        keys: the summary keys (a GLUE task's metric keys for a GLUE export).
 
     Returns:
         The folder written to, or None if `path` is not a TFLite export.
@@ -91,7 +92,7 @@ def record_tflite_metrics(path, key, metrics, data_folder=""):
     if export_kind(path) != "tflite":
         return None
     folder = (os.path.dirname(path) or ".") if os.path.isfile(path) else path
-    summary = {name: metrics[name] for name in SUMMARY_KEYS + ("examples",)}
+    summary = {name: metrics[name] for name in tuple(keys) + ("examples",)}
     if data_folder:
         summary["data_dir"] = os.path.normpath(data_folder)
     record_metrics(folder, {key: summary})

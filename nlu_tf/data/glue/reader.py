@@ -67,6 +67,13 @@ def read_glue_split(data_dir, task, split):
     if not os.path.isfile(path):
         raise InputError(path, f"file not found ({task.folder} {split} split; --data_dir "
                                f"is the GLUE root or its {task.folder} folder)")
+    return read_glue_file(path, task)
+
+
+def read_glue_file(path, task):
+    """Reads and validates a TSV file in the layout of `task`'s train and dev files (e.g.
+    one a user wrote in that layout); `GlueExample`s in file order."""
+    task = glue_task(task) if isinstance(task, str) else task
     lines = enumerate(iter_lines(path, MAX_LINE_BYTES), 1)
     width = task.width
     if task.header:

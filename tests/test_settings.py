@@ -187,9 +187,15 @@ def test_every_recipe_resolves_as_before(case):
             assert comparable_settings(one_before) == comparable_settings(one_now.to_dict())
 
 
+# Recipes written after the fixture, in the nested settings only: nothing stored before
+# can name them (tests/test_pipeline.py resolves every recipe to valid stage settings).
+NEWER_RECIPES = {f"configs/glue_{task}.yaml" for task in ("cola", "sst-2", "mrpc", "sts-b", "rte")}
+
+
 def test_recipe_files_cover_the_configs():
     cases = {case.split(" + ")[0] for case in _read(BEFORE, "recipes.json")}
-    assert cases == {os.path.relpath(path, REPO)
+    assert not cases & NEWER_RECIPES
+    assert cases | NEWER_RECIPES == {os.path.relpath(path, REPO)
                      for path in glob.glob(os.path.join(REPO, "configs", "*.yaml"))}
 
 

@@ -12,6 +12,13 @@ import pytest  # noqa: E402
 from tests.tiny import write_tiny_bert, write_tiny_dataset  # noqa: E402
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`--numprocesses=auto`: one worker more than the cores. Many tests wait on a child
+    process (a command line, a run killed and resumed) or on files, and a third worker
+    keeps both cores busy meanwhile (setup.cfg caps the workers at 4)."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def built_once(tmp_path_factory, name, build):
     """The folder `name`, written by `build(folder)` once per test run and shared by every
     xdist worker (each would otherwise train and convert the same tiny models again: the

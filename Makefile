@@ -44,7 +44,8 @@ android-test: install
 # The runtimes apps ship (tflite-runtime 2.14, the Task Library's tflite-support 0.4.4, which
 # loads Debian's libusb-1.0-0) in a virtualenv of their own, pinned by
 # clients/constraints.txt; client-test runs every export
-# mode of a tiny model on them against the newest LiteRT (clients/check_tflite.py).
+# mode of a tiny joint model, and of a tiny MRPC and STS-B model, on them against the
+# newest LiteRT (clients/check_tflite.py).
 CLIENT_VENV = .client-venv
 CLIENT_BUILD = build/clients
 client-venv: $(CLIENT_VENV)/.installed

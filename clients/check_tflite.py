@@ -20,8 +20,12 @@ a child process, so an abort or a crash is reported, not fatal. Each file's TFLi
 tflite-support's MetadataDisplayer, and each Task Library export is run by its
 BertCluAnnotator against nlu_tf's predictions. The in-graph decoding outputs (`intent_id`,
 `slot_ids`) must equal, on every utterance, nlu_tf's decoding of the logits the same run
-returned (`nlu_tf.tag_rules`, pure numpy: imported from the repository, not installed). Prints one line per mode and check, then `N passed, N
-failed`.
+returned (`nlu_tf.tag_rules`, pure numpy: imported from the repository, not installed).
+GLUE cases (`<task>_<mode>`: a tiny MRPC and a tiny STS-B model) run the same way on
+sentence pairs, fed `input_ids`, `attention_mask` and the pair's real `token_type_ids`: the
+label argmax (MRPC) as above, the score (STS-B) within the tolerance on every pair; their
+metadata must name the task and its labels. Prints one line per mode and check, then `N
+passed, N failed`.
 """
 
 import json
@@ -79,68 +83,117 @@ def runtime_version(runtime):
     return "litert-" + version("ai-edge-litert")
 
 
-def run_one(cases_dir, mode, setting, runtime):
-    """Runs one mode on this runtime; returns a JSON-ready dict (never raises on refusal)."""
+def _refused(error, prefix=""):
+    return {"status": "refused", "detail": prefix + str(error).strip().splitlines()[0][:200]}
+
+
+def _agreement(ours, theirs, tolerance):
+    """[equal argmax, rows, decisive rows (top two further apart than the tolerance),
+    equal among the decisive]."""
+    top2 = np.sort(theirs, axis=-1)[:, -2:]
+    decisive = (top2[:, 1] - top2[:, 0]) > tolerance
+    agree = ours.argmax(-1) == theirs.argmax(-1)
+    return [int(agree.sum()), int(len(agree)), int(decisive.sum()), int((agree & decisive).sum())]
+
+
+def _tolerance(mode, *references):
+    scale = max(max(float(np.abs(r).max()) for r in references), 1.0)
+    return TOLERANCE.get(mode, QUANTIZED_TOLERANCE) * scale
+
+
+def run_one(cases_dir, name, setting, runtime):
+    """Runs one manifest entry (a joint mode, or a GLUE `<task>_<mode>`) on this runtime;
+    returns a JSON-ready dict (never raises on refusal)."""
     Interpreter, OpResolverType = _interpreter_module(runtime)
     xnnpack, allocate_first = SETTINGS[setting]
-    manifest = json.load(open(os.path.join(cases_dir, "manifest.json"), encoding="utf-8"))
-    path = os.path.join(manifest[mode]["folder"], "model.tflite")
+    entry = json.load(open(os.path.join(cases_dir, "manifest.json"), encoding="utf-8"))[name]
     resolver = (OpResolverType.AUTO if xnnpack
                 else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     try:
-        interpreter = Interpreter(model_path=path, experimental_op_resolver_type=resolver)
+        interpreter = Interpreter(model_path=os.path.join(entry["folder"], "model.tflite"),
+                                  experimental_op_resolver_type=resolver)
         if allocate_first:
             interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
-        return {"status": "refused", "detail": str(error).strip().splitlines()[0][:200]}
-    cases = np.load(os.path.join(cases_dir, "cases.npz"))
+        return _refused(error)
     runner = interpreter.get_signature_runner()
-    in_index = {name: d["index"] for name, d in runner.get_input_details().items()}
-    out_index = {name: d["index"] for name, d in runner.get_output_details().items()}
+    in_index = {key: d["index"] for key, d in runner.get_input_details().items()}
+    out_index = {key: d["index"] for key, d in runner.get_output_details().items()}
     del runner  # it holds views of the tensors, which resizing must not outlive
-    with open(os.path.join(manifest[mode]["folder"], "slot_label.txt"), encoding="utf-8") as f:
+
+    def invoke(feeds):
+        """Resizes to the feeds, runs them; returns {output: array} or a refusal dict."""
+        for key, value in feeds.items():
+            interpreter.resize_tensor_input(in_index[key], value.shape)
+        try:
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            return _refused(error)
+        for key, value in feeds.items():
+            interpreter.set_tensor(in_index[key], value.astype(np.int32))
+        try:
+            interpreter.invoke()
+        except (ValueError, RuntimeError) as error:
+            return _refused(error, "at run: ")
+        return {key: interpreter.get_tensor(index)[0].copy() for key, index in out_index.items()}
+
+    run = _run_glue if "task" in entry else _run_joint
+    return run(cases_dir, name, entry, invoke)
+
+
+def _run_joint(cases_dir, mode, entry, invoke):
+    cases = np.load(os.path.join(cases_dir, "cases.npz"))
+    with open(os.path.join(entry["folder"], "slot_label.txt"), encoding="utf-8") as f:
         slot_labels = f.read().splitlines()
     intents, slots, decoded, start = [], [], 0, 0
     for length in cases["lengths"]:
         ids = cases["ids"][start:start + length][None]
         starts = cases["starts"][start:start + length][None]
         start += length
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                 "token_type_ids": np.zeros_like(ids), "word_starts": starts}
-        for name, value in feeds.items():
-            interpreter.resize_tensor_input(in_index[name], value.shape)
-        try:
-            interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as error:
-            return {"status": "refused", "detail": str(error).strip().splitlines()[0][:200]}
-        for name, value in feeds.items():
-            interpreter.set_tensor(in_index[name], value.astype(np.int32))
-        try:
-            interpreter.invoke()
-        except (ValueError, RuntimeError) as error:
-            return {"status": "refused", "detail": "at run: " + str(error).strip().splitlines()[0][:200]}
-        intents.append(interpreter.get_tensor(out_index["intent_logits"])[0].copy())
-        slots.append(interpreter.get_tensor(out_index["slot_logits"])[0].copy())
+        out = invoke({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                      "token_type_ids": np.zeros_like(ids), "word_starts": starts})
+        if "status" in out:
+            return out
+        intents.append(out["intent_logits"])
+        slots.append(out["slot_logits"])
         words = np.flatnonzero(starts[0])
-        graph = (int(interpreter.get_tensor(out_index["intent_id"])[0]),
-                 [int(t) for t in interpreter.get_tensor(out_index["slot_ids"])[0][words]])
+        graph = (int(out["intent_id"]), [int(t) for t in out["slot_ids"][words]])
         decoded += graph == best_tags(intents[-1], slots[-1][words], slot_labels)
     reference = np.load(os.path.join(cases_dir, f"reference_{mode}.npz"))
     intents, slots = np.stack(intents), np.concatenate(slots)
-    scale = max(float(max(np.abs(reference["intents"]).max(),
-                          np.abs(reference["slots"]).max())), 1.0)
-    tolerance = TOLERANCE.get(mode, QUANTIZED_TOLERANCE) * scale
+    tolerance = _tolerance(mode, reference["intents"], reference["slots"])
+    return {"status": "ran", "tolerance": tolerance,
+            "decoding": [int(decoded), int(len(cases["lengths"]))],
+            "max_diff": float(max(np.abs(intents - reference["intents"]).max(),
+                                  np.abs(slots - reference["slots"]).max())),
+            "intents": _agreement(intents, reference["intents"], tolerance),
+            "tags": _agreement(slots, reference["slots"], tolerance)}
+
+
+def _run_glue(cases_dir, name, entry, invoke):
+    """A GLUE model: every pair with its real segment ids; argmax (classification) or the
+    score (STS-B) against LiteRT's."""
+    cases = np.load(os.path.join(cases_dir, entry["cases"]))
+    logits, start = [], 0
+    for length in cases["lengths"]:
+        ids = cases["ids"][start:start + length][None]
+        types = cases["types"][start:start + length][None]
+        start += length
+        out = invoke({"input_ids": ids, "attention_mask": np.ones_like(ids),
+                      "token_type_ids": types})
+        if "status" in out:
+            return out
+        logits.append(out["logits"])
+    reference = np.load(os.path.join(cases_dir, f"reference_{name}.npz"))["logits"]
+    logits = np.stack(logits)
+    tolerance = _tolerance(entry["quantization"], reference)
     result = {"status": "ran", "tolerance": tolerance,
-              "decoding": [int(decoded), int(len(cases["lengths"]))],
-              "max_diff": float(max(np.abs(intents - reference["intents"]).max(),
-                                    np.abs(slots - reference["slots"]).max()))}
-    for key, ours, theirs in (("intents", intents, reference["intents"]),
-                              ("tags", slots, reference["slots"])):
-        top2 = np.sort(theirs, axis=-1)[:, -2:]
-        decisive = (top2[:, 1] - top2[:, 0]) > tolerance
-        agree = ours.argmax(-1) == theirs.argmax(-1)
-        result[key] = [int(agree.sum()), int(len(agree)), int(decisive.sum()),
-                       int((agree & decisive).sum())]
+              "max_diff": float(np.abs(logits - reference).max())}
+    if entry["labels"]:
+        result["labels"] = _agreement(logits, reference, tolerance)
+    else:
+        within = int((np.abs(logits - reference).max(-1) <= tolerance).sum())
+        result["scores"] = [within, len(reference), len(reference), within]
     return result
 
 
@@ -162,9 +215,11 @@ def comparable_version(runtime):
 EXPECTED_FILES = {"vocab.txt", "intent_label.txt", "slot_label.txt"}
 
 
-def check_metadata(path):
+def check_metadata(path, entry=None):
     """`(passed, note)`: tflite-support's MetadataDisplayer reads the model's TFLite Model
-    Metadata, with the BERT tokenizer unit, label files on the outputs and the packed files."""
+    Metadata, with the BERT tokenizer unit, label files on the outputs and the packed files;
+    for a GLUE model (`entry` has a task), the task named and its labels (none for STS-B) on
+    `logits`."""
     try:
         from tflite_support import metadata
     except ImportError:
@@ -173,6 +228,8 @@ def check_metadata(path):
         displayer = metadata.MetadataDisplayer.with_model_file(path)
         described = json.loads(displayer.get_metadata_json())
         packed = set(displayer.get_packed_associated_file_list())
+        glue_labels = (displayer.get_associated_file_buffer("label.txt").decode().splitlines()
+                       if "label.txt" in packed else None)
     except Exception as error:  # any failure of the reader is the finding
         return False, f"MetadataDisplayer failed: {type(error).__name__}: {error}"[:240]
     subgraph = described["subgraph_metadata"][0]
@@ -181,11 +238,18 @@ def check_metadata(path):
                 if any(f["type"] == "TENSOR_AXIS_LABELS" for f in tensor.get("associated_files", []))]
     missing = [key for key in ("name", "description", "version", "author", "license")
                if not described.get(key)]
-    ok = (not missing and units == ["BertTokenizerOptions"] and EXPECTED_FILES <= packed
-          and len(labelled) >= 2)
+    ok = not missing and units == ["BertTokenizerOptions"]
+    if entry and "task" in entry:
+        ok = (ok and entry["task_folder"] in described.get("name", "")
+              and glue_labels == entry["labels"] and "vocab.txt" in packed
+              and labelled == (["logits"] if entry["labels"] else []))
+    else:
+        ok = ok and EXPECTED_FILES <= packed and len(labelled) >= 2
     return ok, (f"metadata: {described.get('name')!r}, {len(subgraph['input_tensor_metadata'])} "
-                f"inputs, labels on {', '.join(labelled)}, units {units}, packed "
-                f"{', '.join(sorted(packed))}" + (f"; missing {missing}" if missing else ""))
+                f"inputs, labels on {', '.join(labelled) or 'none'}"
+                + (f" ({', '.join(glue_labels)})" if glue_labels else "")
+                + f", units {units}, packed {', '.join(sorted(packed))}"
+                + (f"; missing {missing}" if missing else ""))
 
 
 # The share of slot spans the Task Library export must give as nlu_tf does. float32: all.
@@ -244,15 +308,18 @@ def judge(mode, declared, runtime, result):
     if status == "ran":
         tolerance = result["tolerance"]
         # Argmax must agree wherever LiteRT's top two are further apart than the tolerance;
-        # a near-tie may go either way within it.
-        decoded, utterances = result["decoding"]
-        equal = (all(row[2] == row[3] for row in (result["intents"], result["tags"]))
+        # a near-tie may go either way within it (an STS-B score: within the tolerance).
+        rows = [(key, result[key]) for key in ("intents", "tags", "labels", "scores")
+                if key in result]
+        decoded, utterances = result.get("decoding", (0, 0))
+        equal = (all(row[2] == row[3] for _, row in rows)
                  and result["max_diff"] <= tolerance and decoded == utterances)
-        note = "; ".join(f"{key} {row[0]}/{row[1]} equal ({row[3]}/{row[2]} decisive)"
-                         for key, row in (("intents", result["intents"]),
-                                          ("tags", result["tags"])))
-        note += (f"; max |diff| {result['max_diff']:.2e} (tolerance {tolerance:.2e}); "
-                 f"in-graph decoding {decoded}/{utterances} as nlu_tf's")
+        note = "; ".join(f"{key} {row[0]}/{row[1]} within tolerance" if key == "scores" else
+                         f"{key} {row[0]}/{row[1]} equal ({row[3]}/{row[2]} decisive)"
+                         for key, row in rows)
+        note += f"; max |diff| {result['max_diff']:.2e} (tolerance {tolerance:.2e})"
+        if "decoding" in result:
+            note += f"; in-graph decoding {decoded}/{utterances} as nlu_tf's"
         if equal:
             return True, "correct: " + note
         return False, ("WRONG ANSWERS: " if supported else
@@ -269,11 +336,11 @@ def main(cases_dir, runtime_name):
     print(f"{runtime_name} {runtime}; cases: {cases_dir}")
     for mode, entry in manifest.items():
         declared = entry.get("min_runtime")
-        ok, note = check_metadata(os.path.join(entry["folder"], "model.tflite"))
+        ok, note = check_metadata(os.path.join(entry["folder"], "model.tflite"), entry)
         if ok is not None:
             passed += ok
             failed += not ok
-        print(f"{'skip' if ok is None else 'ok  ' if ok else 'FAIL'} {mode:<19} {note}",
+        print(f"{'skip' if ok is None else 'ok  ' if ok else 'FAIL'} {mode:<25} {note}",
               flush=True)
         for setting in SETTINGS:
             child = subprocess.run([sys.executable, __file__, "--one", cases_dir, mode,
@@ -289,7 +356,7 @@ def main(cases_dir, runtime_name):
             ok, note = judge(mode, declared, runtime, result)
             passed += ok
             failed += not ok
-            print(f"{'ok  ' if ok else 'FAIL'} {mode:<19} min_runtime {str(declared):<7} "
+            print(f"{'ok  ' if ok else 'FAIL'} {mode:<25} min_runtime {str(declared):<7} "
                   f"{setting:<22} {note}", flush=True)
     for ok, note in check_clu(cases_dir):
         passed += ok

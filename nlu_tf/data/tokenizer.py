@@ -21,6 +21,7 @@ import os
 import unicodedata
 
 from nlu_tf.data import long_words
+from nlu_tf.data.char_classes import is_cjk, is_control, is_punctuation, is_whitespace
 from nlu_tf.data.word_spans import WORD, WordSpans
 from nlu_tf.errors import InputError
 from nlu_tf.io_utils import read_json_object
@@ -28,33 +29,8 @@ from nlu_tf.io_utils import read_json_object
 CLS, SEP, PAD, UNK, MASK = "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"
 CONTINUATION = "##"
 
-_CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-               (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
 # Words longer than this are not kept as keys of the per-word cache.
 CACHE_WORD_CHARS = 256
-
-
-def _is_whitespace(char):
-    """Space, tab, newline, carriage return, and the Unicode separators (Zs, Zl, Zp)."""
-    return char in " \t\n\r" or unicodedata.category(char) in ("Zs", "Zl", "Zp")
-
-
-def _is_control(char):
-    """Other (C*) characters, except tab, newline and carriage return (treated as space)."""
-    return char not in "\t\n\r" and unicodedata.category(char).startswith("C")
-
-
-def _is_punctuation(char):
-    """Unicode punctuation, plus every ASCII non-alphanumeric printable character ($, +, ^)."""
-    cp = ord(char)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True
-    return unicodedata.category(char).startswith("P")
-
-
-def _is_cjk(char):
-    cp = ord(char)
-    return any(low <= cp <= high for low, high in _CJK_RANGES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,9 +177,9 @@ class WordPieceTokenizer:
     @staticmethod
     def dropped(char):
         """True for the characters that cleaning drops (NUL, U+FFFD, control characters)."""
-        return char in ("\x00", "\ufffd") or _is_control(char)
+        return char in ("\x00", "\ufffd") or is_control(char)
 
-    is_punctuation = staticmethod(_is_punctuation)
+    is_punctuation = staticmethod(is_punctuation)
 
     def normalize(self, text):
         """Steps 1-3 of the module docstring: `text` cleaned (and lower-cased)."""
@@ -211,9 +187,9 @@ class WordPieceTokenizer:
         for char in text:
             if self.dropped(char):
                 continue
-            if _is_whitespace(char):
+            if is_whitespace(char):
                 chars.append(" ")
-            elif _is_cjk(char):
+            elif is_cjk(char):
                 chars.extend((" ", char, " "))
             else:
                 chars.append(char)
@@ -231,7 +207,7 @@ class WordPieceTokenizer:
         for token in text.split():
             start = 0
             for i, char in enumerate(token):
-                if _is_punctuation(char):
+                if is_punctuation(char):
                     if start < i:
                         tokens.append(token[start:i])
                     tokens.append(char)

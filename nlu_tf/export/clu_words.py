@@ -16,7 +16,8 @@ Task Library's other words take the continuation of the current word's tag (`B-x
 import numpy as np
 import tensorflow as tf
 
-from nlu_tf.data.tokenizer import CLS, CONTINUATION, SEP, _is_punctuation
+from nlu_tf.data.char_classes import is_punctuation
+from nlu_tf.data.tokenizer import CLS, CONTINUATION, SEP
 from nlu_tf.data.tokenizer import PAD as PAD_TOKEN
 
 JOINERS = ("-", "'", "/")
@@ -27,7 +28,7 @@ def vocabulary_tables(vocab):
     `punctuation`, `joiner`, `colon`, `digit_start`, `digit_end`."""
     first = [not token.startswith(CONTINUATION) and token not in (CLS, SEP, PAD_TOKEN)
              for token in vocab]
-    punctuation = [len(token) == 1 and _is_punctuation(token) for token in vocab]
+    punctuation = [len(token) == 1 and is_punctuation(token) for token in vocab]
     bare = [token.removeprefix(CONTINUATION) for token in vocab]
     return {"first": np.array(first), "punctuation": np.array(punctuation),
             "joiner": np.array([token in JOINERS for token in vocab]),

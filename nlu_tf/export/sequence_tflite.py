@@ -15,10 +15,11 @@ import numpy as np
 
 from nlu_tf.data.glue import glue_task
 from nlu_tf.export.delegation import runs_on, xnnpack_coverage
+from nlu_tf.export.joint_metadata import METADATA_AUTHOR, METADATA_LICENSE
 from nlu_tf.export.metadata import (ID_INPUTS, MODEL_INFO, SEQUENCE_LABEL_FILES,
                                     SEQUENCE_OUTPUTS, base_info, write_support_files)
 from nlu_tf.export.modes import MODES, runtime_info
-from nlu_tf.export.tflite import METADATA_AUTHOR, METADATA_LICENSE, MODEL_FILE
+from nlu_tf.export.tflite import MODEL_FILE
 from nlu_tf.io_utils import atomic_dir, write_json
 
 INPUT_NOTE = ("Resize every input to (1, L), L <= max_seq_len, and send one example "

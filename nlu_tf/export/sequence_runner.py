@@ -7,13 +7,11 @@ runs it and how the calibrated modes were calibrated; its `token_type_ids` are t
 batch's own, so the second segment of a pair reaches the model as segment 1.
 """
 
-import os
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
-from nlu_tf.errors import InputError
 from nlu_tf.export.metadata import ID_INPUTS, SEQUENCE_OUTPUTS
+from nlu_tf.export.tflite_signature import open_signature
 
 LOGITS = SEQUENCE_OUTPUTS[0]
 
@@ -31,18 +29,8 @@ class SequenceTFLiteLogits:
     """
 
     def __init__(self, model_path, num_threads=1):
-        if not os.path.isfile(model_path):
-            raise InputError(model_path, "TFLite model not found")
-        try:
-            self._interpreter = Interpreter(model_path=model_path, num_threads=int(num_threads))
-            signature = self._interpreter.get_signature_runner()
-        except ValueError as error:
-            raise InputError(model_path, f"cannot load the TFLite model ({error})") from None
-        inputs, outputs = signature.get_input_details(), signature.get_output_details()
-        missing = [name for name in ID_INPUTS + SEQUENCE_OUTPUTS
-                   if name not in {**inputs, **outputs}]
-        if missing:
-            raise InputError(model_path, f"the model's signature lacks {', '.join(missing)}")
+        self._interpreter, inputs, outputs = open_signature(model_path, num_threads,
+                                                            ID_INPUTS + SEQUENCE_OUTPUTS)
         self._inputs = {name: inputs[name]["index"] for name in ID_INPUTS}
         self._output = outputs[LOGITS]["index"]
         self.width = int(outputs[LOGITS]["shape_signature"][-1])

@@ -19,6 +19,7 @@ from nlu_tf.export.joint_metadata import METADATA_AUTHOR, METADATA_LICENSE
 from nlu_tf.export.metadata import (ID_INPUTS, MODEL_INFO, SEQUENCE_LABEL_FILES,
                                     SEQUENCE_OUTPUTS, base_info, write_support_files)
 from nlu_tf.export.modes import MODES, runtime_info
+from nlu_tf.export.tflite_signature import describe_tensors, signature_details
 from nlu_tf.export.tflite import MODEL_FILE
 from nlu_tf.io_utils import atomic_dir, write_json
 
@@ -106,17 +107,9 @@ def sequence_metadata(bundle, content, quantization):
 
 def describe_sequence_io(content):
     """Names, tensor names, dtypes and shapes (-1: resizable) of the model's signature."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    signature = Interpreter(model_content=content).get_signature_runner()
-
-    def describe(details, order):
-        return [{"name": name, "tensor": details[name]["name"],
-                 "dtype": np.dtype(details[name]["dtype"]).name,
-                 "shape": [int(d) for d in details[name]["shape_signature"]]} for name in order]
-
-    return {"inputs": describe(signature.get_input_details(), ID_INPUTS),
-            "outputs": describe(signature.get_output_details(), SEQUENCE_OUTPUTS)}
+    inputs, outputs = signature_details(content)
+    return {"inputs": describe_tensors(inputs, ID_INPUTS),
+            "outputs": describe_tensors(outputs, SEQUENCE_OUTPUTS)}
 
 
 def write_sequence_tflite_folder(bundle, folder, quantization, content, report, source="",

@@ -41,6 +41,7 @@ from nlu_tf.export.modes import MODES, runtime_info
 from nlu_tf.export.runtime_contract import apply_contract
 from nlu_tf.export.signatures import LogitsModule
 from nlu_tf.export.tflite_ops import inspect_ops
+from nlu_tf.export.tflite_signature import describe_tensors, signature_details
 from nlu_tf.io_utils import atomic_dir, write_json
 
 BATCH_SIZE = 1
@@ -307,19 +308,11 @@ def representative_inputs(features, size, seed=0):
 
 def describe_io(content):
     """Names, tensor names, dtypes and shapes (-1: resizable) of the model's signature."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    signature = Interpreter(model_content=content).get_signature_runner()
-
-    def describe(details, order):
-        return [{"name": name, "tensor": details[name]["name"],
-                 "dtype": np.dtype(details[name]["dtype"]).name,
-                 "shape": [int(d) for d in details[name]["shape_signature"]]} for name in order]
-
-    inputs, outputs = signature.get_input_details(), signature.get_output_details()
-    return {"inputs": describe(inputs, [n for n in ID_INPUTS + (WORD_STARTS,) if n in inputs]),
-            "outputs": describe(outputs, [n for n in LOGITS_OUTPUTS + DECODING_OUTPUTS
-                                          if n in outputs])}
+    inputs, outputs = signature_details(content)
+    return {"inputs": describe_tensors(inputs, [n for n in ID_INPUTS + (WORD_STARTS,)
+                                                if n in inputs]),
+            "outputs": describe_tensors(outputs, [n for n in LOGITS_OUTPUTS + DECODING_OUTPUTS
+                                                  if n in outputs])}
 
 
 def write_tflite_folder(bundle, folder, quantization, content, report, source="",

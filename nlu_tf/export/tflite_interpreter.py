@@ -16,13 +16,13 @@ counts are in `TFLiteLogits.decoding_check`.
 import os
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
 from nlu_tf.errors import InputError
 from nlu_tf.export.decoding_outputs import DECODING_OUTPUTS, WORD_STARTS
 from nlu_tf.tag_rules import best_tags
 from nlu_tf.export.metadata import (CALIBRATED_QUANTIZATIONS, ID_INPUTS, LOGITS_OUTPUTS,
                                     export_head, load_artefact_info)
+from nlu_tf.export.tflite_signature import open_signature
 
 UNPADDED_QUANTIZATIONS = CALIBRATED_QUANTIZATIONS
 
@@ -45,17 +45,8 @@ class TFLiteLogits:
     """
 
     def __init__(self, model_path, num_threads=1, batched=None, labels=None):
-        if not os.path.isfile(model_path):
-            raise InputError(model_path, "TFLite model not found")
-        try:
-            self._interpreter = Interpreter(model_path=model_path, num_threads=int(num_threads))
-            signature = self._interpreter.get_signature_runner()
-        except ValueError as error:
-            raise InputError(model_path, f"cannot load the TFLite model ({error})") from None
-        inputs, outputs = signature.get_input_details(), signature.get_output_details()
-        missing = [name for name in ID_INPUTS + LOGITS_OUTPUTS if name not in {**inputs, **outputs}]
-        if missing:
-            raise InputError(model_path, f"the model's signature lacks {', '.join(missing)}")
+        self._interpreter, inputs, outputs = open_signature(model_path, num_threads,
+                                                            ID_INPUTS + LOGITS_OUTPUTS)
         self._inputs = {name: inputs[name]["index"] for name in ID_INPUTS}
         self._outputs = {name: outputs[name]["index"] for name in LOGITS_OUTPUTS}
         self._widths = [int(outputs[name]["shape_signature"][-1]) for name in LOGITS_OUTPUTS]

@@ -1,6 +1,8 @@
 """The TFLite Model Metadata of a joint intent and slot model's `.tflite`: what each input
 and output tensor holds, in words an app developer reads in Android Studio, and the
 vocabulary and label files packed with it (written by `nlu_tf.export.tflite_metadata`).
+The parts every nlu_tf `.tflite` shares (author, licence, the packed vocabulary, how to
+tokenize and which runtime it needs) are also read by the GLUE export.
 """
 
 from nlu_tf.export.decoding_outputs import WORD_STARTS
@@ -23,12 +25,28 @@ _TENSOR_TEXT = {
 }
 
 
+def vocabulary_file(bundle):
+    """The packed `vocab.txt` of `bundle`'s tokenizer, as the metadata's vocabulary file."""
+    from nlu_tf.export.tflite_metadata import VOCABULARY, lines_file
+
+    return lines_file("vocab.txt", f"WordPiece vocabulary; lower-case: "
+                      f"{bundle.tokenizer.lower_case}", VOCABULARY, bundle.tokenizer.vocab)
+
+
+def usage_text(bundle, quantization):
+    """The end of every description: the mode, how to tokenize, the runtime it needs."""
+    mode = MODES[quantization]
+    return (f"{mode.description}. Tokenize with the packed vocab.txt (lower-case: "
+            f"{bundle.tokenizer.lower_case}, max_seq_len {bundle.max_seq_len}); "
+            f"needs TF Lite {mode.min_runtime} or newer.")
+
+
 def model_metadata(bundle, content, quantization, author=METADATA_AUTHOR,
                    license_=METADATA_LICENSE):
     """The TFLite Model Metadata of a joint model's `.tflite` (`tflite_metadata.ModelInfo`)."""
     from nlu_tf import __version__
     from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, TENSOR_VALUE_LABELS,
-                                               VOCABULARY, ModelInfo, TensorInfo, lines_file,
+                                               ModelInfo, TensorInfo, lines_file,
                                                subgraph_tensor_names)
 
     intents, slots = bundle.labels.intents, bundle.labels.slots
@@ -40,18 +58,13 @@ def model_metadata(bundle, content, quantization, author=METADATA_AUTHOR,
                                       TENSOR_VALUE_LABELS, intents),
               "slot_ids": lines_file("slot_label.txt", "BIO slot tags, one per index",
                                      TENSOR_VALUE_LABELS, slots)}
-    vocabulary = lines_file("vocab.txt", f"WordPiece vocabulary; lower-case: "
-                            f"{bundle.tokenizer.lower_case}", VOCABULARY, bundle.tokenizer.vocab)
     inputs, outputs = subgraph_tensor_names(content)
-    mode = MODES[quantization]
     return ModelInfo(
         name=f"nlu_tf joint intent and slot model ({quantization})",
-        description=(f"Intent classification and BIO slot filling of one utterance. "
-                     f"{mode.description}. Tokenize with the packed vocab.txt (lower-case: "
-                     f"{bundle.tokenizer.lower_case}, max_seq_len {bundle.max_seq_len}); "
-                     f"needs TF Lite {mode.min_runtime} or newer."),
+        description=("Intent classification and BIO slot filling of one utterance. "
+                     + usage_text(bundle, quantization)),
         version=f"nlu_tf {__version__}", author=author, license=license_,
         inputs=tuple(TensorInfo(name, _TENSOR_TEXT.get(name, name)) for name in inputs),
         outputs=tuple(TensorInfo(name, _TENSOR_TEXT.get(name, name), labels.get(name))
                       for name in outputs),
-        vocabulary=vocabulary)
+        vocabulary=vocabulary_file(bundle))

@@ -15,7 +15,8 @@ import numpy as np
 
 from nlu_tf.data.glue import glue_task
 from nlu_tf.export.delegation import runs_on, xnnpack_coverage
-from nlu_tf.export.joint_metadata import METADATA_AUTHOR, METADATA_LICENSE
+from nlu_tf.export.joint_metadata import (METADATA_AUTHOR, METADATA_LICENSE, usage_text,
+                                          vocabulary_file)
 from nlu_tf.export.metadata import (ID_INPUTS, MODEL_INFO, SEQUENCE_LABEL_FILES,
                                     SEQUENCE_OUTPUTS, base_info, write_support_files)
 from nlu_tf.export.modes import MODES, runtime_info
@@ -74,8 +75,8 @@ def sequence_metadata(bundle, content, quantization):
     """The TFLite Model Metadata (`tflite_metadata.ModelInfo`) of a GLUE `.tflite`: the
     task, its labels on `logits` (none for STS-B's score) and the BERT tokenizer."""
     from nlu_tf import __version__
-    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, VOCABULARY, ModelInfo,
-                                               TensorInfo, lines_file, subgraph_tensor_names)
+    from nlu_tf.export.tflite_metadata import (TENSOR_AXIS_LABELS, ModelInfo, TensorInfo,
+                                               lines_file, subgraph_tensor_names)
 
     task = glue_task(bundle.labels.task)
     labels = (None if task.is_regression else
@@ -90,19 +91,14 @@ def sequence_metadata(bundle, content, quantization):
                 if task.is_pair else "")
     texts = _tensor_texts(task)
     inputs, outputs = subgraph_tensor_names(content)
-    mode = MODES[quantization]
     return ModelInfo(
         name=f"nlu_tf GLUE {task.folder} model ({quantization})",
         description=(f"GLUE task {task.folder} ({task.key}): {what}.{segments} "
-                     f"{mode.description}. Tokenize with the packed vocab.txt (lower-case: "
-                     f"{bundle.tokenizer.lower_case}, max_seq_len {bundle.max_seq_len}); "
-                     f"needs TF Lite {mode.min_runtime} or newer."),
+                     + usage_text(bundle, quantization)),
         version=f"nlu_tf {__version__}", author=METADATA_AUTHOR, license=METADATA_LICENSE,
         inputs=tuple(TensorInfo(name, texts.get(name, name)) for name in inputs),
         outputs=tuple(TensorInfo(name, texts.get(name, name), labels) for name in outputs),
-        vocabulary=lines_file("vocab.txt", f"WordPiece vocabulary; lower-case: "
-                              f"{bundle.tokenizer.lower_case}", VOCABULARY,
-                              bundle.tokenizer.vocab))
+        vocabulary=vocabulary_file(bundle))
 
 
 def describe_sequence_io(content):

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from nlu_tf.data.dataset import pad_batch
+from nlu_tf.data.dataset import inference_batches
 from nlu_tf.data.word_spans import SparseTags
 from nlu_tf.metrics import compute_metrics
 from nlu_tf.tag_rules import best_tags
@@ -74,20 +74,20 @@ def decode(intent_logits, slot_logits, word_starts, num_words, labels):
 
 
 def predict(logits_fn, features, labels, batch_size=64, bucket_width=8):
-    """Runs `logits_fn` over `features` in order and decodes every utterance."""
-    predictions = []
-    cap = int(features.lengths.max()) if len(features) else 0
-    for start in range(0, len(features), batch_size):
-        indices = np.arange(start, min(start + batch_size, len(features)))
-        batch = pad_batch(features, indices, bucket_width, cap)
-        inputs = batch[0] if features.labelled else batch
+    """Runs `logits_fn` over `features` in batches of similar length
+    (`inference_batches`) and decodes every utterance; the predictions keep the
+    features' order."""
+    predictions = [None] * len(features)
+    for indices, inputs in inference_batches(features, batch_size, bucket_width):
         if getattr(logits_fn, "takes_word_starts", False):
             inputs = dict(inputs, word_starts=_padded_word_starts(
                 features, indices, inputs["input_ids"].shape[1]))
         intent_logits, slot_logits = logits_fn(inputs)
-        predictions.extend(decode(intent_logits, slot_logits,
-                                  [features.word_starts[i] for i in indices],
-                                  features.num_words[indices], labels))
+        decoded = decode(intent_logits, slot_logits,
+                         [features.word_starts[i] for i in indices],
+                         features.num_words[indices], labels)
+        for index, prediction in zip(indices, decoded):
+            predictions[index] = prediction
     return predictions
 
 

@@ -5,7 +5,7 @@ print the same numbers for the same weights."""
 import numpy as np
 import tensorflow as tf
 
-from nlu_tf.data.dataset import eval_dataset
+from nlu_tf.data.dataset import inference_batches
 from nlu_tf.data.glue import read_glue_split
 from nlu_tf.data.pair_features import encode_glue
 from nlu_tf.glue_metrics import task_metrics
@@ -23,10 +23,17 @@ def glue_logits_fn(model, jit_compile=True):
 
 
 def predict_logits(logits_fn, features, batch_size=64, bucket_width=8):
-    """The logits of every example of `features` (`PairFeatures`), in their order."""
-    batches = eval_dataset(features, batch_size, bucket_width).as_numpy_iterator()
-    return np.concatenate([logits_fn(batch[0] if isinstance(batch, tuple) else batch)
-                           for batch in batches])
+    """The logits of every example of `features` (`PairFeatures`), in their order (run in
+    batches of similar length, `inference_batches`)."""
+    logits = None
+    for indices, inputs in inference_batches(features, batch_size, bucket_width):
+        batch_logits = logits_fn(inputs)
+        if logits is None:
+            logits = np.empty((len(features),) + batch_logits.shape[1:], batch_logits.dtype)
+        logits[indices] = batch_logits
+    if logits is None:
+        raise ValueError("no examples to score")
+    return logits
 
 
 def score_features(logits_fn, task, features, batch_size=64):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nlu_tf.data.dataset import (eval_dataset, num_batches, padded_length, train_batch_plan,
+from nlu_tf.data.dataset import (inference_batches, num_batches, padded_length, train_batch_plan,
                                  train_dataset)
 from nlu_tf.data.features import IGNORE, Features
 
@@ -100,19 +100,28 @@ def test_no_shuffle_is_deterministic_and_complete(features):
     np.testing.assert_array_equal(np.sort(np.concatenate(plan)), np.arange(len(features)))
 
 
-def test_eval_keeps_order(features):
-    batches = as_numpy(eval_dataset(features, batch_size=32, bucket_width=4))
+def test_inference_batches_cover_every_example_once_by_length(features):
+    batches = list(inference_batches(features, batch_size=32, bucket_width=4))
     assert len(batches) == 11
-    np.testing.assert_array_equal(np.concatenate([t["intent"] for _, t in batches]),
-                                  np.arange(len(features)))
-    for inputs, targets in batches:
+    order = np.concatenate([indices for indices, _ in batches])
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(features)))
+    assert (np.diff(features.lengths[order]) >= 0).all()
+    for indices, inputs in batches:
+        targets = features.batch_targets(indices, inputs["input_ids"].shape[1])
+        np.testing.assert_array_equal(targets["intent"], indices)
         check_batch(features, inputs, targets, 4)
+    file_order = sum(padded_length(features.lengths[start:start + 32].max(), 4, 44) * 32
+                     for start in range(0, len(features), 32))
+    assert sum(inputs["input_ids"].size for _, inputs in batches) < 0.8 * file_order
 
 
-def test_eval_unlabelled_yields_inputs_only():
-    labelled = synthetic_features([3, 5, 9])
+def test_inference_batches_of_unlabelled_features():
+    labelled = synthetic_features([9, 3, 5])
     features = Features(labelled.input_ids, labelled.word_starts, labelled.num_words)
-    batches = list(eval_dataset(features, batch_size=2))
-    assert len(batches) == 2 and isinstance(batches[0], dict)
-    assert batches[0]["input_ids"].shape == (2, 8)
-    assert batches[1]["input_ids"].shape == (1, 9)  # capped at the longest utterance
+    batches = list(inference_batches(features, batch_size=2))
+    assert [indices.tolist() for indices, _ in batches] == [[1, 2], [0]]
+    assert batches[0][1]["input_ids"].shape == (2, 8)
+    assert batches[1][1]["input_ids"].shape == (1, 9)  # capped at the longest utterance
+    assert list(inference_batches(Features([], [], np.zeros(0, np.int32)), 2)) == []
+    with pytest.raises(ValueError, match="must be positive"):
+        next(inference_batches(features, batch_size=0))

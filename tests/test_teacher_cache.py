@@ -14,7 +14,8 @@ from nlu_tf.data.features import encode_examples
 from nlu_tf.data.reader import read_dataset
 from nlu_tf.distill import teacher_cache_fill
 from nlu_tf.distill.distiller import Distiller
-from nlu_tf.distill.teacher_cache import MANIFEST
+from nlu_tf.distill.teacher_cache import MANIFEST, write_teacher_cache
+from nlu_tf.distill.teacher_outputs import LENGTH
 from nlu_tf.distill.teacher_cache_fill import cached_teacher
 from nlu_tf.io_utils import work_dir
 from nlu_tf.model_io.model_dir import load_model_dir
@@ -301,3 +302,32 @@ def test_cache_settings_come_from_flags_and_recipes_and_never_make_runs_stale(tm
     expected = {**recorded, "teacher_cache": False, "teacher_cache_max_gb": 1.0}
     assert check_stage("teacher", done, expected) is None
     assert check_stage("teacher", done, {**expected, "seed": 99}) is not None
+
+
+def _token_batches(lengths, plan):
+    """(indices, inputs) pairs whose outputs are each token's example index and position."""
+    for indices in plan:
+        width = max(lengths[i] for i in indices)
+        mask = np.array([[1] * lengths[i] + [0] * (width - lengths[i]) for i in indices])
+        yield np.asarray(indices), {"attention_mask": mask, "index": np.asarray(indices)}
+
+
+def _positions(inputs):
+    rows, width = inputs["attention_mask"].shape
+    return {"tokens": inputs["index"][:, None] * 100.0 + np.arange(width)[None, :]}
+
+
+def test_the_writer_puts_batches_of_any_order_in_place_and_refuses_gaps_or_repeats(tmp_path):
+    lengths = [3, 1, 4, 2]
+    shapes = {"tokens": (LENGTH,)}
+    cache = write_teacher_cache(str(tmp_path / "c"), {"k": 1}, shapes, lengths,
+                                _token_batches(lengths, [[1, 3], [0, 2]]), _positions)
+    rows = cache.padded(np.arange(4), 4)["tokens"]
+    for index, length in enumerate(lengths):
+        np.testing.assert_array_equal(rows[index, :length], index * 100 + np.arange(length))
+    for plan, problem in (([[1, 3], [0]], "held 3 examples, expected 4"),
+                          ([[1, 3], [0, 2], [2]], "not one of the 4 examples")):
+        with pytest.raises(ValueError, match=problem):
+            write_teacher_cache(str(tmp_path / "d"), {"k": 1}, shapes, lengths,
+                                _token_batches(lengths, plan), _positions)
+        assert not (tmp_path / "d").exists()

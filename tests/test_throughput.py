@@ -42,6 +42,7 @@ def test_train_benchmark_names_its_machine_precision_and_xla_choice(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["mixed_precision"] == "mixed_bfloat16" and report["jit_compile"] is False
     assert report["train_examples_per_s"] > 0 and report["distill_examples_per_s"] > 0
+    assert report["infer_examples_per_s"] > 0 and report["infer_file_order_examples_per_s"] > 0
     assert report["machine"]["cpu"] and set(report["machine"]["cpu_flags"]) == set(SPEED_FLAGS)
     assert report["distill_teacher_cache"] is True
     assert report["distill_cache_fill_seconds"] >= 0 and report["distill_cache_mb"] > 0

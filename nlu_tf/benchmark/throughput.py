@@ -3,8 +3,11 @@
 The batches are the reference's: consecutive training utterances from the start of the
 file, `batch_size` at a time, padded to `max_seq_len` ("fixed") or to the batch's longest
 ("batch", rounded up to the bucket width so XLA compiles few shapes). Compilation is
-timed apart: every shape is compiled before the timed steps. The model computes in the
-dtype policy it was built with (`mixed_precision` only adds loss scaling for float16).
+timed apart: every shape is compiled before the timed steps. Batch inference is timed on
+the reference's batches (`infer_file_order_examples_per_s`) and as nlu_tf runs it, the
+same examples batched by length (`infer_examples_per_s`, `inference_batches`). The model
+computes in the dtype policy it was built with (`mixed_precision` only adds loss scaling
+for float16).
 """
 
 import os
@@ -14,7 +17,7 @@ import time
 import keras
 import numpy as np
 
-from nlu_tf.data.dataset import pad_batch, with_teacher
+from nlu_tf.data.dataset import inference_batches, pad_batch, with_teacher
 from nlu_tf.data.features import encode_examples
 from nlu_tf.distill.distiller import Distiller
 from nlu_tf.distill.objectives import SupervisedObjective
@@ -59,20 +62,19 @@ def measure(bundle, examples, test_examples, batch_size=32, train_steps=30, padd
     train_eps, compile_seconds, shapes = _time_steps(trainer, batches, learning_rate,
                                                      jit_compile, mixed_precision)
 
-    test = encode_examples(test_examples, bundle.tokenizer, bundle.labels, max_seq_len)
-    n = (len(test) // batch_size) * batch_size
-    infer = _batches(test, batch_size, n // batch_size, padding, max_seq_len, bucket_width)
+    n = (len(test_examples) // batch_size) * batch_size
+    test = encode_examples(test_examples[:n], bundle.tokenizer, bundle.labels, max_seq_len)
+    in_order = [b[0] for b in _batches(test, batch_size, n // batch_size, padding,
+                                       max_seq_len, bucket_width)]
+    by_length = in_order if padding == "fixed" else [
+        inputs for _, inputs in inference_batches(test, batch_size, bucket_width)]
     logits = keras_logits_fn(bundle.model, jit_compile)
-    for shape in {b[0]["input_ids"].shape for b in infer}:
-        logits(next(b[0] for b in infer if b[0]["input_ids"].shape == shape))
-    started = time.perf_counter()
-    for inputs, _ in infer:
-        logits(inputs)
-    infer_eps = n / (time.perf_counter() - started)
+    in_order_eps, infer_eps = (_inference_rate(logits, b) for b in (in_order, by_length))
     return {"padding": padding, "batch_size": batch_size, "max_seq_len": max_seq_len,
             "mixed_precision": mixed_precision, "jit_compile": jit_compile,
             "train_examples_per_s": round(train_eps, 2),
             "infer_examples_per_s": round(infer_eps, 2),
+            "infer_file_order_examples_per_s": round(in_order_eps, 2),
             "compile_seconds": round(compile_seconds, 1), "train_shapes": shapes}
 
 
@@ -113,6 +115,16 @@ def measure_distill(bundle, examples, num_layers, batch_size=32, train_steps=30,
                                                    mixed_precision)
     return {**result, "distill_examples_per_s": round(eps, 2),
             "distill_compile_seconds": round(compile_seconds, 1), "distill_shapes": shapes}
+
+
+def _inference_rate(logits, batches):
+    """Examples/s of one pass of `logits` over `batches`, every shape compiled before."""
+    for shape in {inputs["input_ids"].shape for inputs in batches}:
+        logits(next(inputs for inputs in batches if inputs["input_ids"].shape == shape))
+    started = time.perf_counter()
+    for inputs in batches:
+        logits(inputs)
+    return sum(len(inputs["input_ids"]) for inputs in batches) / (time.perf_counter() - started)
 
 
 def _time_steps(trainer, batches, learning_rate, jit_compile, mixed_precision):

@@ -13,6 +13,9 @@ Batches are assembled in numpy from that plan and fed through `from_generator`.
 A training dataset may carry per-example arrays computed once before training (a
 teacher-output cache): each batch then holds them, padded to its length, under
 `inputs[TEACHER_KEY]`.
+
+Inference batches (`inference_batches`) are plain numpy, sorted by length over the whole
+set: their results are put back in place by index.
 """
 
 import numpy as np
@@ -177,18 +180,31 @@ def train_dataset(features, batch_size, seed, shuffle=True, bucket_width=8,
         count, bucket_width, range(first_epoch, first_epoch + epochs), teacher)
 
 
-def eval_dataset(features, batch_size, bucket_width=8):
-    """Batches in the original order, each padded to its longest rounded up to `bucket_width`.
+def inference_batches(features, batch_size, bucket_width=8):
+    """Yields `(indices, inputs)` over every example once, the shortest utterances first.
+
+    Inference needs no order, so the examples are batched by length: a batch pads to
+    little more than its own utterances (Snips test at batch 32 and width 8: 11,008
+    token positions against 17,408 in file order) and the batch lengths stay few.
+    Callers put each result back at `indices`.
 
     Args:
-        features: labelled or unlabelled `Features`.
+        features: labelled or unlabelled `Features` (or `PairFeatures`).
         batch_size: examples per batch.
         bucket_width: batch lengths are multiples of it (or the longest utterance).
 
-    Returns:
-        A `tf.data.Dataset` of `(inputs, targets)` as in `train_dataset`, or of `inputs`
-        alone for unlabelled features.
+    Yields:
+        The batch's example indices (int array) and its padded inputs (`train_dataset`'s
+        `inputs`, without targets).
     """
-    plan = [np.arange(start, min(start + batch_size, len(features)))
-            for start in range(0, len(features), batch_size)]
-    return _from_plans(features, lambda epoch: plan, len(plan), bucket_width)
+    if batch_size < 1 or bucket_width < 1:
+        raise ValueError(f"batch_size and bucket_width must be positive, got {batch_size} "
+                         f"and {bucket_width}")
+    if not len(features):
+        return
+    order = np.argsort(features.lengths, kind="stable")
+    cap = int(features.lengths.max())
+    for start in range(0, len(order), batch_size):
+        indices = order[start:start + batch_size]
+        batch = pad_batch(features, indices, bucket_width, cap)
+        yield indices, batch[0] if features.labelled else batch

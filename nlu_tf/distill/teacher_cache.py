@@ -135,8 +135,8 @@ def write_teacher_cache(folder, depends_on, shapes, lengths, batches, compute, p
             `fingerprint` and itself are written to the manifest.
         shapes: {name: per-example shape}, `LENGTH` for the token count.
         lengths: the token count of every example.
-        batches: the examples' inputs in order, batch after batch (dicts with an
-            `attention_mask`).
+        batches: `(indices, inputs)` pairs that hold every example once, in any order
+            (`inference_batches`; inputs are dicts with an `attention_mask`).
         compute: `compute(inputs)` -> {name: array (B, ...)} padded to the batch length.
         progress: an optional `ProgressBar`, advanced by one per batch.
 
@@ -150,23 +150,27 @@ def write_teacher_cache(folder, depends_on, shapes, lengths, batches, compute, p
             starts[name] = _offsets(shape, lengths)
             arrays[name] = np.memmap(_file(tmp, name), np.float32, mode="w+",
                                      shape=(int(starts[name][-1]),))
-        index = 0
-        for inputs in batches:
+        written = np.zeros(len(lengths), bool)
+        for indices, inputs in batches:
             real = np.asarray(inputs["attention_mask"]).sum(axis=1)
             outputs = {name: np.asarray(value, np.float32)
                        for name, value in compute(inputs).items()}
-            for row, n in enumerate(real):
-                if index >= len(lengths) or n != lengths[index]:
+            for row, (index, n) in enumerate(zip(indices, real)):
+                if not 0 <= index < len(lengths) or written[index]:
+                    raise ValueError(f"batch example {index} is not one of the "
+                                     f"{len(lengths)} examples still to write")
+                if n != lengths[index]:
                     raise ValueError(f"batch example {index} has {n} tokens, expected "
-                                     f"{lengths[index] if index < len(lengths) else 'none'}")
+                                     f"{lengths[index]}")
                 for name, shape in shapes.items():
                     arrays[name][starts[name][index]:starts[name][index + 1]] = (
                         outputs[name][(row,) + _region(shape, int(n))].ravel())
-                index += 1
+                written[index] = True
             if progress is not None:
                 progress.update()
-        if index != len(lengths):
-            raise ValueError(f"the batches held {index} examples, expected {len(lengths)}")
+        if not written.all():
+            raise ValueError(f"the batches held {int(written.sum())} examples, "
+                             f"expected {len(lengths)}")
         for array in arrays.values():
             array.flush()
         del arrays

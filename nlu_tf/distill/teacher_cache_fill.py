@@ -18,7 +18,7 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
-from nlu_tf.data.dataset import eval_dataset, num_batches
+from nlu_tf.data.dataset import inference_batches, num_batches
 from nlu_tf.distill.teacher_cache import TeacherCache, estimate_bytes, write_teacher_cache
 from nlu_tf.progress import ProgressBar
 
@@ -70,7 +70,7 @@ def cached_teacher(distiller, features, folder, teacher_source, max_seq_len, bat
         max_seq_len: the stage's longest sequence.
         batch_size: examples per teacher batch while filling (the eval batch size).
         max_gb: the largest cache written, in GB (10^9 bytes); larger: None, logged.
-        bucket_width: batch lengths of the filling pass (see `eval_dataset`).
+        bucket_width: batch lengths of the filling pass (see `inference_batches`).
         jit_compile: XLA-compile the filling pass.
         progress: draw a progress bar on stderr while filling.
         epochs: how many epochs the stage trains (None: unknown). Filling costs about one
@@ -108,8 +108,7 @@ def cached_teacher(distiller, features, folder, teacher_source, max_seq_len, bat
     def compute(inputs):
         return needs.select(distiller.teacher_forward(inputs))
 
-    dataset = eval_dataset(features, batch_size, bucket_width)
-    batches = (batch[0] if isinstance(batch, tuple) else batch for batch in dataset)
+    batches = inference_batches(features, batch_size, bucket_width)
     bar = ProgressBar(num_batches(len(features), batch_size),
                       f"caching teacher outputs ({size / GB:.2f} GB)") if progress else None
     return write_teacher_cache(folder, depends, shapes, features.lengths, batches,

@@ -278,8 +278,10 @@ def test_resumed_run_ends_with_the_metrics_of_an_uninterrupted_run(killed_and_re
     summation order: scores compared to 1e-6)."""
     resumed, _, _ = killed_and_resumed
     fresh = str(tmp_path / "fresh")
-    _run([*_command(fresh, tiny_bert_dir, tiny_data_dir), "--until", "student_2.2"])
-    for stage in ("teacher", "student_2.1", "student_2.2"):
+    # The same teacher (the kill came after it): the students are what resumed.
+    _run([*_command(fresh, tiny_bert_dir, tiny_data_dir), "--until", "student_2.2", "--set",
+          f"teacher.finetuned={os.path.join(resumed, 'teacher')}"])
+    for stage in ("student_2.1", "student_2.2"):
         assert _metrics(fresh, stage)["resumed_from_step"] == 0
         # The losses logged before the kill survive the resume.
         want_losses, got_losses = (_metrics(run, stage)["loss_history"] for run in (fresh, resumed))
@@ -326,13 +328,16 @@ def test_finetuned_teacher_replaces_stage_2_0_and_emd_runs_to_the_report(
 
 
 def test_an_ensemble_trains_its_extra_teachers_resumably_and_feeds_stage_2_2(
-        tmp_path, tiny_bert_dir, tiny_data_dir):
+        killed_and_resumed, tmp_path, tiny_bert_dir, tiny_data_dir):
     """teacher.ensemble 2: a second teacher at the next seed (killed inside it, resumed),
-    stage 2.1 from the first teacher alone, stage 2.2 from both."""
+    stage 2.1 from the first teacher alone, stage 2.2 from both. The first teacher is the
+    shared run's (teacher.finetuned): the extra one is fine-tuned all the same."""
     output = str(tmp_path / "ensemble")
+    first = os.path.join(killed_and_resumed[0], "teacher")
     command = [*_command(output, tiny_bert_dir, tiny_data_dir), "--set", "teacher.ensemble=2",
-               "--set", "teacher.epochs=20", "--set", "stage_2_1.epochs=1",
-               "--until", "student_2.2"]
+               "--set", f"teacher.finetuned={first}", "--set", "teacher.epochs=10",
+               "--set", "teacher.eval_step=0",
+               "--set", "stage_2_1.epochs=1", "--until", "student_2.2"]
     second = os.path.join(output, "extra_teachers", "teacher_2")
     state = os.path.join(output, "extra_teachers", ".teacher_2.work", "checkpoint",
                          "state.json")
@@ -345,7 +350,7 @@ def test_an_ensemble_trains_its_extra_teachers_resumably_and_feeds_stage_2_2(
     process.wait()
     assert os.path.isfile(state) and not os.path.exists(second), "not killed inside teacher_2"
     log = _run(command)
-    assert "teacher: complete, skipped" in log and "extra_teachers: teacher_2 (seed 2)" in log
+    assert "stage 2.0 not run" in log and "extra_teachers: teacher_2 (seed 2)" in log
     resumed = _metrics(output, os.path.join("extra_teachers", "teacher_2"))
     assert 0 < resumed["resumed_from_step"] < resumed["steps"]
     with open(os.path.join(second, "settings.json")) as f:

@@ -1,6 +1,9 @@
-"""Glue shared by the command lines (nlu_cli/, tools/): quiet TensorFlow start-up, absl start-up and
-error reporting. Imported by every tool before anything that imports TensorFlow."""
+"""Glue shared by the command lines (nlu_cli/, tools/): a quiet TensorFlow start-up, absl
+start-up and error reporting. Imported by every tool before anything that imports
+TensorFlow (it makes that import quiet; it does not import TensorFlow itself)."""
 
+import importlib.abc
+import importlib.util
 import os
 import sys
 
@@ -10,34 +13,65 @@ def _asks_for_verbosity(argv):
                for arg in argv[1:])
 
 
-def _import_tensorflow_quietly():
-    """Imports TensorFlow with its C++ start-up notices kept off the terminal.
+class _QuietLoader:
+    """Runs a module's own loader with the process's stderr closed (see
+    `_QuietTensorFlow`)."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        try:
+            self._loader.exec_module(module)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
+class _QuietTensorFlow(importlib.abc.MetaPathFinder):
+    """Makes the first `import tensorflow`, wherever it happens, quiet.
 
     On a machine without a GPU, TensorFlow prints "Could not find cuda drivers" while it
     loads and "failed call to cuInit: ... CUDA error" at its first op; a newcomer reads
     both as failures. The first is written before TensorFlow's log level applies, so the
-    process's stderr is closed for the import alone; the second is an ERROR-level log
-    line, hidden by level 3. `--verbosity` (absl's flag) shows everything, and so does
-    `TF_CPP_MIN_LOG_LEVEL` set to 0 or 1.
+    process's stderr is closed while the package loads; the second is an ERROR-level log
+    line, hidden by level 3. TensorFlow is imported when a command first needs it, not
+    here: a command that checks its input first refuses a bad command line or recipe at
+    once instead of after TensorFlow's start-up (seconds).
     """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def _quiet_tensorflow_import():
+    """`--verbosity` (absl's flag) shows everything, and so does `TF_CPP_MIN_LOG_LEVEL`
+    set to 0 or 1; otherwise level 3 (level 2, the usual advice, still lets the cuInit
+    ERROR line through) and a quiet first import."""
     if _asks_for_verbosity(sys.argv):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
         return
     if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3") not in ("0", "1"):
-        # Level 2, the usual advice, still lets the cuInit ERROR line through.
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    if "tensorflow" not in sys.modules and not any(
+            isinstance(finder, _QuietTensorFlow) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlow())
 
 
-_import_tensorflow_quietly()
+_quiet_tensorflow_import()
 
 from absl import app, flags  # noqa: E402
 

@@ -50,7 +50,9 @@ def _settings(module, argv):
 def command_flags(command_lines):
     """{module: {"flags": {flag name: description}, "settings": the settings dict its
     command line builds}} of each module of `command_lines` ({module: argv})."""
-    importlib.import_module("nlu_cli.app")  # flags every command shares, not its own
+    # Flags every command shares, not its own: absl's and those TensorFlow defines on import.
+    importlib.import_module("nlu_cli.app")
+    importlib.import_module("tensorflow")
     out = {}
     for module, argv in command_lines.items():
         before = set(flags.FLAGS)

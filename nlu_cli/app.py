@@ -20,6 +20,9 @@ class _QuietLoader:
     def __init__(self, loader):
         self._loader = loader
 
+    def __getattr__(self, name):  # anything else the import system or a reader asks
+        return getattr(self._loader, name)
+
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
@@ -33,6 +36,10 @@ class _QuietLoader:
             os.dup2(saved, 2)
             os.close(saved)
             os.close(devnull)
+            # The package keeps its own loader (resource readers, source lookups).
+            module.__loader__ = self._loader
+            if module.__spec__ is not None:
+                module.__spec__.loader = self._loader
 
 
 class _QuietTensorFlow(importlib.abc.MetaPathFinder):

@@ -26,6 +26,7 @@ from nlu_cli.settings_flags import EMD_FLAGS, emd_settings_from_flags
 from nlu_tf.data.glue import find_task
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.run_lock import run_lock
+from nlu_tf.training.task_data import summary_keys, task_data
 
 EMD_FLAGS.define()
 flags.DEFINE_string("student_model", "", "General TinyBERT checkpoint or nlu_tf model directory.")
@@ -37,8 +38,6 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     settings = cli.settings(emd_settings_from_flags, FLAGS.flag_values_dict())
-    from nlu_tf.training.task_data import summary_keys, task_data
-
     data = settings.data
     # Read and checked before the lock (and before TensorFlow builds anything): a bad file
     # leaves no trace in --output_dir.

@@ -21,6 +21,7 @@ from nlu_tf.data.glue import find_task
 from nlu_tf.data.reader import read_dataset, resolve_data_dir
 from nlu_tf.defaults import default_teacher_dir
 from nlu_tf.run_lock import run_lock
+from nlu_tf.training.task_data import summary_keys, task_data
 
 define_train_flags()
 FLAGS = flags.FLAGS
@@ -32,8 +33,6 @@ def main(argv):
     if not values["teacher_model"] and values["stage"] == "2.0" and not values["pred_distill"]:
         values["teacher_model"] = default_teacher_dir()
     settings = cli.settings(settings_from_flags, values)
-    from nlu_tf.training.task_data import summary_keys, task_data
-
     data = settings.data
     if find_task(data.task):
         dataset = task_data(settings)

@@ -1,5 +1,8 @@
-"""A GLUE task as the data of a training stage (the methods of `task_data.NluData`), and its
-dev evaluator: `task_metrics`, the best checkpoint chosen on the task's selection metric."""
+"""A GLUE task as the data of a training stage (the methods of `task_data.NluData`).
+
+Reading and validating import no TensorFlow, so that a command refuses a malformed file
+before TensorFlow loads; the dev evaluator (`glue_evaluator`) and the scoring functions are
+imported by the methods that use them."""
 
 import os
 
@@ -7,8 +10,6 @@ from nlu_tf.data.glue import read_glue_split, resolve_task_dir
 from nlu_tf.data.glue.labels import TaskLabels
 from nlu_tf.data.pair_features import encode_glue
 from nlu_tf.errors import InputError
-from nlu_tf.glue_evaluation import glue_logits_fn, score_features
-from nlu_tf.training.evaluator import DevEvaluator
 
 
 def check_task_model(bundle, task, source):
@@ -18,36 +19,6 @@ def check_task_model(bundle, task, source):
         raise InputError(source, f"the model was made for "
                                  f"{made_for.upper() if made_for else 'joint intent + slot data'}"
                                  f", not the GLUE task {task.key.upper()}")
-
-
-class GlueDevEvaluator(DevEvaluator):
-    """`DevEvaluator` of a GLUE task: scores dev with `task_metrics` and keeps the weights
-    of the highest selection metric (`GlueTask.selection`: mcc, acc or corr).
-
-    Args:
-        student: the `SequenceModel` being trained.
-        task: the `GlueTask`.
-        features: the dev `PairFeatures`.
-        **kwargs: `DevEvaluator`'s other arguments (`eval_step`, `batch_size`, ...).
-    """
-
-    def __init__(self, student, task, features, labels, **kwargs):
-        super().__init__(student, None, features, labels, **kwargs)
-        self.task = task
-        self.metric_keys = task.metrics
-        self.logits_fn = glue_logits_fn(student, kwargs.get("jit_compile", True))
-
-    def score(self):
-        metrics, _ = score_features(self.logits_fn, self.task, self.features, self.batch_size)
-        return metrics
-
-    def better(self, metrics):
-        # Strictly better only: the first of equal scores is kept, as BERT-EMD keeps it.
-        key = self.task.selection
-        return self.best is None or metrics[key] > self.best[key]
-
-    def describe(self, metrics):
-        return "  ".join(f"{key} {metrics[key]:.4f}" for key in self.task.metrics)
 
 
 class GlueData:
@@ -83,6 +54,8 @@ class GlueData:
 
     def evaluator(self, student, dev_features, settings, steps_per_epoch, total_steps,
                   scored_weights):
+        from nlu_tf.training.glue_evaluator import GlueDevEvaluator
+
         return GlueDevEvaluator(student.model, self.task, dev_features, student.labels,
                                 eval_step=settings.eval_step,
                                 batch_size=settings.data.eval_batch_size,
@@ -91,6 +64,8 @@ class GlueData:
                                 scored_weights=scored_weights)
 
     def dev_metrics(self, student, evaluator, dev_features, settings):
+        from nlu_tf.glue_evaluation import glue_logits_fn, score_features
+
         logits_fn = (evaluator.logits_fn if evaluator
                      else glue_logits_fn(student.model, settings.resolved_jit_compile))
         metrics, _ = score_features(logits_fn, self.task, dev_features,

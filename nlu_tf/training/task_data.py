@@ -11,6 +11,9 @@ and chooses its checkpoint through these methods only:
 - `word_lists()`: the training examples' words (vocabulary trimming);
 - `evaluator(...)`: the dev evaluator that keeps the best checkpoint;
 - `dev_metrics(...)`: the final dev figures, `history_keys` those kept per evaluation.
+
+Reading and validating import no TensorFlow: a command refuses bad data in a fraction of a
+second, before TensorFlow loads. What scores a model is imported where it is used.
 """
 
 import dataclasses
@@ -20,8 +23,6 @@ from nlu_tf.data.features import encode_examples
 from nlu_tf.data.glue import find_task
 from nlu_tf.data.label_check import check_train_labels
 from nlu_tf.data.reader import read_dataset, resolve_data_dir, split_name
-from nlu_tf.predictor import evaluate_examples, keras_predictor
-from nlu_tf.training.evaluator import DevEvaluator
 
 
 class NluData:
@@ -53,6 +54,8 @@ class NluData:
 
     def evaluator(self, student, dev_features, settings, steps_per_epoch, total_steps,
                   scored_weights):
+        from nlu_tf.training.evaluator import DevEvaluator
+
         return DevEvaluator(student.model, self.splits["dev"], dev_features, student.labels,
                             settings.eval_step, settings.data.eval_batch_size,
                             settings.resolved_jit_compile, steps_per_epoch, total_steps,
@@ -60,6 +63,8 @@ class NluData:
 
     def dev_metrics(self, student, evaluator, dev_features, settings):
         del dev_features  # scored from the examples, as every artefact is
+        from nlu_tf.predictor import evaluate_examples, keras_predictor
+
         predictor = keras_predictor(student, jit_compile=settings.resolved_jit_compile)
         if evaluator:
             # The dev evaluator's function runs the same model: its compiled shapes are reused.

@@ -8,12 +8,39 @@ of the words' slot logits (Viterbi). The sum of logits and the sum of log-probab
 choose the same sequence: every sequence takes one tag per word, and the softmax of a word
 subtracts the same constant from all its tags.
 
+`bio_spans` reads the spans out of a tag sequence the way conlleval (and seqeval's default
+mode) chunks it; slot F1 counts those spans.
+
 The rule binds a type x only where `B-x` is a label too: in a label set of the IO scheme
 (`I-x` without `B-x`) every tag may follow every other. This module imports no TensorFlow;
 `nlu_tf.export.graph_decoding` is its in-graph twin.
 """
 
 import numpy as np
+
+
+def bio_spans(tags):
+    """The `(start, end, type)` slot spans of one utterance's BIO tags, `end` exclusive.
+
+    Chunked as conlleval chunks BIO: `B-x` starts a span; `I-x` continues the span just
+    before it when that span is of type x, and starts one otherwise (datasets hold a few
+    `I-` tags without their `B-`); `O` ends a span.
+
+    Raises:
+        ValueError: a tag that is not `O`, `B-x` or `I-x`.
+    """
+    spans = []
+    for index, tag in enumerate(tags):
+        if tag == "O":
+            continue
+        prefix, dash, slot_type = tag.partition("-")
+        if prefix not in ("B", "I") or not dash or not slot_type:
+            raise ValueError(f"tag {tag!r} is not O, B-x or I-x")
+        if prefix == "I" and spans and spans[-1][1] == index and spans[-1][2] == slot_type:
+            spans[-1] = (spans[-1][0], index + 1, slot_type)
+        else:
+            spans.append((index, index + 1, slot_type))
+    return spans
 
 
 def transition_rules(slot_labels):

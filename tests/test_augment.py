@@ -13,12 +13,13 @@ import pytest
 
 from nlu_tf.augment.augmenter import AugmentSettings, augment_example, new_generator
 from nlu_tf.augment.run import augment_dataset
-from nlu_tf.augment.slots import SlotValues, slot_spans
+from nlu_tf.augment.slots import SlotValues
 from nlu_tf.augment.sources import load_candidate_source
 from nlu_tf.augment.vocabulary import match_case, replaceable_token
 from nlu_tf.data.reader import Example, read_lines, read_split
 from nlu_tf.data.tokenizer import WordPieceTokenizer
 from nlu_tf.errors import InputError
+from nlu_tf.tag_rules import bio_spans
 from nlu_tf.checkpoints.hf_reader import canonical_state, mlm_head_state
 from tests.tiny import REPO, TINY_CONFIG, random_mlm_head_state, tiny_vocab, write_tiny_bert
 
@@ -27,7 +28,7 @@ FAVOURED = ("tune", "song", "playlist")
 
 
 def _slot_types(tags):
-    return [slot_type for _, _, slot_type in slot_spans(tags)]
+    return [slot_type for _, _, slot_type in bio_spans(tags)]
 
 
 def _write_split(directory, split, rows):

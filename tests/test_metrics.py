@@ -39,6 +39,12 @@ def test_hand_computed_example():
     assert m["per_intent"]["B"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
 
 
+def test_a_tag_outside_the_bio_scheme_is_refused():
+    for tag in ("E-x", "UNK", "B-", "X-city"):
+        with pytest.raises(ValueError, match=f"tag '{tag}' is not O, B-x or I-x"):
+            compute_metrics(["A"], ["A"], [["O", tag]], [["O", "O"]])
+
+
 def test_perfect_predictions_score_one():
     m = compute_metrics(GOLD_INTENTS, GOLD_INTENTS, GOLD_TAGS, GOLD_TAGS)
     assert (m["intent_acc"], m["slot_f1"], m["sentence_acc"]) == (1.0, 1.0, 1.0)

@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
-from seqeval.metrics.sequence_labeling import get_entities
 
 from nlu_tf.serving.prediction import (LinePrediction, format_json, format_lines, format_text,
                                predict_lines, slot_spans)
 from nlu_tf.serving.prediction_stream import predict_stream
 from nlu_tf.serving.artefact import load_predictor
+from nlu_tf.tag_rules import bio_spans
 from tests.tiny import REPO
 
 TOOL = os.path.join(REPO, "tools", "predict.py")
@@ -57,17 +57,26 @@ def test_spans_offsets_and_text_format_by_hand():
     assert "✨" in format_json(result)  # kept as is, not \u-escaped
 
 
-@pytest.mark.parametrize("tags", [
-    ["I-a", "I-a", "B-a", "I-b", "O", "I-b"],
-    ["B-a", "B-a", "I-a", "O", "B-b", "I-a"],
-    ["O", "I-a", "B-b", "I-b", "I-b", "I-c"],
-])
-def test_spans_chunk_like_conlleval(tags):
+# Spans (type, first word, last word) as conlleval chunks the tags: an I- after O or after
+# another type starts a span, a B- always does.
+CONLLEVAL_CASES = [
+    (["I-a", "I-a", "B-a", "I-b", "O", "I-b"], [("a", 0, 1), ("a", 2, 2), ("b", 3, 3),
+                                                 ("b", 5, 5)]),
+    (["B-a", "B-a", "I-a", "O", "B-b", "I-a"], [("a", 0, 0), ("a", 1, 2), ("b", 4, 4),
+                                                 ("a", 5, 5)]),
+    (["O", "I-a", "B-b", "I-b", "I-b", "I-c"], [("a", 1, 1), ("b", 2, 4), ("c", 5, 5)]),
+]
+
+
+@pytest.mark.parametrize("tags, chunks", CONLLEVAL_CASES)
+def test_spans_chunk_like_conlleval(tags, chunks):
     result = by_hand(" ".join(f"w{i}" for i in range(len(tags))), tags)
     spans = [(s["slot"], s["text"]) for s in slot_spans(result)]
     expected = [(kind, " ".join(f"w{i}" for i in range(first, last + 1)))
-                for kind, first, last in get_entities(tags)]
+                for kind, first, last in chunks]
     assert spans == expected
+    # The spans slot F1 counts are the same ones.
+    assert bio_spans(tags) == [(first, last + 1, kind) for kind, first, last in chunks]
 
 
 def test_empty_lines_keep_alignment_and_give_neutral_output(runner):

@@ -4,9 +4,10 @@ import dataclasses
 
 import numpy as np
 
-from nlu_tf.augment.slots import slot_spans, span_tags
+from nlu_tf.augment.slots import span_tags
 from nlu_tf.augment.vocabulary import match_case
 from nlu_tf.data.reader import Example
+from nlu_tf.tag_rules import bio_spans
 from nlu_tf.training.setting_fields import setting
 
 
@@ -41,7 +42,7 @@ def _units(example, word_candidates, inventory):
     A unit is `(start, end, slot_type)` for a slot span with other values to choose from,
     or `(index, index + 1, None)` for an `O` word with candidates.
     """
-    units = [(start, end, slot_type) for start, end, slot_type in slot_spans(example.tags)
+    units = [(start, end, slot_type) for start, end, slot_type in bio_spans(example.tags)
              if inventory.num_alternatives(slot_type, example.words[start:end]) > 0]
     units += [(index, index + 1, None) for index in word_candidates]
     return sorted(units)

@@ -1,24 +1,8 @@
-"""Slot spans of BIO tags, the inventory of slot values seen in training, and re-tagging."""
+"""The inventory of slot values seen in training, and re-tagging."""
 
 import collections
 
-
-def slot_spans(tags):
-    """Returns the `(start, end, slot_type)` spans of BIO tags, `end` exclusive.
-
-    A `B-x` starts a span; `I-x` continues a span of the same type, and starts one
-    otherwise (datasets hold a few `I-` tags without their `B-`).
-    """
-    spans = []
-    for index, tag in enumerate(tags):
-        if tag == "O":
-            continue
-        prefix, slot_type = tag.split("-", 1)
-        if prefix == "I" and spans and spans[-1][1] == index and spans[-1][2] == slot_type:
-            spans[-1] = (spans[-1][0], index + 1, slot_type)
-        else:
-            spans.append((index, index + 1, slot_type))
-    return spans
+from nlu_tf.tag_rules import bio_spans
 
 
 def span_tags(slot_type, length):
@@ -47,7 +31,7 @@ class SlotValues:
         """Collects the slot values of labelled `Example`s."""
         values = collections.defaultdict(dict)
         for example in examples:
-            for start, end, slot_type in slot_spans(example.tags):
+            for start, end, slot_type in bio_spans(example.tags):
                 values[slot_type].setdefault(tuple(example.words[start:end]), None)
         return cls({slot_type: list(seen) for slot_type, seen in values.items()})
 

@@ -20,8 +20,9 @@ from tests.tiny import REPO
 TOOL = os.path.join(REPO, "tools", "pipeline.py")
 TINY = os.path.join(REPO, "configs", "tiny.yaml")
 RECIPES = sorted(glob.glob(os.path.join(REPO, "configs", "*.yaml")))
-# Stage 2.1 long enough (20 epochs of 4 steps, a checkpoint every 2) to be killed inside it.
-LONG_2_1 = "stage_2_1.epochs=20"
+# Stage 2.1 long enough (8 epochs of 4 steps, a checkpoint every 2) to be killed inside it:
+# the kill comes at its first checkpoint, 30 steps before its end.
+LONG_2_1 = "stage_2_1.epochs=8"
 
 
 def _command(output_dir, bert, data, *extra):
@@ -228,7 +229,7 @@ def test_report_has_every_artefact_and_the_plots(killed_and_resumed, tiny_bert_d
     assert all(f"| {name} |" in markdown for name in names)
     assert log.rstrip().splitlines()[-1].startswith("| student tflite_dynamic |")
     with open(os.path.join(output, "pipeline_settings.json")) as f:
-        assert json.load(f)["recipe"]["stage_2_1"]["epochs"] == 20.0
+        assert json.load(f)["recipe"]["stage_2_1"]["epochs"] == 8.0
     again = _run(_command(output, tiny_bert_dir, tiny_data_dir))
     assert all(f"{stage}: complete, skipped" in again for stage in
                ("teacher", "student_2.1", "student_2.2", "export", "evaluate", "report"))
@@ -307,7 +308,7 @@ def test_finetuned_teacher_replaces_stage_2_0_and_emd_runs_to_the_report(
     output = str(tmp_path / "emd")
     log = _run([*_command(output, tiny_bert_dir, tiny_data_dir), "--set",
                 f"teacher.finetuned={teacher}", "--set", "student.layer_mapping=emd",
-                "--set", "stage_2_1.epochs=1"])
+                "--set", "stage_2_1.epochs=1", "--set", "export.quantizations=[dynamic]"])
     assert "stage 2.0 not run" in log and "teacher: running" not in log
     assert not os.path.exists(os.path.join(output, "teacher"))
     assert os.path.getmtime(os.path.join(teacher, "metrics.json")) == teacher_mtime

@@ -146,3 +146,16 @@ def test_unknown_labels_of_dev_and_test_stay_counted_warnings(tmp_path, caplog):
     ids = labels.intent_ids(splits["dev"], "tiny/dev")
     assert ids[1] == labels.intents.index("UNK")
     assert "tiny/dev: 1 utterance(s) with an intent outside the vocabulary" in caplog.text
+
+
+def test_a_slot_label_outside_bio_names_its_line(tmp_path):
+    """A model predicts only the tags of slot_label.txt: they follow the rule of the data's
+    tags, so every prediction can be read into slot spans and scored."""
+    data = write_tiny_dataset(str(tmp_path / "data"))
+    _append(os.path.join(data, "slot_label.txt"), b"E-city\n")
+    with open(os.path.join(data, "slot_label.txt"), encoding="utf-8") as f:
+        line = f.read().splitlines().index("E-city") + 1
+    with pytest.raises(InputError) as error:
+        LabelMaps.from_dir(data)
+    assert str(error.value) == (f"{os.path.join(data, 'slot_label.txt')}:{line}: malformed tag "
+                                f"'E-city' (expected O, B-x or I-x)")

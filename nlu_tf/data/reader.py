@@ -125,6 +125,12 @@ class LabelMaps:
             missing = [label for label in needed if label not in labels]
             if missing:
                 raise InputError(path, f"vocabulary lacks {', '.join(missing)}")
+        # A model predicts only its own tags: held to the rule of the data's tags, they are
+        # what slot F1 and the slot spans can read (`tag_rules.bio_spans`).
+        for number, label in enumerate(slots, 1):
+            if label not in (PAD, UNK) and not _TAG.match(label):
+                raise InputError(os.path.join(directory, "slot_label.txt"),
+                                 f"malformed tag {quote(label)} (expected O, B-x or I-x)", number)
         return cls(tuple(intents), tuple(slots))
 
     def intent_ids(self, examples, source=""):

@@ -29,13 +29,13 @@ so `text[start:end]` is the span's text, inner whitespace included.
 """
 
 import dataclasses
-import itertools
 import json
 import logging
 
 from nlu_tf.data.features import features_from_encodings
 from nlu_tf.data.word_spans import WordTexts
 from nlu_tf.decoding import predict
+from nlu_tf.tag_rules import bio_spans
 
 logger = logging.getLogger(__name__)
 
@@ -120,18 +120,11 @@ def slot_spans(result):
     Returns:
         A list of dicts `{"slot", "text", "start", "end"}`; offsets index `result.text`.
     """
-    spans, current, first, last = [], None, 0, 0
-    for index, tag in enumerate(itertools.chain(result.tags, ["O"])):
-        prefix, _, name = tag.partition("-")
-        continues = prefix == "I" and name == current
-        if current is not None and not continues:
-            start, end = result.word_spans[first][0], result.word_spans[last][1]
-            spans.append({"slot": current, "text": result.text[start:end], "start": start,
-                          "end": end})
-            current = None
-        if prefix in ("B", "I") and not continues:
-            current, first = name, index
-        last = index
+    spans = []
+    for first, end, name in bio_spans(result.tags):
+        start, stop = result.word_spans[first][0], result.word_spans[end - 1][1]
+        spans.append({"slot": name, "text": result.text[start:stop], "start": start,
+                      "end": stop})
     return spans
 
 
